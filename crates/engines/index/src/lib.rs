@@ -1,0 +1,1 @@
+//! qcity-index engine (pure library).

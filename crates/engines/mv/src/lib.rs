@@ -1,0 +1,1 @@
+//! qcity-mv engine (pure library).

@@ -1,0 +1,1 @@
+//! qcity-surveystat engine (pure library).
