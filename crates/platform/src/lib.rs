@@ -1,1 +1,23 @@
-//! platform
+//! qcity platform: what every module shares — configuration, database and migrations,
+//! authentication, sessions, role and region scoping, the audit log, translations, the page
+//! frame, embedded assets, API errors and the OpenAPI document.
+
+pub mod audit;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod entity;
+pub mod i18n;
+pub mod ids;
+pub mod jobs;
+pub mod migration;
+pub mod module;
+pub mod store;
+pub mod web;
+
+#[doc(hidden)]
+pub mod testing;
+
+pub use module::{DemoContext, Module, Tile};
+pub use sea_orm_migration;

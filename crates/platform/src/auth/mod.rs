@@ -1,0 +1,14 @@
+//! Authentication and authorisation: roles, the principal behind a request, region scope,
+//! password hashing, sessions, API tokens, login throttling.
+
+pub mod password;
+pub mod principal;
+pub mod role;
+pub mod scope;
+pub mod session;
+pub mod throttle;
+pub mod token;
+
+pub use principal::{AuthVia, Principal};
+pub use role::{Capability, Role};
+pub use scope::RegionScope;

@@ -1,0 +1,400 @@
+//! Configuration: one typed struct, layered defaults → `qcity.toml` → `QCITY_…` environment → flags,
+//! validated at start-up with errors that name the offending key.
+
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// The whole configuration of a qcity server.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub security: SecurityConfig,
+    pub log: LogConfig,
+    pub demo: DemoConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address and port to listen on.
+    pub bind: String,
+    /// Public URL the server is reached at; `https://…` turns on `Secure` cookies.
+    pub public_url: String,
+    /// Default UI language: `zh-CN` or `en`.
+    pub default_lang: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// Directory holding the SQLite database and other local state.
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; empty means SQLite in `data_dir`.
+    pub url: String,
+    /// Connection pool size.
+    pub max_connections: u32,
+    /// SQLite `synchronous` pragma: `full` (durable on power loss) or `normal`.
+    pub sqlite_synchronous: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecurityConfig {
+    /// A session unused this long ends (minutes).
+    pub session_idle_minutes: i64,
+    /// A session ends this long after login whatever happens (hours).
+    pub session_absolute_hours: i64,
+    /// Failed logins allowed per account within `login_window_minutes`.
+    pub login_max_failures: u32,
+    /// Failed logins allowed per client address within the window.
+    pub login_max_failures_per_ip: u32,
+    pub login_window_minutes: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `tracing` filter, e.g. `info,qcity=debug`.
+    pub filter: String,
+    /// `text` or `json`.
+    pub format: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DemoConfig {
+    /// Seed of the deterministic demo-city generator.
+    pub seed: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            public_url: String::new(),
+            default_lang: "zh-CN".into(),
+        }
+    }
+}
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("qcity-data"),
+            url: String::new(),
+            max_connections: 8,
+            sqlite_synchronous: "full".into(),
+        }
+    }
+}
+impl Default for SecurityConfig {
+    fn default() -> Self {
+        Self {
+            session_idle_minutes: 30,
+            session_absolute_hours: 12,
+            login_max_failures: 5,
+            login_max_failures_per_ip: 30,
+            login_window_minutes: 15,
+        }
+    }
+}
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            filter: "info".into(),
+            format: "text".into(),
+        }
+    }
+}
+impl Default for DemoConfig {
+    fn default() -> Self {
+        Self { seed: 20151 }
+    }
+}
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            server: ServerConfig::default(),
+            database: DatabaseConfig::default(),
+            security: SecurityConfig::default(),
+            log: LogConfig::default(),
+            demo: DemoConfig::default(),
+        }
+    }
+}
+
+/// A configuration problem, naming the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration key `{key}`: {message}")]
+    Invalid { key: String, message: String },
+    #[error("configuration: {0}")]
+    Load(String),
+}
+
+fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.into(),
+        message: message.into(),
+    }
+}
+
+/// Command-line overrides, the last layer.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub bind: Option<String>,
+    pub data_dir: Option<PathBuf>,
+    pub database_url: Option<String>,
+}
+
+impl Config {
+    /// Loads defaults, then `file` (if it exists; `qcity.toml` when `None`), then `QCITY_…`
+    /// variables (`QCITY_SERVER__BIND`, and the short forms `QCITY_BIND`, `QCITY_DATA_DIR`,
+    /// `QCITY_DATABASE_URL`), then `overrides`; validates the result.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Config, ConfigError> {
+        let defaults = config::Config::try_from(&Config::default())
+            .map_err(|e| ConfigError::Load(e.to_string()))?;
+        let mut builder = config::Config::builder().add_source(defaults);
+        let explicit = file.is_some();
+        let path = file
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("qcity.toml"));
+        if path.exists() {
+            builder = builder
+                .add_source(config::File::from(path.as_path()).format(config::FileFormat::Toml));
+        } else if explicit {
+            return Err(ConfigError::Load(format!(
+                "config file {} not found",
+                path.display()
+            )));
+        }
+        builder = builder.add_source(
+            config::Environment::with_prefix("QCITY")
+                .prefix_separator("_")
+                .separator("__")
+                .try_parsing(true),
+        );
+        for (var, key) in [
+            ("QCITY_BIND", "server.bind"),
+            ("QCITY_DATA_DIR", "database.data_dir"),
+            ("QCITY_DATABASE_URL", "database.url"),
+        ] {
+            if let Ok(v) = std::env::var(var) {
+                builder = builder
+                    .set_override(key, v)
+                    .map_err(|e| ConfigError::Load(e.to_string()))?;
+            }
+        }
+        let raw = builder
+            .build()
+            .map_err(|e| ConfigError::Load(e.to_string()))?;
+        let mut cfg: Config = raw
+            .try_deserialize()
+            .map_err(|e| ConfigError::Load(e.to_string()))?;
+        if let Some(b) = &overrides.bind {
+            cfg.server.bind = b.clone();
+        }
+        if let Some(d) = &overrides.data_dir {
+            cfg.database.data_dir = d.clone();
+        }
+        if let Some(u) = &overrides.database_url {
+            cfg.database.url = u.clone();
+        }
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Checks every value, naming the first bad key.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.bind_addr()?;
+        if !matches!(self.server.default_lang.as_str(), "zh-CN" | "en") {
+            return Err(invalid("server.default_lang", "must be `zh-CN` or `en`"));
+        }
+        if !self.server.public_url.is_empty()
+            && !(self.server.public_url.starts_with("http://")
+                || self.server.public_url.starts_with("https://"))
+        {
+            return Err(invalid(
+                "server.public_url",
+                "must start with http:// or https://",
+            ));
+        }
+        let url = &self.database.url;
+        if !(url.is_empty()
+            || url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
+            return Err(invalid("database.url", "must be sqlite:… or postgres://…"));
+        }
+        if self.database.max_connections == 0 {
+            return Err(invalid("database.max_connections", "must be at least 1"));
+        }
+        if !matches!(
+            self.database.sqlite_synchronous.as_str(),
+            "full" | "normal" | "extra"
+        ) {
+            return Err(invalid(
+                "database.sqlite_synchronous",
+                "must be `full`, `extra` or `normal`",
+            ));
+        }
+        if self.security.session_idle_minutes <= 0 {
+            return Err(invalid("security.session_idle_minutes", "must be positive"));
+        }
+        if self.security.session_absolute_hours <= 0 {
+            return Err(invalid(
+                "security.session_absolute_hours",
+                "must be positive",
+            ));
+        }
+        if self.security.login_max_failures == 0 {
+            return Err(invalid("security.login_max_failures", "must be at least 1"));
+        }
+        if self.security.login_window_minutes <= 0 {
+            return Err(invalid("security.login_window_minutes", "must be positive"));
+        }
+        if !matches!(self.log.format.as_str(), "text" | "json") {
+            return Err(invalid("log.format", "must be `text` or `json`"));
+        }
+        Ok(())
+    }
+
+    /// The listen address.
+    pub fn bind_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.server.bind.parse().map_err(|_| {
+            invalid(
+                "server.bind",
+                format!("`{}` is not ADDR:PORT", self.server.bind),
+            )
+        })
+    }
+
+    /// The database URL actually used: the configured one, or SQLite in `data_dir`.
+    pub fn effective_database_url(&self) -> String {
+        if self.database.url.is_empty() {
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.database.data_dir.join("qcity.sqlite").display()
+            )
+        } else {
+            self.database.url.clone()
+        }
+    }
+
+    /// Whether cookies get the `Secure` attribute (served over TLS).
+    pub fn secure_cookies(&self) -> bool {
+        self.server.public_url.starts_with("https://")
+    }
+}
+
+/// A commented example `qcity.toml` (printed by `qcity config example`).
+pub const EXAMPLE_TOML: &str = r#"# qcity.toml — every key is optional; shown with its default.
+# Layers: defaults → this file → environment (QCITY_SECTION__KEY, e.g. QCITY_SERVER__BIND,
+# or the short forms QCITY_BIND, QCITY_DATA_DIR, QCITY_DATABASE_URL) → command-line flags.
+
+[server]
+# Address and port to listen on (flag: --bind).
+bind = "127.0.0.1:8080"
+# Public URL behind your reverse proxy; https:// turns on Secure cookies.
+public_url = ""
+# Default UI language: "zh-CN" or "en" (users can switch; the choice is remembered).
+default_lang = "zh-CN"
+
+[database]
+# Directory for the embedded SQLite database (flag: --data-dir).
+data_dir = "qcity-data"
+# Empty = SQLite in data_dir. For scale: "postgres://user:pass@host:5432/qcity" (flag: --database-url).
+url = ""
+max_connections = 8
+# SQLite durability: "full" fsyncs every commit (nothing accepted is lost on power failure).
+sqlite_synchronous = "full"
+
+[security]
+session_idle_minutes = 30
+session_absolute_hours = 12
+# Login throttling: failures allowed per account and per client address within the window.
+login_max_failures = 5
+login_max_failures_per_ip = 30
+login_window_minutes = 15
+
+[log]
+# tracing filter directives, e.g. "info,qcity_platform=debug".
+filter = "info"
+# "text" or "json".
+format = "text"
+
+[demo]
+# Seed of the deterministic demo-city generator (qcity demo).
+seed = 20151
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn example_parses_to_defaults() {
+        let parsed: Config = toml::from_str(EXAMPLE_TOML).expect("example parses");
+        assert_eq!(parsed.server.bind, Config::default().server.bind);
+        parsed.validate().expect("example is valid");
+    }
+
+    #[test]
+    fn bad_values_name_their_key() {
+        let mut c = Config::default();
+        c.server.bind = "nonsense".into();
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("server.bind")
+        );
+        let mut c = Config::default();
+        c.database.url = "mysql://x".into();
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("database.url")
+        );
+        let mut c = Config::default();
+        c.security.session_idle_minutes = 0;
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("security.session_idle_minutes")
+        );
+    }
+
+    #[test]
+    fn unknown_key_in_file_is_an_error() {
+        let dir = std::env::temp_dir().join(format!("qcity-cfg-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("q.toml");
+        std::fs::write(&f, "[server]\nbindd = \"x\"\n").unwrap();
+        let err = Config::load(Some(&f), &Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("bindd"), "{err}");
+    }
+
+    #[test]
+    fn flags_override_file() {
+        let dir = std::env::temp_dir().join(format!("qcity-cfg2-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("q.toml");
+        std::fs::write(&f, "[server]\nbind = \"127.0.0.1:9000\"\n").unwrap();
+        let c = Config::load(Some(&f), &Overrides::default()).unwrap();
+        assert_eq!(c.server.bind, "127.0.0.1:9000");
+        let o = Overrides {
+            bind: Some("127.0.0.1:9001".into()),
+            ..Default::default()
+        };
+        let c = Config::load(Some(&f), &o).unwrap();
+        assert_eq!(c.server.bind, "127.0.0.1:9001");
+    }
+}

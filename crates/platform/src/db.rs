@@ -1,0 +1,67 @@
+//! Database connection: SQLite (WAL, foreign keys on, durable commits) by default, PostgreSQL by URL.
+
+use crate::config::Config;
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbBackend};
+use std::time::Duration;
+
+/// Opens the configured database, creating the SQLite data directory when needed.
+pub async fn connect(cfg: &Config) -> Result<DatabaseConnection, sea_orm::DbErr> {
+    let url = cfg.effective_database_url();
+    if url.starts_with("sqlite:") && cfg.database.url.is_empty() {
+        std::fs::create_dir_all(&cfg.database.data_dir).map_err(|e| {
+            sea_orm::DbErr::Custom(format!(
+                "cannot create data directory {}: {e}",
+                cfg.database.data_dir.display()
+            ))
+        })?;
+    }
+    connect_url(
+        &url,
+        cfg.database.max_connections,
+        &cfg.database.sqlite_synchronous,
+    )
+    .await
+}
+
+/// Opens a database by URL (tests and tools).
+pub async fn connect_url(
+    url: &str,
+    max_connections: u32,
+    sqlite_synchronous: &str,
+) -> Result<DatabaseConnection, sea_orm::DbErr> {
+    let mut opt = ConnectOptions::new(url.to_string());
+    opt.max_connections(max_connections)
+        .min_connections(1)
+        .acquire_timeout(Duration::from_secs(10))
+        .sqlx_logging(false);
+    let sync = match sqlite_synchronous {
+        "normal" => sea_orm::sqlx::sqlite::SqliteSynchronous::Normal,
+        "extra" => sea_orm::sqlx::sqlite::SqliteSynchronous::Extra,
+        _ => sea_orm::sqlx::sqlite::SqliteSynchronous::Full,
+    };
+    opt.map_sqlx_sqlite_opts(move |o| {
+        o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+            .foreign_keys(true)
+            .synchronous(sync)
+            .busy_timeout(Duration::from_secs(10))
+            .create_if_missing(true)
+    });
+    Database::connect(opt).await
+}
+
+/// Which backend a connection talks to, as a short name for logs and `/readyz`.
+pub fn backend_name(db: &DatabaseConnection) -> &'static str {
+    match db.get_database_backend() {
+        DbBackend::Postgres => "postgres",
+        DbBackend::Sqlite => "sqlite",
+        _ => "other",
+    }
+}
+
+/// Placeholder syntax for raw statements: `$n` on PostgreSQL, `?` on SQLite.
+pub fn ph(db: &impl sea_orm::ConnectionTrait, n: usize) -> String {
+    match db.get_database_backend() {
+        DbBackend::Postgres => format!("${n}"),
+        _ => "?".to_string(),
+    }
+}

@@ -1,0 +1,68 @@
+//! The extension point every module plugs into: tables (migrations), routes, API description,
+//! navigation, dashboard tiles and demo data.
+
+use crate::auth::Principal;
+use crate::entity::region;
+use crate::jobs::Jobs;
+use crate::web::{AppState, NavItem};
+use axum::Router;
+use sea_orm::DatabaseConnection;
+use sea_orm_migration::MigrationTrait;
+
+/// Error type of module hooks that run outside a request (demo seeding).
+pub type HookError = Box<dyn std::error::Error + Send + Sync>;
+
+/// What a module hands the demo seeder.
+#[derive(Clone)]
+pub struct DemoContext {
+    pub db: DatabaseConnection,
+    pub city_id: i64,
+    pub city_code: String,
+    /// Seed of the deterministic generators.
+    pub seed: u64,
+    /// District-level regions of the demo city.
+    pub districts: Vec<region::Model>,
+    /// Street-level regions of the demo city.
+    pub streets: Vec<region::Model>,
+    /// Where long-running generation reports progress (it must not block start-up).
+    pub jobs: Jobs,
+}
+
+/// A headline figure on the city home dashboard.
+#[derive(Debug, Clone)]
+pub struct Tile {
+    pub title: String,
+    pub value: String,
+    pub note: String,
+    pub href: Option<String>,
+}
+
+/// A vertical slice of qcity.
+#[async_trait::async_trait]
+pub trait Module: Send + Sync + 'static {
+    /// Short name, e.g. `equipment`.
+    fn name(&self) -> &'static str;
+    /// Schema migrations of the module's own tables, in order.
+    fn migrations(&self) -> Vec<Box<dyn MigrationTrait>> {
+        Vec::new()
+    }
+    /// Pages and `/api/v1` routes.
+    fn routes(&self) -> Router<AppState>;
+    /// The module's part of the OpenAPI document.
+    fn openapi(&self) -> Option<utoipa::openapi::OpenApi> {
+        None
+    }
+    /// Navigation entries under the four pillars.
+    fn nav(&self) -> Vec<NavItem> {
+        Vec::new()
+    }
+    /// Headline figures for the home dashboard, scoped to the principal.
+    async fn dashboard_tiles(&self, _state: &AppState, _p: &Principal) -> Vec<Tile> {
+        Vec::new()
+    }
+    /// Adds the module's demo data (idempotent: does nothing if already present). Bulky data
+    /// is generated in a background task that reports through `ctx.jobs`.
+    async fn seed_demo(&self, _ctx: &DemoContext) -> Result<(), HookError> {
+        Ok(())
+    }
+}

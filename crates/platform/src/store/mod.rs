@@ -1,0 +1,28 @@
+//! Store functions of the platform's tables. The city is always an explicit parameter; functions
+//! that span cities say so in their name.
+
+pub mod cities;
+pub mod regions;
+pub mod users;
+
+/// Errors of store functions, mapped by the web layer to problem+json.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Db(#[from] sea_orm::DbErr),
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+}
+
+impl StoreError {
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        StoreError::Invalid {
+            field: field.to_string(),
+            message: message.into(),
+        }
+    }
+}

@@ -1,0 +1,232 @@
+//! The platform's JSON API under `/api/v1`, and the OpenAPI document of the whole API.
+
+use crate::audit::{self, AuditEntry, AuditFilter};
+use crate::auth::Capability;
+use crate::store::{self, regions::RegionView};
+use crate::web::error::{ApiError, AppError};
+use crate::web::extract::{ApiUser, ReqLang};
+use crate::web::shell::parse_day;
+use crate::web::state::AppState;
+use axum::extract::{Path, Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use utoipa::OpenApi;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/openapi.json", get(openapi_json))
+        .route("/api/v1/me", get(me))
+        .route("/api/v1/city", get(city))
+        .route("/api/v1/regions", get(regions))
+        .route("/api/v1/regions/geojson", get(regions_geojson))
+        .route("/api/v1/regions/{code}", get(region))
+        .route("/api/v1/jobs", get(jobs))
+        .route("/api/v1/audit", get(audit_log))
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "qcity API",
+        description = "JSON API of qcity, the open platform for a quality-strong city (质量强市). Errors are RFC 9457 problem+json with a stable `code`. Authenticate with `Authorization: Bearer TOKEN`."
+    ),
+    paths(me, city, regions, region, regions_geojson, jobs, audit_log),
+    components(schemas(RegionView, Me, CityInfo, crate::web::error::Problem))
+)]
+struct PlatformApi;
+
+/// The OpenAPI 3 document: the platform's paths merged with every module's.
+pub fn openapi_document(st: &AppState) -> utoipa::openapi::OpenApi {
+    let mut doc = PlatformApi::openapi();
+    for m in st.modules.iter() {
+        if let Some(o) = m.openapi() {
+            doc.merge(o);
+        }
+    }
+    doc
+}
+
+async fn openapi_json(State(st): State<AppState>) -> Json<utoipa::openapi::OpenApi> {
+    Json(openapi_document(&st))
+}
+
+/// The caller.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Me {
+    pub username: String,
+    pub display_name: String,
+    pub role: String,
+    pub city_code: String,
+    pub region_code: String,
+}
+
+#[utoipa::path(get, path = "/api/v1/me", responses((status = 200, body = Me), (status = 401, body = crate::web::error::Problem)))]
+async fn me(ApiUser(p): ApiUser) -> Json<Me> {
+    Json(Me {
+        username: p.username,
+        display_name: p.display_name,
+        role: p.role.as_str().into(),
+        city_code: p.city_code,
+        region_code: p.scope.root,
+    })
+}
+
+/// The caller's city with counts of what it may see.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CityInfo {
+    pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub scope: String,
+    pub districts: usize,
+    pub streets: usize,
+    pub communities: usize,
+    pub population: i64,
+}
+
+#[utoipa::path(get, path = "/api/v1/city", responses((status = 200, body = CityInfo), (status = 401, body = crate::web::error::Problem)))]
+async fn city(State(st): State<AppState>, ApiUser(p): ApiUser) -> Result<Json<CityInfo>, ApiError> {
+    let c = store::cities::by_id(&st.db, p.city_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("city".into()))?;
+    let rs = store::regions::list_visible(&st.db, &p.scope).await?;
+    let count = |l: &str| rs.iter().filter(|r| r.level == l).count();
+    Ok(Json(CityInfo {
+        code: c.code,
+        name_zh: c.name_zh,
+        name_en: c.name_en,
+        scope: p.scope.root.clone(),
+        districts: count("district"),
+        streets: count("street"),
+        communities: count("community"),
+        population: rs
+            .iter()
+            .filter(|r| r.level == "district")
+            .filter_map(|r| r.population)
+            .sum(),
+    }))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+struct RegionQuery {
+    /// Only regions of this level (`city`, `district`, `street`, `community`).
+    level: Option<String>,
+}
+
+/// Regions the caller may see: code, name, level, parent.
+#[utoipa::path(get, path = "/api/v1/regions", params(RegionQuery), responses((status = 200, body = [RegionView]), (status = 401, body = crate::web::error::Problem)))]
+async fn regions(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    lang: ReqLang,
+    Query(q): Query<RegionQuery>,
+) -> Result<Json<Vec<RegionView>>, ApiError> {
+    let rs = store::regions::list_visible(&st.db, &p.scope).await?;
+    Ok(Json(
+        rs.iter()
+            .filter(|r| q.level.as_deref().is_none_or(|l| r.level == l))
+            .map(|r| RegionView::from_model(r, lang.0.code()))
+            .collect(),
+    ))
+}
+
+/// One region; 404 when it does not exist or lies outside the caller's scope.
+#[utoipa::path(get, path = "/api/v1/regions/{code}", params(("code" = String, Path, description = "division code")), responses((status = 200, body = RegionView), (status = 404, body = crate::web::error::Problem)))]
+async fn region(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    lang: ReqLang,
+    Path(code): Path<String>,
+) -> Result<Json<RegionView>, ApiError> {
+    let r = store::regions::get_visible(&st.db, &p.scope, &code).await?;
+    Ok(Json(RegionView::from_model(&r, lang.0.code())))
+}
+
+/// Boundaries of the visible regions of one level as a GeoJSON FeatureCollection (for maps).
+#[utoipa::path(get, path = "/api/v1/regions/geojson", params(RegionQuery), responses((status = 200, description = "GeoJSON FeatureCollection")))]
+async fn regions_geojson(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Query(q): Query<RegionQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let level = q.level.unwrap_or_else(|| "district".into());
+    let rs = store::regions::list_visible(&st.db, &p.scope).await?;
+    Ok(Json(feature_collection(
+        rs.iter().filter(|r| r.level == level),
+    )))
+}
+
+/// A GeoJSON FeatureCollection of regions with boundaries (`properties.code`, `name_zh`,
+/// `name_en`).
+pub fn feature_collection<'a>(
+    rs: impl Iterator<Item = &'a crate::entity::region::Model>,
+) -> serde_json::Value {
+    let features: Vec<serde_json::Value> = rs
+        .filter_map(|r| {
+            let geom: serde_json::Value = serde_json::from_str(r.boundary.as_deref()?).ok()?;
+            Some(serde_json::json!({
+                "type": "Feature",
+                "properties": {"code": r.code, "name": r.code, "name_zh": r.name_zh, "name_en": r.name_en},
+                "geometry": geom
+            }))
+        })
+        .collect();
+    serde_json::json!({"type": "FeatureCollection", "features": features})
+}
+
+/// Background jobs and their progress.
+#[utoipa::path(get, path = "/api/v1/jobs", responses((status = 200, description = "jobs with progress")))]
+async fn jobs(
+    State(st): State<AppState>,
+    ApiUser(_p): ApiUser,
+) -> Json<Vec<crate::jobs::JobStatus>> {
+    Json(st.jobs.snapshot())
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+struct AuditQuery {
+    actor: Option<String>,
+    entity: Option<String>,
+    action: Option<String>,
+    /// `YYYY-MM-DD` or RFC 3339.
+    from: Option<String>,
+    to: Option<String>,
+    page: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct AuditPage {
+    total: u64,
+    page: u64,
+    entries: Vec<AuditEntry>,
+}
+
+/// The audit log (admins).
+#[utoipa::path(get, path = "/api/v1/audit", params(AuditQuery), responses((status = 200, description = "a page of audit entries, newest first"), (status = 403, body = crate::web::error::Problem)))]
+async fn audit_log(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Query(q): Query<AuditQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    if !p.can(Capability::ViewAudit) {
+        return Err(AppError::Forbidden.into());
+    }
+    let f = AuditFilter {
+        actor: q.actor,
+        entity: q.entity,
+        action: q.action,
+        from: q.from.as_deref().and_then(parse_day),
+        to: q.to.as_deref().and_then(parse_day),
+        page: q.page,
+    };
+    let (entries, total) = audit::browse(&st.db, p.city_id, &f).await?;
+    Ok(Json(
+        serde_json::to_value(AuditPage {
+            total,
+            page: f.page.unwrap_or(0),
+            entries,
+        })
+        .map_err(AppError::internal)?,
+    ))
+}

@@ -1,0 +1,191 @@
+//! Errors: RFC 9457 problem+json with a stable `code` for the API; an error page for people.
+
+use crate::store::StoreError;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Serialize;
+
+/// An error a handler returns; the wrapper type decides how it is shown.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("authentication required")]
+    Unauthenticated,
+    #[error("not permitted")]
+    Forbidden,
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("{field}: {message}")]
+    Validation { field: String, message: String },
+    #[error("{0}")]
+    Conflict(String),
+    #[error("CSRF token missing or invalid")]
+    Csrf,
+    #[error("too many attempts; retry in {0} s")]
+    RateLimited(u64),
+    #[error("internal error")]
+    Internal(String),
+}
+
+impl AppError {
+    pub fn validation(field: &str, message: impl Into<String>) -> Self {
+        AppError::Validation {
+            field: field.to_string(),
+            message: message.into(),
+        }
+    }
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        AppError::Internal(e.to_string())
+    }
+    /// Stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Unauthenticated => "unauthenticated",
+            AppError::Forbidden => "forbidden",
+            AppError::NotFound(_) => "not_found",
+            AppError::Validation { .. } => "validation_failed",
+            AppError::Conflict(_) => "conflict",
+            AppError::Csrf => "csrf_failed",
+            AppError::RateLimited(_) => "rate_limited",
+            AppError::Internal(_) => "internal",
+        }
+    }
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+    fn public_detail(&self) -> String {
+        match self {
+            // Internal details go to the log, never to the client.
+            AppError::Internal(msg) => {
+                tracing::error!(error = %msg, "internal error");
+                "internal error".into()
+            }
+            other => other.to_string(),
+        }
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Db(e) => AppError::Internal(e.to_string()),
+            StoreError::Invalid { field, message } => AppError::Validation { field, message },
+            StoreError::NotFound(what) => AppError::NotFound(what),
+            StoreError::Conflict(m) => AppError::Conflict(m),
+        }
+    }
+}
+
+impl From<sea_orm::DbErr> for AppError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        AppError::Internal(e.to_string())
+    }
+}
+
+/// RFC 9457 problem details.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Stable error code (e.g. `not_found`, `validation_failed`, `conflict`).
+    pub code: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+/// Error of an API handler: problem+json.
+#[derive(Debug)]
+pub struct ApiError(pub AppError);
+
+impl<E: Into<AppError>> From<E> for ApiError {
+    fn from(e: E) -> Self {
+        ApiError(e.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        problem_response(&self.0)
+    }
+}
+
+/// The problem+json response for an error.
+pub fn problem_response(e: &AppError) -> Response {
+    let status = e.status();
+    let body = Problem {
+        type_: format!("/problems/{}", e.code()),
+        title: status.canonical_reason().unwrap_or("error").to_string(),
+        status: status.as_u16(),
+        detail: e.public_detail(),
+        code: e.code().to_string(),
+        field: match e {
+            AppError::Validation { field, .. } => Some(field.clone()),
+            _ => None,
+        },
+    };
+    let mut resp = (status, serde_json::to_string(&body).unwrap_or_default()).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    if let AppError::RateLimited(s) = e {
+        if let Ok(v) = HeaderValue::from_str(&s.to_string()) {
+            resp.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+    }
+    resp
+}
+
+/// Error of a page handler: a redirect to the login page, or a small error page.
+#[derive(Debug)]
+pub struct PageError(pub AppError);
+
+impl<E: Into<AppError>> From<E> for PageError {
+    fn from(e: E) -> Self {
+        PageError(e.into())
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        if matches!(self.0, AppError::Unauthenticated) {
+            return Redirect::to("/login").into_response();
+        }
+        let status = self.0.status();
+        let detail = html_escape(&self.0.public_detail());
+        let body = format!(
+            "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>{code} {status}</title>\
+             <link rel=\"stylesheet\" href=\"/assets/qcity.css\"></head><body class=\"error-page\"><main>\
+             <h1>{status}</h1><p>{detail}</p><p><code>{code}</code></p><p><a href=\"/app\">qcity</a></p></main></body></html>",
+            code = self.0.code(),
+            status = status.as_u16(),
+        );
+        (status, Html(body)).into_response()
+    }
+}
+
+/// Escapes text for HTML.
+pub fn html_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}

@@ -1,0 +1,46 @@
+//! The web shell: state, errors, extractors, middleware, assets, pages and the JSON API.
+
+pub mod api;
+pub mod assets;
+pub mod cookies;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod layout;
+pub mod metrics;
+pub mod middleware;
+pub mod shell;
+pub mod state;
+
+pub use error::{ApiError, AppError, PageError};
+pub use extract::{ApiUser, CsrfToken, PageUser, ReqLang};
+pub use layout::{NavItem, PageCtx, Pillar};
+pub use state::AppState;
+
+use axum::Router;
+
+/// The complete router: platform routes, every module's routes, and the middleware stack.
+pub fn router(state: AppState) -> Router {
+    let mut r: Router<AppState> = Router::new()
+        .merge(shell::routes())
+        .merge(api::routes())
+        .merge(health::routes())
+        .merge(assets::routes());
+    for m in state.modules.iter() {
+        r = r.merge(m.routes());
+    }
+    r.layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        middleware::csrf_guard,
+    ))
+    .layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        middleware::authenticate,
+    ))
+    .layer(axum::middleware::from_fn(middleware::security_headers))
+    .layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        metrics::track,
+    ))
+    .with_state(state)
+}

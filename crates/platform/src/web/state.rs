@@ -1,0 +1,46 @@
+//! Shared application state.
+
+use crate::auth::session::SessionPolicy;
+use crate::auth::throttle::LoginThrottle;
+use crate::config::Config;
+use crate::jobs::Jobs;
+use crate::module::Module;
+use crate::web::metrics::Metrics;
+use sea_orm::DatabaseConnection;
+use std::sync::Arc;
+
+/// Everything a handler may need; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub config: Arc<Config>,
+    pub modules: Arc<Vec<Arc<dyn Module>>>,
+    pub throttle: Arc<LoginThrottle>,
+    pub metrics: Arc<Metrics>,
+    pub jobs: Jobs,
+}
+
+impl AppState {
+    pub fn new(db: DatabaseConnection, config: Config, modules: Vec<Arc<dyn Module>>) -> Self {
+        let throttle = LoginThrottle::new(
+            config.security.login_max_failures,
+            config.security.login_max_failures_per_ip,
+            std::time::Duration::from_secs(config.security.login_window_minutes as u64 * 60),
+        );
+        Self {
+            db,
+            config: Arc::new(config),
+            modules: Arc::new(modules),
+            throttle: Arc::new(throttle),
+            metrics: Arc::new(Metrics::default()),
+            jobs: Jobs::default(),
+        }
+    }
+
+    pub fn session_policy(&self) -> SessionPolicy {
+        SessionPolicy {
+            idle: chrono::Duration::minutes(self.config.security.session_idle_minutes),
+            absolute: chrono::Duration::hours(self.config.security.session_absolute_hours),
+        }
+    }
+}

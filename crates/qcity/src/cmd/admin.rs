@@ -1,0 +1,238 @@
+//! `qcity migrate`, `qcity user …`, `qcity token …`.
+
+use crate::modules;
+use anyhow::{Context, Result, anyhow, bail};
+use qcity_platform::audit::{self, Actor};
+use qcity_platform::auth::{Role, password, token};
+use qcity_platform::config::Config;
+use qcity_platform::entity::{api_token, city};
+use qcity_platform::store::{
+    self,
+    users::{NewUser, Username},
+};
+use qcity_platform::{db, migration};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait};
+
+async fn open(cfg: &Config) -> Result<DatabaseConnection> {
+    let dbc = db::connect(cfg)
+        .await
+        .context("connecting to the database")?;
+    let migs = modules::migrations(&modules::all());
+    migration::check_schema(&dbc, &migs).await?;
+    Ok(dbc)
+}
+
+/// The city a command acts on: `--city CODE`, or the only city of the deployment.
+async fn pick_city(dbc: &DatabaseConnection, code: Option<&str>) -> Result<city::Model> {
+    if let Some(c) = code {
+        return store::cities::by_code(dbc, c)
+            .await?
+            .ok_or_else(|| anyhow!("no city with code {c}"));
+    }
+    let all = store::cities::list_all_cities(dbc).await?;
+    match all.len() {
+        0 => bail!("no city yet: run `qcity demo` or create one first"),
+        1 => Ok(all.into_iter().next().ok_or_else(|| anyhow!("no city"))?),
+        _ => bail!("this deployment serves several cities: pass --city CODE"),
+    }
+}
+
+fn cli_actor() -> Actor {
+    Actor::System(format!(
+        "cli:{}",
+        std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+    ))
+}
+
+pub async fn migrate(cfg: &Config) -> Result<()> {
+    let dbc = db::connect(cfg)
+        .await
+        .context("connecting to the database")?;
+    let ran = migration::migrate(&dbc, &modules::migrations(&modules::all())).await?;
+    if ran.is_empty() {
+        println!("database is up to date");
+    } else {
+        for m in ran {
+            println!("applied {m}");
+        }
+    }
+    Ok(())
+}
+
+pub async fn user_add(
+    cfg: &Config,
+    name: &str,
+    role: &str,
+    region: Option<&str>,
+    city: Option<&str>,
+    display: Option<&str>,
+    pw: String,
+) -> Result<()> {
+    let dbc = open(cfg).await?;
+    let c = pick_city(&dbc, city).await?;
+    let role: Role = role.parse()?;
+    let username = Username::parse(name)?;
+    let region = region.unwrap_or(&c.code).to_string();
+    let hash = password::hash_async(pw).await?;
+    let txn = dbc.begin().await?;
+    let u = store::users::create(
+        &txn,
+        c.id,
+        NewUser {
+            username,
+            display_name: display.unwrap_or("").to_string(),
+            password_hash: hash,
+            role,
+            region_code: region,
+            company_id: None,
+            enterprise_id: None,
+        },
+    )
+    .await?;
+    audit::record(
+        &txn,
+        c.id,
+        &cli_actor(),
+        "create",
+        "user",
+        &u.id.to_string(),
+        None,
+        Some(serde_json::json!({"username": u.username, "role": u.role, "region": u.region_code})),
+    )
+    .await?;
+    txn.commit().await?;
+    println!(
+        "created user {} ({}, region {})",
+        u.username, u.role, u.region_code
+    );
+    Ok(())
+}
+
+pub async fn user_passwd(cfg: &Config, name: &str, city: Option<&str>, pw: String) -> Result<()> {
+    let dbc = open(cfg).await?;
+    let c = pick_city(&dbc, city).await?;
+    let u = store::users::by_username(&dbc, c.id, name)
+        .await?
+        .ok_or_else(|| anyhow!("no user {name}"))?;
+    let hash = password::hash_async(pw).await?;
+    let txn = dbc.begin().await?;
+    store::users::set_password_hash(&txn, c.id, u.id, hash).await?;
+    audit::record(
+        &txn,
+        c.id,
+        &cli_actor(),
+        "reset_password",
+        "user",
+        &u.id.to_string(),
+        None,
+        None,
+    )
+    .await?;
+    txn.commit().await?;
+    println!("password of {name} changed; its sessions ended");
+    Ok(())
+}
+
+pub async fn user_list(cfg: &Config, city: Option<&str>) -> Result<()> {
+    let dbc = open(cfg).await?;
+    let c = pick_city(&dbc, city).await?;
+    let scope = qcity_platform::auth::RegionScope::new(c.id, &c.code);
+    println!("{:<20} {:<16} {:<14} status", "user", "role", "region");
+    for u in store::users::list_visible(&dbc, &scope).await? {
+        println!(
+            "{:<20} {:<16} {:<14} {}",
+            u.username,
+            u.role,
+            u.region_code,
+            if u.disabled { "disabled" } else { "active" }
+        );
+    }
+    Ok(())
+}
+
+pub async fn user_disable(cfg: &Config, name: &str, city: Option<&str>) -> Result<()> {
+    let dbc = open(cfg).await?;
+    let c = pick_city(&dbc, city).await?;
+    let u = store::users::by_username(&dbc, c.id, name)
+        .await?
+        .ok_or_else(|| anyhow!("no user {name}"))?;
+    let txn = dbc.begin().await?;
+    store::users::set_disabled(&txn, c.id, u.id, true).await?;
+    audit::record(
+        &txn,
+        c.id,
+        &cli_actor(),
+        "disable",
+        "user",
+        &u.id.to_string(),
+        None,
+        None,
+    )
+    .await?;
+    txn.commit().await?;
+    println!("disabled {name}");
+    Ok(())
+}
+
+pub async fn token_create(cfg: &Config, user: &str, name: &str, city: Option<&str>) -> Result<()> {
+    let dbc = open(cfg).await?;
+    let c = pick_city(&dbc, city).await?;
+    let u = store::users::by_username(&dbc, c.id, user)
+        .await?
+        .ok_or_else(|| anyhow!("no user {user}"))?;
+    if u.disabled {
+        bail!("user {user} is disabled");
+    }
+    let txn = dbc.begin().await?;
+    let (row, secret) = token::issue(&txn, c.id, u.id, name).await?;
+    audit::record(
+        &txn,
+        c.id,
+        &cli_actor(),
+        "create",
+        "api_token",
+        &row.id.to_string(),
+        None,
+        Some(serde_json::json!({"user": u.username, "name": name, "prefix": row.prefix})),
+    )
+    .await?;
+    txn.commit().await?;
+    println!("{secret}");
+    Ok(())
+}
+
+pub async fn token_revoke(cfg: &Config, tok: &str, city: Option<&str>) -> Result<()> {
+    let dbc = open(cfg).await?;
+    let c = pick_city(&dbc, city).await?;
+    let id = if let Ok(id) = tok.parse::<i64>() {
+        id
+    } else {
+        let bt =
+            token::BearerToken::parse(tok).ok_or_else(|| anyhow!("not a token id or token"))?;
+        api_token::Entity::find()
+            .filter(api_token::Column::CityId.eq(c.id))
+            .filter(api_token::Column::TokenHash.eq(qcity_platform::ids::sha256_hex(&bt.full)))
+            .one(&dbc)
+            .await?
+            .ok_or_else(|| anyhow!("no such token"))?
+            .id
+    };
+    let txn = dbc.begin().await?;
+    if !token::revoke(&txn, c.id, id).await? {
+        bail!("no live token with id {id}");
+    }
+    audit::record(
+        &txn,
+        c.id,
+        &cli_actor(),
+        "revoke",
+        "api_token",
+        &id.to_string(),
+        None,
+        None,
+    )
+    .await?;
+    txn.commit().await?;
+    println!("revoked token {id}");
+    Ok(())
+}

@@ -1,0 +1,4 @@
+//! Subcommands.
+
+pub mod admin;
+pub mod serve;

@@ -1,0 +1,118 @@
+//! `qcity serve` and `qcity demo`.
+
+use crate::modules;
+use anyhow::{Context, Result};
+use qcity_platform::config::Config;
+use qcity_platform::demo::{self, DemoCity};
+use qcity_platform::web::{self, AppState};
+use qcity_platform::{DemoContext, db, migration};
+use std::net::SocketAddr;
+
+/// Sets up logging from the configuration (text or JSON to stderr).
+pub fn init_tracing(cfg: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&cfg.log.filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if cfg.log.format == "json" {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+/// Migrates, optionally seeds the demo city, and serves until interrupted.
+pub async fn serve(cfg: Config, demo_city: bool) -> Result<()> {
+    init_tracing(&cfg);
+    let addr = cfg.bind_addr()?;
+    let dbc = db::connect(&cfg)
+        .await
+        .context("connecting to the database")?;
+    let mods = modules::all();
+    let migs = modules::migrations(&mods);
+    migration::migrate(&dbc, &migs)
+        .await
+        .context("migrating the database")?;
+    migration::check_schema(&dbc, &migs).await?;
+    let state = AppState::new(dbc.clone(), cfg.clone(), mods.clone());
+    if demo_city {
+        let city = demo::seed_demo_city(&dbc, cfg.demo.seed)
+            .await
+            .context("seeding the demo city")?;
+        print_accounts(&city, addr);
+        let ctx = DemoContext {
+            db: dbc.clone(),
+            city_id: city.city_id,
+            city_code: demo::DEMO_CITY_CODE.to_string(),
+            seed: cfg.demo.seed,
+            districts: city.districts.clone(),
+            streets: city.streets.clone(),
+            jobs: state.jobs.clone(),
+        };
+        for m in mods.iter() {
+            m.seed_demo(&ctx)
+                .await
+                .map_err(|e| anyhow::anyhow!("demo data of module {}: {e}", m.name()))?;
+        }
+    }
+    let app = web::router(state);
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("binding {addr}"))?;
+    tracing::info!(%addr, database = db::backend_name(&dbc), "qcity listening");
+    eprintln!(
+        "qcity {} listening on http://{addr}",
+        env!("CARGO_PKG_VERSION")
+    );
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
+    Ok(())
+}
+
+fn print_accounts(city: &DemoCity, addr: SocketAddr) {
+    let fresh: Vec<_> = city
+        .accounts
+        .iter()
+        .filter(|a| a.password.is_some())
+        .collect();
+    if fresh.is_empty() {
+        eprintln!(
+            "Demo city ready (accounts exist already; reset a password with `qcity user passwd NAME --password-stdin`)."
+        );
+        return;
+    }
+    eprintln!("\nDemo city 示范市 ready. Accounts (passwords are shown this once):");
+    eprintln!("  {:<12} {:<16} {:<10} password", "user", "role", "region");
+    for a in fresh {
+        eprintln!(
+            "  {:<12} {:<16} {:<10} {}",
+            a.username,
+            a.role.as_str(),
+            a.region,
+            a.password.as_deref().unwrap_or("")
+        );
+    }
+    eprintln!("Open http://{addr}/login\n");
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}

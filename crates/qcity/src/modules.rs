@@ -1,0 +1,19 @@
+//! The modules wired into this binary, in the order their migrations and demo data run.
+
+use qcity_platform::Module;
+use qcity_platform::migration::{MigrationTrait, platform_migrations};
+use std::sync::Arc;
+
+/// Every module of this build.
+pub fn all() -> Vec<Arc<dyn Module>> {
+    Vec::new()
+}
+
+/// The platform's migrations followed by every module's.
+pub fn migrations(mods: &[Arc<dyn Module>]) -> Vec<Box<dyn MigrationTrait>> {
+    let mut v = platform_migrations();
+    for m in mods {
+        v.extend(m.migrations());
+    }
+    v
+}
