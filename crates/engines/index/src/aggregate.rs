@@ -3,55 +3,51 @@
 
 use crate::error::{IndexError, Result};
 
-/// Pairs of present values and their weights.
-fn present(x: &[f64], w: &[f64]) -> (Vec<f64>, Vec<f64>) {
-    x.iter()
-        .zip(w)
-        .filter(|(a, _)| !a.is_nan())
-        .map(|(a, b)| (*a, *b))
-        .unzip()
+/// Iterator over present (x, w) pairs.
+fn pairs<'a>(x: &'a [f64], w: &'a [f64]) -> impl Iterator<Item = (f64, f64)> + 'a {
+    x.iter().zip(w).filter(|(a, _)| !a.is_nan()).map(|(a, b)| (*a, *b))
 }
 
 /// Weighted arithmetic mean Σwx/Σw (`a_amean`).
 pub fn amean(x: &[f64], w: &[f64]) -> f64 {
-    let (x, w) = present(x, w);
-    let sw: f64 = w.iter().sum();
-    if x.is_empty() || sw == 0.0 {
-        return f64::NAN;
+    let (mut s, mut sw) = (0.0, 0.0);
+    for (a, b) in pairs(x, w) {
+        s += a * b;
+        sw += b;
     }
-    x.iter().zip(&w).map(|(a, b)| a * b).sum::<f64>() / sw
+    if sw == 0.0 { f64::NAN } else { s / sw }
 }
 
 /// Weighted geometric mean exp(Σw ln x/Σw) (`a_gmean`); needs x > 0.
 pub fn gmean(x: &[f64], w: &[f64]) -> Result<f64> {
-    let (x, w) = present(x, w);
-    if x.iter().any(|&v| v <= 0.0) {
-        return Err(IndexError::method(
-            "gmean",
-            "the geometric mean needs positive values (normalise to a range above 0, e.g. 1–100)",
-        ));
+    let (mut s, mut sw) = (0.0, 0.0);
+    for (a, b) in pairs(x, w) {
+        if a <= 0.0 {
+            return Err(IndexError::method(
+                "gmean",
+                "the geometric mean needs positive values (normalise to a range above 0, e.g. 1–100)",
+            ));
+        }
+        s += b * a.ln();
+        sw += b;
     }
-    let sw: f64 = w.iter().sum();
-    if x.is_empty() || sw == 0.0 {
-        return Ok(f64::NAN);
-    }
-    Ok((x.iter().zip(&w).map(|(a, b)| b * a.ln()).sum::<f64>() / sw).exp())
+    Ok(if sw == 0.0 { f64::NAN } else { (s / sw).exp() })
 }
 
 /// Weighted harmonic mean Σw/Σ(w/x) (`a_hmean`); needs x ≠ 0.
 pub fn hmean(x: &[f64], w: &[f64]) -> Result<f64> {
-    let (x, w) = present(x, w);
-    if x.contains(&0.0) {
-        return Err(IndexError::method(
-            "hmean",
-            "the harmonic mean needs non-zero values",
-        ));
+    let (mut s, mut sw) = (0.0, 0.0);
+    for (a, b) in pairs(x, w) {
+        if a == 0.0 {
+            return Err(IndexError::method(
+                "hmean",
+                "the harmonic mean needs non-zero values",
+            ));
+        }
+        s += b / a;
+        sw += b;
     }
-    let sw: f64 = w.iter().sum();
-    if x.is_empty() || sw == 0.0 {
-        return Ok(f64::NAN);
-    }
-    Ok(sw / x.iter().zip(&w).map(|(a, b)| b / a).sum::<f64>())
+    Ok(if sw == 0.0 { f64::NAN } else { sw / s })
 }
 
 /// Weighted generalised (power) mean (Σw x^p/Σw)^(1/p) (`a_genmean`), p ≠ 0.
@@ -62,15 +58,15 @@ pub fn genmean(x: &[f64], w: &[f64], p: f64) -> Result<f64> {
             "p = 0 is the geometric mean: use gmean",
         ));
     }
-    let (x, w) = present(x, w);
-    if x.iter().any(|&v| v < 0.0) {
-        return Err(IndexError::method("genmean", "needs non-negative values"));
+    let (mut s, mut sw) = (0.0, 0.0);
+    for (a, b) in pairs(x, w) {
+        if a < 0.0 {
+            return Err(IndexError::method("genmean", "needs non-negative values"));
+        }
+        s += b * a.powf(p);
+        sw += b;
     }
-    let sw: f64 = w.iter().sum();
-    if x.is_empty() || sw == 0.0 {
-        return Ok(f64::NAN);
-    }
-    Ok((x.iter().zip(&w).map(|(a, b)| b * a.powf(p)).sum::<f64>() / sw).powf(1.0 / p))
+    Ok(if sw == 0.0 { f64::NAN } else { (s / sw).powf(1.0 / p) })
 }
 
 /// Outranking matrix e_ij = Σ_k w_k [x_ik > x_jk] + ½ Σ_k w_k [x_ik = x_jk], over the

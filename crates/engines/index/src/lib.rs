@@ -25,3 +25,7 @@ pub use error::{IndexError, Result};
 pub use model::{Coin, Dataset, Direction, Framework, Indicator, IndicatorType, Unit};
 pub use pipeline::{Run, Stage, run, regen};
 pub use spec::PipelineSpec;
+pub mod diagnostics;
+pub mod results;
+pub mod rng;
+pub mod uncertainty;

@@ -664,9 +664,49 @@ fn aggregate_all(
     weights_used: &mut BTreeMap<String, f64>,
     ahp_out: &mut BTreeMap<String, Ahp>,
 ) -> Result<(Dataset, Vec<String>)> {
+    let (new_cols, log) = aggregate_cols(fw, input, ws, ag, weights_used, ahp_out)?;
     let mut data = input.clone();
-    let n = data.n_units();
+    for (c, x) in new_cols {
+        data.codes.push(c);
+        data.cols.push(x);
+    }
+    Ok((data, log))
+}
+
+/// Scores of one aggregate computed from normalised data, without building a run
+/// (the fast path of the Monte Carlo).
+pub fn aggregate_target(
+    fw: &Framework,
+    normalised: &Dataset,
+    ws: &WeightsSpec,
+    ag: &crate::spec::AggregateSpec,
+    target: &str,
+) -> Result<Vec<f64>> {
+    let (cols, _) = aggregate_cols(fw, normalised, ws, ag, &mut BTreeMap::new(), &mut BTreeMap::new())?;
+    cols.into_iter()
+        .find(|(c, _)| c == target)
+        .map(|(_, x)| x)
+        .ok_or_else(|| IndexError::Spec(format!("unknown aggregate '{target}'")))
+}
+
+/// Computes every aggregate column, level by level.
+fn aggregate_cols(
+    fw: &Framework,
+    input: &Dataset,
+    ws: &WeightsSpec,
+    ag: &crate::spec::AggregateSpec,
+    weights_used: &mut BTreeMap<String, f64>,
+    ahp_out: &mut BTreeMap<String, Ahp>,
+) -> Result<(Vec<(String, Vec<f64>)>, Vec<String>)> {
+    let n = input.n_units();
+    let mut new_cols: Vec<(String, Vec<f64>)> = Vec::new();
     let mut log = Vec::new();
+    let by_code: std::collections::HashMap<&str, usize> = input
+        .codes
+        .iter()
+        .enumerate()
+        .map(|(j, c)| (c.as_str(), j))
+        .collect();
     for level in 2..=fw.max_level {
         let (method, p, thresh) = ag.at_level(level);
         log.push(format!(
@@ -678,9 +718,13 @@ fn aggregate_all(
             let child_cols: Vec<Vec<f64>> = children
                 .iter()
                 .map(|c| {
-                    data.col(c).map(|x| x.to_vec()).ok_or_else(|| {
-                        IndexError::Spec(format!("'{c}' missing from data at aggregation"))
-                    })
+                    by_code
+                        .get(c.as_str())
+                        .map(|&j| input.cols[j].clone())
+                        .or_else(|| new_cols.iter().find(|(k, _)| k == c).map(|(_, x)| x.clone()))
+                        .ok_or_else(|| {
+                            IndexError::Spec(format!("'{c}' missing from data at aggregation"))
+                        })
                 })
                 .collect::<Result<_>>()?;
             let w = child_weights(fw, &parent, &children, level - 1, &child_cols, ws, ahp_out)?;
@@ -694,16 +738,16 @@ fn aggregate_all(
                     present > 0.0 && present / k >= thresh
                 })
                 .collect();
-            let rows: Vec<Vec<f64>> = (0..n)
-                .map(|i| child_cols.iter().map(|c| c[i]).collect())
-                .collect();
             let mut out = vec![NA; n];
             match method {
                 AggMethod::Copeland => {
                     let s: f64 = w.iter().sum();
                     let wn: Vec<f64> = w.iter().map(|x| x / s).collect();
                     let keep: Vec<usize> = (0..n).filter(|&i| avail[i]).collect();
-                    let sub: Vec<Vec<f64>> = keep.iter().map(|&i| rows[i].clone()).collect();
+                    let sub: Vec<Vec<f64>> = keep
+                        .iter()
+                        .map(|&i| child_cols.iter().map(|c| c[i]).collect())
+                        .collect();
                     let sc = aggregate::copeland(&sub, &wn);
                     for (k, &i) in keep.iter().enumerate() {
                         out[i] = sc[k];
@@ -718,23 +762,146 @@ fn aggregate_all(
                     }
                 }
                 _ => {
+                    let mut row = vec![0.0; children.len()];
                     for i in 0..n {
                         if !avail[i] {
                             continue;
                         }
+                        for (r, c) in row.iter_mut().zip(&child_cols) {
+                            *r = c[i];
+                        }
                         out[i] = match method {
-                            AggMethod::Amean => aggregate::amean(&rows[i], &w),
-                            AggMethod::Gmean => aggregate::gmean(&rows[i], &w)?,
-                            AggMethod::Hmean => aggregate::hmean(&rows[i], &w)?,
-                            AggMethod::Genmean => aggregate::genmean(&rows[i], &w, p)?,
+                            AggMethod::Amean => aggregate::amean(&row, &w),
+                            AggMethod::Gmean => aggregate::gmean(&row, &w)?,
+                            AggMethod::Hmean => aggregate::hmean(&row, &w)?,
+                            AggMethod::Genmean => aggregate::genmean(&row, &w, p)?,
                             AggMethod::Copeland | AggMethod::Bod => unreachable!(),
                         };
                     }
                 }
             }
-            data.codes.push(parent.clone());
-            data.cols.push(out);
+            new_cols.push((parent.clone(), out));
         }
     }
-    Ok((data, log))
+    Ok((new_cols, log))
+}
+
+/// A precompiled aggregation tree over a fixed set of input columns: the fast path for
+/// re-aggregating the same normalised data under many weight/aggregation choices.
+#[derive(Debug, Clone)]
+pub struct AggPlan {
+    n_inputs: usize,
+    nodes: Vec<PlanNode>,
+}
+
+#[derive(Debug, Clone)]
+struct PlanNode {
+    code: String,
+    level: u32,
+    /// Indices into the combined column store (inputs, then aggregates in plan order).
+    children: Vec<usize>,
+    child_codes: Vec<String>,
+    meta: Vec<f64>,
+}
+
+impl AggPlan {
+    /// Compiles the framework's aggregation tree against `input_codes`.
+    pub fn new(fw: &Framework, input_codes: &[String]) -> Result<Self> {
+        let mut pos: std::collections::HashMap<String, usize> = input_codes
+            .iter()
+            .enumerate()
+            .map(|(j, c)| (c.clone(), j))
+            .collect();
+        let mut nodes = Vec::new();
+        for level in 2..=fw.max_level {
+            for parent in fw.codes_at_level(level) {
+                let kids = fw.children(&parent);
+                let children = kids
+                    .iter()
+                    .map(|c| {
+                        pos.get(&c.code).copied().ok_or_else(|| {
+                            IndexError::Spec(format!("'{}' missing from data at aggregation", c.code))
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                pos.insert(parent.clone(), input_codes.len() + nodes.len());
+                nodes.push(PlanNode {
+                    code: parent,
+                    level,
+                    children,
+                    child_codes: kids.iter().map(|c| c.code.clone()).collect(),
+                    meta: kids.iter().map(|c| c.weight).collect(),
+                });
+            }
+        }
+        Ok(AggPlan {
+            n_inputs: input_codes.len(),
+            nodes,
+        })
+    }
+
+    /// Scores of `target` for `input` (whose columns match the plan's input codes).
+    pub fn target_scores(
+        &self,
+        fw: &Framework,
+        input: &Dataset,
+        ws: &WeightsSpec,
+        ag: &crate::spec::AggregateSpec,
+        target: &str,
+    ) -> Result<Vec<f64>> {
+        let simple = matches!(ws.method, WeightMethod::Meta | WeightMethod::Equal)
+            && ag.method != AggMethod::Copeland
+            && ag.method != AggMethod::Bod
+            && ag.levels.is_empty();
+        if !simple {
+            return aggregate_target(fw, input, ws, ag, target);
+        }
+        let n = input.n_units();
+        let mut agg_cols: Vec<Vec<f64>> = Vec::with_capacity(self.nodes.len());
+        let mut row = Vec::new();
+        let mut w = Vec::new();
+        for node in &self.nodes {
+            let (method, p, thresh) = ag.at_level(node.level);
+            let applies = ws.levels.as_ref().is_none_or(|l| l.contains(&(node.level - 1)));
+            w.clear();
+            for (k, c) in node.child_codes.iter().enumerate() {
+                let base = if ws.method == WeightMethod::Equal && applies && node.children.len() > 1 {
+                    1.0
+                } else {
+                    node.meta[k]
+                };
+                w.push(ws.given.get(c).copied().unwrap_or(base));
+            }
+            let kf = node.children.len() as f64;
+            let mut out = vec![NA; n];
+            for (i, o) in out.iter_mut().enumerate() {
+                row.clear();
+                let mut present = 0usize;
+                for &c in &node.children {
+                    let v = if c < self.n_inputs {
+                        input.cols[c][i]
+                    } else {
+                        agg_cols[c - self.n_inputs][i]
+                    };
+                    present += !v.is_nan() as usize;
+                    row.push(v);
+                }
+                if present == 0 || (present as f64) / kf < thresh {
+                    continue;
+                }
+                *o = match method {
+                    AggMethod::Amean => aggregate::amean(&row, &w),
+                    AggMethod::Gmean => aggregate::gmean(&row, &w)?,
+                    AggMethod::Hmean => aggregate::hmean(&row, &w)?,
+                    AggMethod::Genmean => aggregate::genmean(&row, &w, p)?,
+                    AggMethod::Copeland | AggMethod::Bod => unreachable!("not simple"),
+                };
+            }
+            if node.code == target {
+                return Ok(out);
+            }
+            agg_cols.push(out);
+        }
+        Err(IndexError::Spec(format!("unknown aggregate '{target}'")))
+    }
 }
