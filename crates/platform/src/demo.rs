@@ -416,7 +416,8 @@ mod tests {
             ));
         }
         assert!(
-            (sum - city).abs() / city < 1e-9,
+            // each ring is projected at its own mean latitude: equal up to projection error
+            (sum - city).abs() / city < 1e-3,
             "districts {sum} vs city {city}"
         );
     }

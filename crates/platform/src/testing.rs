@@ -131,6 +131,143 @@ pub fn app(db: &TestDb, modules: Vec<Arc<dyn Module>>) -> (AppState, axum::Route
     (st, r)
 }
 
+/// Every violation of the tenant-key rule (Citus readiness): a tenant table whose primary key,
+/// foreign keys or unique indexes do not lead with (or, for unique indexes, include) `city_id`.
+/// `reference` names further shared tables without `city_id`.
+pub async fn citus_problems(db: &DatabaseConnection, reference_extra: &[&str]) -> Vec<String> {
+    use sea_orm::{DbBackend, Statement};
+    let mut reference: Vec<&str> = crate::migration::PG_TENANT_REFERENCE_TABLES.to_vec();
+    reference.extend_from_slice(reference_extra);
+    let mut problems = Vec::new();
+    let q = |sql: &str| Statement::from_string(db.get_database_backend(), sql.to_string());
+    match db.get_database_backend() {
+        DbBackend::Postgres => {
+            // Primary keys, foreign keys and unique constraints with their column lists in order.
+            let rows = db
+                .query_all_raw(q("SELECT c.conrelid::regclass::text AS tbl, c.contype::text AS kind, c.conname AS name, \
+                     (SELECT string_agg(a.attname, ',' ORDER BY k.ord) FROM unnest(c.conkey) WITH ORDINALITY k(attnum, ord) \
+                      JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum) AS cols \
+                     FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace \
+                     WHERE n.nspname = 'public' AND c.contype IN ('p','f','u')"))
+                .await
+                .expect("catalog query");
+            let mut tables_with_pk = std::collections::BTreeSet::new();
+            for r in rows {
+                let tbl: String = r.try_get("", "tbl").expect("catalog query");
+                let kind: String = r.try_get("", "kind").expect("catalog query");
+                let name: String = r.try_get("", "name").expect("catalog query");
+                let cols: String = r.try_get("", "cols").expect("catalog query");
+                if reference.contains(&tbl.as_str()) {
+                    continue;
+                }
+                if kind == "p" {
+                    tables_with_pk.insert(tbl.clone());
+                }
+                let first = cols.split(',').next().unwrap_or("");
+                if first != "city_id" {
+                    let what = match kind.as_str() {
+                        "p" => "primary key",
+                        "f" => "foreign key",
+                        _ => "unique constraint",
+                    };
+                    problems.push(format!(
+                        "{tbl}: {what} {name} ({cols}) does not start with city_id"
+                    ));
+                }
+            }
+            let idx = db
+                .query_all_raw(q("SELECT tablename AS tbl, indexname AS name, indexdef AS def FROM pg_indexes WHERE schemaname = 'public'"))
+                .await
+                .expect("catalog query");
+            for r in idx {
+                let tbl: String = r.try_get("", "tbl").expect("catalog query");
+                let name: String = r.try_get("", "name").expect("catalog query");
+                let def: String = r.try_get("", "def").expect("catalog query");
+                if reference.contains(&tbl.as_str()) || !def.contains("UNIQUE") {
+                    continue;
+                }
+                if !def.contains("city_id") {
+                    problems.push(format!("{tbl}: unique index {name} without city_id"));
+                }
+            }
+            let tables = db
+                .query_all_raw(q("SELECT table_name AS tbl FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'"))
+                .await
+                .expect("catalog query");
+            for r in tables {
+                let tbl: String = r.try_get("", "tbl").expect("catalog query");
+                if !reference.contains(&tbl.as_str()) && !tables_with_pk.contains(&tbl) {
+                    problems.push(format!("{tbl}: no primary key"));
+                }
+            }
+        }
+        _ => {
+            let tables = db
+                .query_all_raw(q("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"))
+                .await
+                .expect("catalog query");
+            for r in tables {
+                let tbl: String = r.try_get("", "name").expect("catalog query");
+                if reference.contains(&tbl.as_str()) {
+                    continue;
+                }
+                let cols = db
+                    .query_all_raw(q(&format!(
+                        "SELECT name, pk FROM pragma_table_info('{tbl}') WHERE pk > 0 ORDER BY pk"
+                    )))
+                    .await
+                    .expect("catalog query");
+                let first: Option<String> = cols
+                    .first()
+                    .map(|c| c.try_get("", "name").expect("catalog query"));
+                if first.as_deref() != Some("city_id") {
+                    problems.push(format!("{tbl}: primary key does not start with city_id"));
+                }
+                let fks = db.query_all_raw(q(&format!("SELECT id, \"from\" AS col FROM pragma_foreign_key_list('{tbl}') ORDER BY id, seq"))).await.expect("catalog query");
+                let mut by_id: std::collections::BTreeMap<i64, Vec<String>> = Default::default();
+                for f in fks {
+                    by_id
+                        .entry(f.try_get("", "id").expect("catalog query"))
+                        .or_default()
+                        .push(f.try_get("", "col").expect("catalog query"));
+                }
+                for (id, cols) in by_id {
+                    if cols.first().map(String::as_str) != Some("city_id") {
+                        problems.push(format!(
+                            "{tbl}: foreign key #{id} ({}) does not start with city_id",
+                            cols.join(",")
+                        ));
+                    }
+                }
+                let idx = db
+                    .query_all_raw(q(&format!(
+                        "SELECT name FROM pragma_index_list('{tbl}') WHERE \"unique\" = 1"
+                    )))
+                    .await
+                    .expect("catalog query");
+                for i in idx {
+                    let name: String = i.try_get("", "name").expect("catalog query");
+                    let icols = db
+                        .query_all_raw(q(&format!("SELECT name FROM pragma_index_info('{name}')")))
+                        .await
+                        .expect("catalog query");
+                    let names: Vec<String> = icols
+                        .iter()
+                        .map(|c| c.try_get("", "name").expect("catalog query"))
+                        .collect();
+                    if !names.iter().any(|n| n == "city_id") {
+                        problems.push(format!(
+                            "{tbl}: unique index {name} ({}) without city_id",
+                            names.join(",")
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    problems
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -148,4 +285,249 @@ mod tests {
             "postgres://127.0.0.1/x"
         );
     }
+}
+
+/// A response as tests see it.
+#[derive(Debug)]
+pub struct TestResponse {
+    pub status: u16,
+    pub headers: axum::http::HeaderMap,
+    pub body: String,
+}
+
+impl TestResponse {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+    pub fn location(&self) -> Option<&str> {
+        self.headers
+            .get(axum::http::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+    }
+}
+
+/// An in-process browser-like client: keeps cookies, sends the CSRF token of the last page it
+/// saw with forms, or a bearer token.
+pub struct TestClient {
+    pub router: axum::Router,
+    pub cookies: std::collections::BTreeMap<String, String>,
+    pub bearer: Option<String>,
+    pub csrf: Option<String>,
+}
+
+impl TestClient {
+    pub fn new(router: axum::Router) -> Self {
+        Self {
+            router,
+            cookies: Default::default(),
+            bearer: None,
+            csrf: None,
+        }
+    }
+
+    pub fn with_bearer(router: axum::Router, token: &str) -> Self {
+        let mut c = Self::new(router);
+        c.bearer = Some(token.to_string());
+        c
+    }
+
+    pub async fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        content_type: Option<&str>,
+        body: Vec<u8>,
+        extra: &[(&str, &str)],
+    ) -> TestResponse {
+        use tower::ServiceExt;
+        let mut b = axum::http::Request::builder().method(method).uri(path);
+        if !self.cookies.is_empty() {
+            let c: Vec<String> = self
+                .cookies
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            b = b.header("cookie", c.join("; "));
+        }
+        if let Some(t) = &self.bearer {
+            b = b.header("authorization", format!("Bearer {t}"));
+        }
+        if let Some(ct) = content_type {
+            b = b.header("content-type", ct);
+        }
+        for (k, v) in extra {
+            b = b.header(*k, *v);
+        }
+        let req = b.body(axum::body::Body::from(body)).expect("request");
+        let resp = self
+            .router
+            .clone()
+            .oneshot(req)
+            .await
+            .expect("router answers");
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        for sc in headers.get_all("set-cookie") {
+            let s = sc.to_str().unwrap_or("");
+            if let Some((kv, attrs)) = s.split_once(';').or(Some((s, ""))) {
+                if let Some((k, v)) = kv.split_once('=') {
+                    if attrs.contains("Max-Age=0") {
+                        self.cookies.remove(k.trim());
+                    } else {
+                        self.cookies
+                            .insert(k.trim().to_string(), v.trim().to_string());
+                    }
+                }
+            }
+        }
+        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        let body = String::from_utf8_lossy(&bytes).into_owned();
+        if let Some(t) = find_csrf(&body) {
+            self.csrf = Some(t);
+        }
+        TestResponse {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&mut self, path: &str) -> TestResponse {
+        self.request("GET", path, None, Vec::new(), &[]).await
+    }
+
+    /// Posts a form, adding the CSRF token of the last page seen.
+    pub async fn post_form(&mut self, path: &str, fields: &[(&str, &str)]) -> TestResponse {
+        let mut all: Vec<(String, String)> = fields
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        if let Some(t) = &self.csrf {
+            all.push(("_csrf".into(), t.clone()));
+        }
+        self.post_form_raw(path, &all).await
+    }
+
+    /// Posts a form exactly as given (no CSRF token added).
+    pub async fn post_form_raw(&mut self, path: &str, fields: &[(String, String)]) -> TestResponse {
+        let body = fields
+            .iter()
+            .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        self.request(
+            "POST",
+            path,
+            Some("application/x-www-form-urlencoded"),
+            body.into_bytes(),
+            &[],
+        )
+        .await
+    }
+
+    pub async fn post_json(&mut self, path: &str, v: &serde_json::Value) -> TestResponse {
+        let csrf = self.csrf.clone();
+        let extra: Vec<(&str, &str)> = match (&self.bearer, &csrf) {
+            (None, Some(t)) => vec![("x-csrf-token", t.as_str())],
+            _ => vec![],
+        };
+        self.request(
+            "POST",
+            path,
+            Some("application/json"),
+            v.to_string().into_bytes(),
+            &extra,
+        )
+        .await
+    }
+
+    /// Signs in through the login form.
+    pub async fn login(&mut self, username: &str, password: &str) -> TestResponse {
+        self.get("/login").await;
+        self.post_form(
+            "/login",
+            &[
+                ("username", username),
+                ("password", password),
+                ("next", "/app"),
+            ],
+        )
+        .await
+    }
+}
+
+fn find_csrf(body: &str) -> Option<String> {
+    let i = body.find("name=\"_csrf\" value=\"")? + "name=\"_csrf\" value=\"".len();
+    let rest = &body[i..];
+    Some(rest[..rest.find('"')?].to_string())
+}
+
+/// Percent-encodes a form value.
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// Creates a city with two districts and a street (codes 990100, 990101, 990102, 990101001)
+/// and a user of each given (name, role, region); returns the city id. Passwords are
+/// `password-{name}`.
+pub async fn seed_small_city(
+    db: &DatabaseConnection,
+    users: &[(&str, crate::auth::Role, &str)],
+) -> i64 {
+    use crate::store::regions::NewRegion;
+    let city = crate::store::cities::ensure_city(db, "990100", "示范市", "Demo City")
+        .await
+        .expect("city");
+    for (code, parent, zh, en) in [
+        ("990100", None, "示范市", "Demo City"),
+        ("990101", Some("990100"), "中心区", "Central"),
+        ("990102", Some("990100"), "东湖区", "Donghu"),
+        ("990101001", Some("990101"), "朝阳街道", "Chaoyang"),
+    ] {
+        crate::store::regions::upsert(
+            db,
+            city.id,
+            &NewRegion {
+                code: code.into(),
+                parent_code: parent.map(Into::into),
+                name_zh: zh.into(),
+                name_en: en.into(),
+                urban: true,
+                population: Some(1000),
+                area_km2: Some(10.0),
+                boundary: None,
+            },
+        )
+        .await
+        .expect("region");
+    }
+    for (name, role, region) in users {
+        let hash = crate::auth::password::hash_blocking(&format!("password-{name}")).expect("hash");
+        crate::store::users::create(
+            db,
+            city.id,
+            crate::store::users::NewUser {
+                username: crate::store::users::Username::parse(name).expect("name"),
+                display_name: String::new(),
+                password_hash: hash,
+                role: *role,
+                region_code: (*region).into(),
+                company_id: None,
+                enterprise_id: None,
+            },
+        )
+        .await
+        .expect("user");
+    }
+    city.id
 }
