@@ -5,7 +5,10 @@ use crate::error::{IndexError, Result};
 
 /// Iterator over present (x, w) pairs.
 fn pairs<'a>(x: &'a [f64], w: &'a [f64]) -> impl Iterator<Item = (f64, f64)> + 'a {
-    x.iter().zip(w).filter(|(a, _)| !a.is_nan()).map(|(a, b)| (*a, *b))
+    x.iter()
+        .zip(w)
+        .filter(|(a, _)| !a.is_nan())
+        .map(|(a, b)| (*a, *b))
 }
 
 /// Weighted arithmetic mean Σwx/Σw (`a_amean`).
@@ -66,7 +69,11 @@ pub fn genmean(x: &[f64], w: &[f64], p: f64) -> Result<f64> {
         s += b * a.powf(p);
         sw += b;
     }
-    Ok(if sw == 0.0 { f64::NAN } else { (s / sw).powf(1.0 / p) })
+    Ok(if sw == 0.0 {
+        f64::NAN
+    } else {
+        (s / sw).powf(1.0 / p)
+    })
 }
 
 /// Outranking matrix e_ij = Σ_k w_k [x_ik > x_jk] + ½ Σ_k w_k [x_ik = x_jk], over the

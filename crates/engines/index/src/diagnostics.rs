@@ -152,7 +152,9 @@ pub fn cronbach_alpha(cols: &[Vec<f64>]) -> f64 {
         return f64::NAN;
     }
     let sum_var: f64 = c.iter().map(|x| stats::var(x)).sum();
-    let totals: Vec<f64> = (0..c[0].len()).map(|i| c.iter().map(|x| x[i]).sum()).collect();
+    let totals: Vec<f64> = (0..c[0].len())
+        .map(|i| c.iter().map(|x| x[i]).sum())
+        .collect();
     let kf = k as f64;
     kf / (kf - 1.0) * (1.0 - sum_var / stats::var(&totals))
 }

@@ -41,11 +41,14 @@ fn by_group(x: &[f64], groups: &[String], f: fn(&[f64]) -> f64) -> Vec<f64> {
         .collect()
 }
 
-/// Panel imputation of one unit's time series (times ascending, same length as `x`).
-/// `latest`: the last earlier observation, else the next later one (COINr "latest");
-/// `constant`: the nearest observation in time (earlier on ties);
-/// `linear`: linear interpolation between the neighbours, constant beyond the ends
-/// (R `approx(rule = 2)`). `max_time` limits how far in time a donor may be.
+/// Panel imputation of one unit's time series (times ascending, same length as `x`),
+/// as COINr `impute_panel`:
+/// `latest`: the last earlier observation, looking back at most `max_time` time points
+/// (nothing before the first observation is filled);
+/// `constant`: R `approx(method = "constant", rule = 2)`: the previous observation,
+/// and the nearest one before the first observation;
+/// `linear`: R `approx(method = "linear", rule = 2)`: linear interpolation between the
+/// neighbours, constant beyond the ends. `max_time` applies to `latest` only.
 pub fn panel_series(
     times: &[i64],
     x: &[f64],
@@ -54,7 +57,6 @@ pub fn panel_series(
 ) -> Vec<f64> {
     use crate::spec::ImputeMethod as M;
     let obs: Vec<usize> = (0..x.len()).filter(|&i| !x[i].is_nan()).collect();
-    let near = |i: usize, j: usize| max_time.is_none_or(|m| (times[i] - times[j]).abs() <= m);
     let mut out = x.to_vec();
     if obs.is_empty() {
         return out;
@@ -63,45 +65,29 @@ pub fn panel_series(
         if !x[i].is_nan() {
             continue;
         }
-        let prev = obs.iter().rev().copied().find(|&j| times[j] < times[i]);
-        let next = obs.iter().copied().find(|&j| times[j] > times[i]);
-        let v = match method {
-            M::Latest => match (prev, next) {
-                (Some(p), _) if near(i, p) => x[p],
-                (_, Some(n)) if near(i, n) => x[n],
+        let prev = obs.iter().rev().copied().find(|&j| j < i);
+        let next = obs.iter().copied().find(|&j| j > i);
+        out[i] = match method {
+            M::Latest => match prev {
+                Some(p) if max_time.is_none_or(|m| (i - p) as i64 <= m) => x[p],
                 _ => f64::NAN,
             },
-            M::Constant => {
-                let cand = match (prev, next) {
-                    (Some(p), Some(n)) => {
-                        if times[i] - times[p] <= times[n] - times[i] {
-                            p
-                        } else {
-                            n
-                        }
-                    }
-                    (Some(p), None) => p,
-                    (None, Some(n)) => n,
-                    (None, None) => continue,
-                };
-                if near(i, cand) { x[cand] } else { f64::NAN }
-            }
+            M::Constant => match (prev, next) {
+                (Some(p), _) => x[p],
+                (None, Some(n)) => x[n],
+                (None, None) => f64::NAN,
+            },
             M::Linear => match (prev, next) {
                 (Some(p), Some(n)) => {
-                    if near(i, p) && near(i, n) {
-                        let t = (times[i] - times[p]) as f64 / (times[n] - times[p]) as f64;
-                        x[p] + t * (x[n] - x[p])
-                    } else {
-                        f64::NAN
-                    }
+                    let t = (times[i] - times[p]) as f64 / (times[n] - times[p]) as f64;
+                    x[p] + t * (x[n] - x[p])
                 }
-                (Some(p), None) if near(i, p) => x[p],
-                (None, Some(n)) if near(i, n) => x[n],
-                _ => f64::NAN,
+                (Some(p), None) => x[p],
+                (None, Some(n)) => x[n],
+                (None, None) => f64::NAN,
             },
             _ => f64::NAN,
         };
-        out[i] = v;
     }
     out
 }

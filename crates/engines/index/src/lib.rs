@@ -1,3 +1,4 @@
+#![allow(clippy::needless_range_loop)] // index loops read like the formulas they implement
 //! qcity-index: composite indicators to the OECD/JRC Handbook, after COINr.
 //!
 //! A pure library: no IO. Inputs are parsed from text ([`parse`]) into validated
@@ -23,7 +24,7 @@ pub mod weights;
 
 pub use error::{IndexError, Result};
 pub use model::{Coin, Dataset, Direction, Framework, Indicator, IndicatorType, Unit};
-pub use pipeline::{Run, Stage, run, regen};
+pub use pipeline::{Run, Stage, regen, run};
 pub use spec::PipelineSpec;
 pub mod diagnostics;
 pub mod results;

@@ -480,9 +480,10 @@ impl Coin {
         self.units
             .iter()
             .map(|u| {
-                u.groups.get(column).cloned().ok_or_else(|| {
-                    IndexError::Spec(format!("unknown group column '{column}'"))
-                })
+                u.groups
+                    .get(column)
+                    .cloned()
+                    .ok_or_else(|| IndexError::Spec(format!("unknown group column '{column}'")))
             })
             .collect()
     }

@@ -1,7 +1,8 @@
 //! Normalisation (COINr `R/normalise.R`), NA-aware. Directions are applied before
 //! normalising by multiplying by the direction (COINr `directionalise`); for methods
 //! with parameters on the original scale (goalposts, targets) the parameters are
-//! multiplied too, which gives COINr's direction −1 formulas.
+//! moved to the directed scale too (a target t becomes −t; goalposts (lo, hi) become
+//! (−hi, −lo)), which gives COINr's direction −1 formulas.
 
 use crate::error::{IndexError, Result};
 use crate::spec::Normalisation;
@@ -26,20 +27,19 @@ pub fn normalise(
             .collect()
     };
     Ok(match method {
-        Normalisation::Minmax { low, high } => {
-            map(&|v| (v - mn) / (mx - mn) * (high - low) + low)
-        }
+        Normalisation::Minmax { low, high } => map(&|v| (v - mn) / (mx - mn) * (high - low) + low),
         Normalisation::Zscore { mean, sd } => {
             let m = stats::mean(x);
             let s = stats::sd(x);
             map(&|v| (v - m) / s * sd + mean)
         }
         Normalisation::Scaled { a, b } => {
-            let (a, b) = (a * dir, b * dir);
+            let (a, b) = if dir > 0.0 { (*a, *b) } else { (-b, -a) };
             map(&|v| (v - a) / (b - a) * 100.0)
         }
         Normalisation::Goalposts { lo, hi, scale } => {
-            let (lo, hi) = (lo * dir, hi * dir);
+            // on the directed scale the goalposts swap: (x − hi)/(lo − hi) for direction −1
+            let (lo, hi) = if dir > 0.0 { (*lo, *hi) } else { (-hi, -lo) };
             map(&|v| ((v - lo) / (hi - lo)).clamp(0.0, 1.0) * scale)
         }
         Normalisation::Dist2targ { cap_max } => {

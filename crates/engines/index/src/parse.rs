@@ -138,7 +138,12 @@ pub fn parse_imeta(file: &str, text: &str) -> Result<Framework> {
             Some(s) => {
                 let v = parse_num(file, row, "Direction", s)?;
                 Direction::from_sign(v).ok_or_else(|| {
-                    IndexError::input(file, row, "Direction", format!("must be 1 or -1, got '{s}'"))
+                    IndexError::input(
+                        file,
+                        row,
+                        "Direction",
+                        format!("must be 1 or -1, got '{s}'"),
+                    )
                 })?
             }
         };
@@ -405,7 +410,12 @@ pub fn parse_directions(
     let mut out = BTreeMap::new();
     for (k, (code, v)) in raw.into_iter().enumerate() {
         let d = Direction::from_sign(v).ok_or_else(|| {
-            IndexError::input(file, k + 2, "Direction", format!("must be 1 or -1, got {v}"))
+            IndexError::input(
+                file,
+                k + 2,
+                "Direction",
+                format!("must be 1 or -1, got {v}"),
+            )
         })?;
         out.insert(code, d);
     }

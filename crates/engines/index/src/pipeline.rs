@@ -63,7 +63,11 @@ impl Stage {
     /// Parses a stage name (accepts "normalized" too).
     pub fn parse(s: &str) -> Option<Stage> {
         let s = s.to_ascii_lowercase();
-        let s = if s == "normalized" { "normalised".to_string() } else { s };
+        let s = if s == "normalized" {
+            "normalised".to_string()
+        } else {
+            s
+        };
         Stage::ALL.into_iter().find(|st| st.name() == s)
     }
 
@@ -364,7 +368,11 @@ fn skipped(stage: Stage, input: &Dataset) -> StageOutput {
         spec: None,
         skipped: true,
         data: input.clone(),
-        log: vec![format!("{} skipped (no [{}] section)", stage.name(), section_name(stage))],
+        log: vec![format!(
+            "{} skipped (no [{}] section)",
+            stage.name(),
+            section_name(stage)
+        )],
     }
 }
 
@@ -389,7 +397,12 @@ pub fn method_name(n: &Normalisation) -> String {
 }
 
 /// Divides each indicator by its denominator column.
-fn denominate(coin: &Coin, data: &Dataset, den: &Dataset, spec: &PipelineSpec) -> (Dataset, Vec<String>) {
+fn denominate(
+    coin: &Coin,
+    data: &Dataset,
+    den: &Dataset,
+    spec: &PipelineSpec,
+) -> (Dataset, Vec<String>) {
     let ds = spec.denominate.as_ref().expect("called with a spec");
     let mut cols = data.cols.clone();
     let mut n = 0;
@@ -415,11 +428,16 @@ fn denominate(coin: &Coin, data: &Dataset, den: &Dataset, spec: &PipelineSpec) -
             }
         }
     }
-    let mut log = vec![format!("denominate: {n} indicator(s) divided by their denominator")];
+    let mut log = vec![format!(
+        "denominate: {n} indicator(s) divided by their denominator"
+    )];
     if zero > 0 {
         log.push(format!("{zero} value(s) set missing: denominator is zero"));
     }
-    (Dataset::new(data.units.clone(), data.codes.clone(), cols), log)
+    (
+        Dataset::new(data.units.clone(), data.codes.clone(), cols),
+        log,
+    )
 }
 
 fn impute_cross_section(
@@ -465,7 +483,10 @@ fn impute_cross_section(
         vec![format!(
             "impute {:?}{}: {} value(s) imputed, {} still missing",
             is.method,
-            is.group.as_ref().map(|g| format!(" by {g}")).unwrap_or_default(),
+            is.group
+                .as_ref()
+                .map(|g| format!(" by {g}"))
+                .unwrap_or_default(),
             before - after,
             after
         )],
@@ -477,7 +498,10 @@ fn impute_cross_section(
 fn first_three(coin: &Coin, spec: &PipelineSpec) -> Result<(Vec<StageOutput>, Vec<Unit>)> {
     let panel = coin.is_panel();
     let time = if panel {
-        Some(spec.time.unwrap_or(*coin.times().last().expect("panel has times")))
+        Some(
+            spec.time
+                .unwrap_or(*coin.times().last().expect("panel has times")),
+        )
     } else {
         None
     };
@@ -583,7 +607,12 @@ fn first_three(coin: &Coin, spec: &PipelineSpec) -> Result<(Vec<StageOutput>, Ve
 }
 
 /// Imputes each unit's time series (panel methods).
-fn impute_panel(coin: &Coin, data: &Dataset, method: ImputeMethod, max_time: Option<i64>) -> Dataset {
+fn impute_panel(
+    coin: &Coin,
+    data: &Dataset,
+    method: ImputeMethod,
+    max_time: Option<i64>,
+) -> Dataset {
     let mut by_unit: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
     for (i, u) in coin.units.iter().enumerate() {
         by_unit.entry(u.code.as_str()).or_default().push(i);
@@ -591,7 +620,10 @@ fn impute_panel(coin: &Coin, data: &Dataset, method: ImputeMethod, max_time: Opt
     let mut cols = data.cols.clone();
     for rows in by_unit.values_mut() {
         rows.sort_by_key(|&i| coin.units[i].time.unwrap_or(0));
-        let times: Vec<i64> = rows.iter().map(|&i| coin.units[i].time.unwrap_or(0)).collect();
+        let times: Vec<i64> = rows
+            .iter()
+            .map(|&i| coin.units[i].time.unwrap_or(0))
+            .collect();
         for col in cols.iter_mut() {
             let x: Vec<f64> = rows.iter().map(|&i| col[i]).collect();
             let y = impute::panel_series(&times, &x, method, max_time);
@@ -682,12 +714,22 @@ pub fn aggregate_target(
     ag: &crate::spec::AggregateSpec,
     target: &str,
 ) -> Result<Vec<f64>> {
-    let (cols, _) = aggregate_cols(fw, normalised, ws, ag, &mut BTreeMap::new(), &mut BTreeMap::new())?;
+    let (cols, _) = aggregate_cols(
+        fw,
+        normalised,
+        ws,
+        ag,
+        &mut BTreeMap::new(),
+        &mut BTreeMap::new(),
+    )?;
     cols.into_iter()
         .find(|(c, _)| c == target)
         .map(|(_, x)| x)
         .ok_or_else(|| IndexError::Spec(format!("unknown aggregate '{target}'")))
 }
+
+/// Named columns: (code, values).
+type NamedCols = Vec<(String, Vec<f64>)>;
 
 /// Computes every aggregate column, level by level.
 fn aggregate_cols(
@@ -697,7 +739,7 @@ fn aggregate_cols(
     ag: &crate::spec::AggregateSpec,
     weights_used: &mut BTreeMap<String, f64>,
     ahp_out: &mut BTreeMap<String, Ahp>,
-) -> Result<(Vec<(String, Vec<f64>)>, Vec<String>)> {
+) -> Result<(NamedCols, Vec<String>)> {
     let n = input.n_units();
     let mut new_cols: Vec<(String, Vec<f64>)> = Vec::new();
     let mut log = Vec::new();
@@ -711,17 +753,30 @@ fn aggregate_cols(
         let (method, p, thresh) = ag.at_level(level);
         log.push(format!(
             "aggregate level {level}: {method:?}{} dat_thresh {thresh}",
-            if method == AggMethod::Genmean { format!(" p = {p}") } else { String::new() }
+            if method == AggMethod::Genmean {
+                format!(" p = {p}")
+            } else {
+                String::new()
+            }
         ));
         for parent in fw.codes_at_level(level) {
-            let children: Vec<String> = fw.children(&parent).iter().map(|c| c.code.clone()).collect();
+            let children: Vec<String> = fw
+                .children(&parent)
+                .iter()
+                .map(|c| c.code.clone())
+                .collect();
             let child_cols: Vec<Vec<f64>> = children
                 .iter()
                 .map(|c| {
                     by_code
                         .get(c.as_str())
                         .map(|&j| input.cols[j].clone())
-                        .or_else(|| new_cols.iter().find(|(k, _)| k == c).map(|(_, x)| x.clone()))
+                        .or_else(|| {
+                            new_cols
+                                .iter()
+                                .find(|(k, _)| k == c)
+                                .map(|(_, x)| x.clone())
+                        })
                         .ok_or_else(|| {
                             IndexError::Spec(format!("'{c}' missing from data at aggregation"))
                         })
@@ -820,7 +875,10 @@ impl AggPlan {
                     .iter()
                     .map(|c| {
                         pos.get(&c.code).copied().ok_or_else(|| {
-                            IndexError::Spec(format!("'{}' missing from data at aggregation", c.code))
+                            IndexError::Spec(format!(
+                                "'{}' missing from data at aggregation",
+                                c.code
+                            ))
                         })
                     })
                     .collect::<Result<Vec<_>>>()?;
@@ -862,10 +920,14 @@ impl AggPlan {
         let mut w = Vec::new();
         for node in &self.nodes {
             let (method, p, thresh) = ag.at_level(node.level);
-            let applies = ws.levels.as_ref().is_none_or(|l| l.contains(&(node.level - 1)));
+            let applies = ws
+                .levels
+                .as_ref()
+                .is_none_or(|l| l.contains(&(node.level - 1)));
             w.clear();
             for (k, c) in node.child_codes.iter().enumerate() {
-                let base = if ws.method == WeightMethod::Equal && applies && node.children.len() > 1 {
+                let base = if ws.method == WeightMethod::Equal && applies && node.children.len() > 1
+                {
                     1.0
                 } else {
                     node.meta[k]

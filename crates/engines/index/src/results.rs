@@ -34,7 +34,12 @@ pub fn results_table(run: &Run, with_indicators: bool) -> Vec<UnitResult> {
         .collect();
     let ranks: BTreeMap<&str, Vec<f64>> = codes
         .iter()
-        .map(|c| (c.as_str(), stats::rank_descending(agg.col(c).expect("code"))))
+        .map(|c| {
+            (
+                c.as_str(),
+                stats::rank_descending(agg.col(c).expect("code")),
+            )
+        })
         .collect();
     let mut out: Vec<UnitResult> = agg
         .units
@@ -99,7 +104,11 @@ pub fn results_csv(rows: &[UnitResult]) -> String {
 }
 
 /// Rank of each unit within its group (for one code and one group column).
-pub fn group_ranks(run: &Run, code: &str, group_col: &str) -> Result<Vec<(String, String, Option<u32>)>> {
+pub fn group_ranks(
+    run: &Run,
+    code: &str,
+    group_col: &str,
+) -> Result<Vec<(String, String, Option<u32>)>> {
     let agg = run.aggregated();
     let x = agg
         .col(code)
@@ -123,7 +132,11 @@ pub fn group_ranks(run: &Run, code: &str, group_col: &str) -> Result<Vec<(String
         let sub: Vec<f64> = idx.iter().map(|&i| x[i]).collect();
         let r = stats::rank_descending(&sub);
         for (k, &i) in idx.iter().enumerate() {
-            out[i] = if r[k].is_nan() { None } else { Some(r[k] as u32) };
+            out[i] = if r[k].is_nan() {
+                None
+            } else {
+                Some(r[k] as u32)
+            };
         }
     }
     Ok(agg
@@ -159,7 +172,11 @@ pub fn strengths_weaknesses(run: &Run, unit: &str, n: usize) -> Result<Strengths
         .zip(&data.cols)
         .filter_map(|(c, x)| {
             let r = stats::rank_descending(x)[i];
-            if r.is_nan() { None } else { Some((c.clone(), r as u32)) }
+            if r.is_nan() {
+                None
+            } else {
+                Some((c.clone(), r as u32))
+            }
         })
         .collect();
     ranked.sort_by_key(|(_, r)| *r);
@@ -252,7 +269,11 @@ pub struct Progress {
 /// target by the target year), classified at 0.95 / 0.6 / 0. A met target is
 /// `target_achieved`. Series: (year, value), any order.
 pub fn progress(series: &[(i64, f64)], spec: &ProgressSpec) -> Progress {
-    let mut pts: Vec<(i64, f64)> = series.iter().copied().filter(|(_, v)| !v.is_nan()).collect();
+    let mut pts: Vec<(i64, f64)> = series
+        .iter()
+        .copied()
+        .filter(|(_, v)| !v.is_nan())
+        .collect();
     pts.sort_by_key(|p| p.0);
     let na = |b, c| Progress {
         base_year: b,
@@ -268,7 +289,8 @@ pub fn progress(series: &[(i64, f64)], spec: &ProgressSpec) -> Progress {
     };
     let dir = spec.direction.sign();
     let target = spec.target.map(|t| if t == 0.0 { 0.001 } else { t });
-    let achieved = target.is_some_and(|t| (dir < 0.0 && current <= t) || (dir > 0.0 && current >= t));
+    let achieved =
+        target.is_some_and(|t| (dir < 0.0 && current <= t) || (dir > 0.0 && current >= t));
     if achieved {
         return Progress {
             base_year,
@@ -278,7 +300,10 @@ pub fn progress(series: &[(i64, f64)], spec: &ProgressSpec) -> Progress {
         };
     }
     let base = if base == 0.0 { 0.001 } else { base };
-    if (base > 0.0 && current < 0.0) || (base < 0.0 && current > 0.0) || current_year - base_year < 1 {
+    if (base > 0.0 && current < 0.0)
+        || (base < 0.0 && current > 0.0)
+        || current_year - base_year < 1
+    {
         return na(base_year, current_year);
     }
     let sign = if base < 0.0 { -1.0 } else { 1.0 };

@@ -95,11 +95,11 @@ pub enum ImputeMethod {
     MeanGroup,
     /// Median within the unit's group (`i_median_grp`).
     MedianGroup,
-    /// Panel: last observation carried forward, else next (`impute_panel` "latest").
+    /// Panel: last observation carried forward, up to `max_time` points back.
     Latest,
     /// Panel: linear interpolation, constant extrapolation (`approx(rule = 2)`).
     Linear,
-    /// Panel: constant — the nearest observed value in time.
+    /// Panel: step interpolation, R `approx(method = "constant", rule = 2)`.
     Constant,
 }
 

@@ -34,7 +34,10 @@ pub fn topsis(
     }
     let sw: f64 = weights.iter().sum();
     if sw.is_nan() || sw <= 0.0 {
-        return Err(IndexError::method("topsis", "weights must sum to a positive number"));
+        return Err(IndexError::method(
+            "topsis",
+            "weights must sum to a positive number",
+        ));
     }
     let n = cols[0].len();
     let complete: Vec<bool> = (0..n)
@@ -82,8 +85,14 @@ pub fn topsis(
             if !complete[i] {
                 return f64::NAN;
             }
-            let dp = (0..k).map(|j| (v[j][i] - best[j]).powi(2)).sum::<f64>().sqrt();
-            let dm = (0..k).map(|j| (v[j][i] - worst[j]).powi(2)).sum::<f64>().sqrt();
+            let dp = (0..k)
+                .map(|j| (v[j][i] - best[j]).powi(2))
+                .sum::<f64>()
+                .sqrt();
+            let dm = (0..k)
+                .map(|j| (v[j][i] - worst[j]).powi(2))
+                .sum::<f64>()
+                .sqrt();
             dm / (dp + dm)
         })
         .collect())

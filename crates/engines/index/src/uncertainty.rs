@@ -27,8 +27,8 @@ use crate::model::Coin;
 use crate::pipeline::{Run, regen};
 use crate::rng::Rng;
 use crate::spec::{
-    AggMethod, ImputeMethod, ImputeSpec, Normalisation, NormaliseSpec, PipelineSpec,
-    TreatSpec, UncertaintySpec, WeightMethod,
+    AggMethod, ImputeMethod, ImputeSpec, Normalisation, NormaliseSpec, PipelineSpec, TreatSpec,
+    UncertaintySpec, WeightMethod,
 };
 use crate::stats;
 
@@ -156,7 +156,12 @@ pub fn inputs_from_spec(nominal: &Run, us: &UncertaintySpec, seed: u64) -> Vec<U
                         let lvl = nominal.framework.get(c).map(|n| n.level).unwrap_or(0);
                         wn.levels.as_ref().is_none_or(|l| l.contains(&lvl))
                     })
-                    .map(|(c, w)| (c.clone(), w * (1.0 + wn.noise * (2.0 * rng.uniform() - 1.0))))
+                    .map(|(c, w)| {
+                        (
+                            c.clone(),
+                            w * (1.0 + wn.noise * (2.0 * rng.uniform() - 1.0)),
+                        )
+                    })
                     .collect()
             })
             .collect();
@@ -299,7 +304,9 @@ pub fn uncertainty(
     seed: u64,
 ) -> Result<UncertaintyResult> {
     if inputs.iter().any(|i| i.is_empty()) {
-        return Err(IndexError::Spec("an uncertain input has no alternatives".into()));
+        return Err(IndexError::Spec(
+            "an uncertain input has no alternatives".into(),
+        ));
     }
     let target = nominal.framework.top_code();
     let nom_scores = nominal
@@ -321,7 +328,11 @@ pub fn uncertainty(
     };
     let reps = ev.ranks(&choices);
     if n > 0 && reps.iter().all(|r| r.is_err()) {
-        return Err(reps.into_iter().next().expect("n > 0").expect_err("all failed"));
+        return Err(reps
+            .into_iter()
+            .next()
+            .expect("n > 0")
+            .expect_err("all failed"));
     }
     let ok: Vec<&Vec<f64>> = reps.iter().filter_map(|r| r.as_ref().ok()).collect();
     let units = &nominal.aggregated().units;
@@ -436,7 +447,10 @@ pub fn sobol_from_outputs(
             let b1: Vec<f64> = boots.iter().map(|b| b.0[j]).collect();
             let bt: Vec<f64> = boots.iter().map(|b| b.1[j]).collect();
             SobolIndex {
-                input: names.get(j).cloned().unwrap_or_else(|| format!("x{}", j + 1)),
+                input: names
+                    .get(j)
+                    .cloned()
+                    .unwrap_or_else(|| format!("x{}", j + 1)),
                 s1: s1[j],
                 s1_q05: q(b1.clone(), 0.05),
                 s1_q95: q(b1, 0.95),
@@ -504,7 +518,9 @@ pub fn sensitivity(
     n_boot: usize,
 ) -> Result<SobolResult> {
     if inputs.iter().any(|i| i.is_empty()) {
-        return Err(IndexError::Spec("an uncertain input has no alternatives".into()));
+        return Err(IndexError::Spec(
+            "an uncertain input has no alternatives".into(),
+        ));
     }
     let d = inputs.len();
     let target = nominal.framework.top_code();

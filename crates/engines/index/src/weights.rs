@@ -4,8 +4,10 @@
 //!
 //! Conventions (documented in `examples/README-index.md`):
 //! - **Entropy (熵权法)** follows pymcdm 1.4 `entropy_weights`: p_ij = x_ij/Σ_i x_ij,
-//!   e_j = −Σ_i p_ij ln p_ij / ln m, w_j ∝ 1 − e_j; a column containing a zero gets
-//!   e_j = 0 (pymcdm's quirk). Directions are not used: data must be ≥ 0.
+//!   e_j = −Σ_i p_ij ln p_ij / ln m, w_j ∝ 1 − e_j. Zeros use the limit 0·ln 0 = 0
+//!   (the usual 熵权法 convention; pymcdm 1.4 rejects zeros, and older pymcdm set
+//!   e_j = 0 for such a column, which would give every min-max normalised column the
+//!   same weight). Directions are not used: data must be ≥ 0, so normalise first.
 //! - **CRITIC** follows pymcdm `critic_weights` (Diakoulaki et al. 1995): min-max
 //!   normalise each column, C_j = σ_j Σ_k (1 − r_jk) with σ the sample sd (n − 1) and
 //!   r Pearson's correlation; w ∝ C.
@@ -55,7 +57,10 @@ fn check(cols: &[Vec<f64>], method: &str, min_rows: usize) -> Result<Vec<Vec<f64
     if c[0].len() < min_rows {
         return Err(IndexError::method(
             method,
-            format!("needs at least {min_rows} complete rows, got {}", c[0].len()),
+            format!(
+                "needs at least {min_rows} complete rows, got {}",
+                c[0].len()
+            ),
         ));
     }
     Ok(c)
@@ -79,10 +84,13 @@ pub fn entropy(cols: &[Vec<f64>]) -> Result<Vec<f64>> {
             ));
         }
         let s: f64 = col.iter().sum();
-        let ent = if col.contains(&0.0) || s == 0.0 {
+        let ent = if s == 0.0 {
             0.0
         } else {
-            -col.iter().map(|&x| (x / s) * (x / s).ln()).sum::<f64>()
+            -col.iter()
+                .filter(|&&x| x > 0.0)
+                .map(|&x| (x / s) * (x / s).ln())
+                .sum::<f64>()
         };
         e.push(1.0 - ent / m.ln());
     }
@@ -128,7 +136,9 @@ pub fn pca(cols: &[Vec<f64>]) -> Result<Vec<f64>> {
 
 /// Saaty's random consistency index for a matrix of order n (n ≤ 10; larger n uses 1.49).
 pub fn random_index(n: usize) -> f64 {
-    const RI: [f64; 11] = [0.0, 0.0, 0.0, 0.58, 0.90, 1.12, 1.24, 1.32, 1.41, 1.45, 1.49];
+    const RI: [f64; 11] = [
+        0.0, 0.0, 0.0, 0.58, 0.90, 1.12, 1.24, 1.32, 1.41, 1.45, 1.49,
+    ];
     if n < RI.len() { RI[n] } else { 1.49 }
 }
 
