@@ -335,7 +335,8 @@ fn std_weights_match_pymcdm() {
 #[test]
 fn ahp_matches_eigenvector_and_saaty_consistency() {
     // Each: pairwise matrix, weights, λmax, CR (numpy.linalg.eig, Saaty RI 0.58 / 0.90).
-    let cases: [(Vec<Vec<f64>>, Vec<f64>, f64, f64); 3] = [
+    type Case = (Vec<Vec<f64>>, Vec<f64>, f64, f64);
+    let cases: [Case; 3] = [
         (
             vec![
                 vec![1.0, 3.0, 5.0],
