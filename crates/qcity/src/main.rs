@@ -58,6 +58,12 @@ enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage the cities this deployment serves.
+    #[command(subcommand)]
+    City(CityCommand),
+    /// Manage a city's administrative regions.
+    #[command(subcommand)]
+    Region(RegionCommand),
     /// Configuration helpers.
     #[command(subcommand)]
     Config(ConfigCommand),
@@ -127,6 +133,39 @@ enum TokenCommand {
     /// Revoke a token by its id or by the token itself.
     Revoke {
         token: String,
+        #[arg(long, value_name = "CODE")]
+        city: Option<String>,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum CityCommand {
+    /// Add a city (its six-digit GB/T 2260 code ends in 00), with its root region.
+    Add {
+        code: String,
+        #[arg(long)]
+        name_zh: String,
+        #[arg(long)]
+        name_en: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// List the cities.
+    List {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum RegionCommand {
+    /// Import regions from CSV (`code,parent_code,name_zh,name_en,urban,population,area_km2,boundary`;
+    /// boundary is a GeoJSON geometry). All rows or none; errors name the row and column.
+    Import {
+        #[arg(long, value_name = "FILE")]
+        file: PathBuf,
         #[arg(long, value_name = "CODE")]
         city: Option<String>,
         #[command(flatten)]
@@ -249,6 +288,23 @@ async fn run(config: Option<PathBuf>, command: Command) -> Result<()> {
                 admin::token_revoke(&cfg, &token, city.as_deref()).await
             }
         },
+        Command::City(CityCommand::Add {
+            code,
+            name_zh,
+            name_en,
+            db,
+        }) => {
+            let cfg = load_config(config.as_ref(), None, &db)?;
+            admin::city_add(&cfg, &code, &name_zh, &name_en).await
+        }
+        Command::City(CityCommand::List { db }) => {
+            let cfg = load_config(config.as_ref(), None, &db)?;
+            admin::city_list(&cfg).await
+        }
+        Command::Region(RegionCommand::Import { file, city, db }) => {
+            let cfg = load_config(config.as_ref(), None, &db)?;
+            admin::region_import(&cfg, &file, city.as_deref()).await
+        }
         Command::Config(_) => unreachable!("handled before the runtime starts"),
     }
 }

@@ -236,3 +236,134 @@ pub async fn token_revoke(cfg: &Config, tok: &str, city: Option<&str>) -> Result
     println!("revoked token {id}");
     Ok(())
 }
+
+pub async fn city_add(cfg: &Config, code: &str, name_zh: &str, name_en: &str) -> Result<()> {
+    let dbc = open(cfg).await?;
+    let txn = dbc.begin().await?;
+    let c = store::cities::ensure_city(&txn, code, name_zh, name_en).await?;
+    store::regions::upsert(
+        &txn,
+        c.id,
+        &store::regions::NewRegion {
+            code: code.to_string(),
+            parent_code: None,
+            name_zh: name_zh.to_string(),
+            name_en: name_en.to_string(),
+            urban: true,
+            population: None,
+            area_km2: None,
+            boundary: None,
+        },
+    )
+    .await?;
+    audit::record(
+        &txn,
+        c.id,
+        &cli_actor(),
+        "create",
+        "city",
+        code,
+        None,
+        Some(serde_json::json!({"name_zh": name_zh, "name_en": name_en})),
+    )
+    .await?;
+    txn.commit().await?;
+    println!("city {code} {name_zh} / {name_en}");
+    Ok(())
+}
+
+pub async fn city_list(cfg: &Config) -> Result<()> {
+    let dbc = open(cfg).await?;
+    for c in store::cities::list_all_cities(&dbc).await? {
+        println!("{}\t{}\t{}", c.code, c.name_zh, c.name_en);
+    }
+    Ok(())
+}
+
+/// One CSV row of a region import.
+#[derive(serde::Deserialize)]
+struct RegionRow {
+    code: String,
+    parent_code: Option<String>,
+    name_zh: String,
+    name_en: Option<String>,
+    urban: Option<String>,
+    population: Option<String>,
+    area_km2: Option<String>,
+    boundary: Option<String>,
+}
+
+fn parse_opt<T: std::str::FromStr>(
+    v: Option<String>,
+    file: &str,
+    row: usize,
+    col: &str,
+) -> Result<Option<T>> {
+    match v.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(s) => s
+            .parse()
+            .map(Some)
+            .map_err(|_| anyhow!("{file}: row {row}, column {col}: `{s}` is not a number")),
+    }
+}
+
+pub async fn region_import(cfg: &Config, file: &std::path::Path, city: Option<&str>) -> Result<()> {
+    let dbc = open(cfg).await?;
+    let c = pick_city(&dbc, city).await?;
+    let name = file.display().to_string();
+    let mut rdr = csv::Reader::from_path(file).with_context(|| format!("opening {name}"))?;
+    let mut rows = Vec::new();
+    for (i, rec) in rdr.deserialize::<RegionRow>().enumerate() {
+        let row = i + 2; // 1-based, after the header
+        let r = rec.map_err(|e| anyhow!("{name}: row {row}: {e}"))?;
+        let urban = match r.urban.as_deref().map(str::trim) {
+            None | Some("") | Some("1") | Some("true") | Some("yes") => true,
+            Some("0") | Some("false") | Some("no") => false,
+            Some(other) => bail!("{name}: row {row}, column urban: `{other}` is not true/false"),
+        };
+        rows.push((
+            row,
+            store::regions::NewRegion {
+                code: r.code.trim().to_string(),
+                parent_code: r
+                    .parent_code
+                    .map(|p| p.trim().to_string())
+                    .filter(|p| !p.is_empty()),
+                name_zh: r.name_zh.trim().to_string(),
+                name_en: r.name_en.unwrap_or_default().trim().to_string(),
+                urban,
+                population: parse_opt(r.population, &name, row, "population")?,
+                area_km2: parse_opt(r.area_km2, &name, row, "area_km2")?,
+                boundary: r.boundary.filter(|b| !b.trim().is_empty()),
+            },
+        ));
+    }
+    // Parents before children, whatever the file's order.
+    rows.sort_by_key(|(_, r)| r.code.len());
+    let txn = dbc.begin().await?;
+    for (row, r) in &rows {
+        store::regions::upsert(&txn, c.id, r)
+            .await
+            .map_err(|e| match e {
+                store::StoreError::Invalid { field, message } => {
+                    anyhow!("{name}: row {row}, column {field}: {message}")
+                }
+                other => anyhow!("{name}: row {row}: {other}"),
+            })?;
+    }
+    audit::record(
+        &txn,
+        c.id,
+        &cli_actor(),
+        "import",
+        "regions",
+        &name,
+        None,
+        Some(serde_json::json!({"rows": rows.len()})),
+    )
+    .await?;
+    txn.commit().await?;
+    println!("imported {} regions into {}", rows.len(), c.code);
+    Ok(())
+}

@@ -1,0 +1,218 @@
+//! The command-line contract, on the real binary: migrate is idempotent; `user add … --password-stdin`,
+//! `token create --user NAME` prints only the token, which then works as a bearer token on
+//! `/api/v1/regions`; region import is all-or-nothing with errors naming row and column.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+fn qcity(dir: &std::path::Path, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_qcity"));
+    cmd.args(args)
+        .arg("--data-dir")
+        .arg(dir)
+        .env_remove("QCITY_DATABASE_URL")
+        .env_remove("QCITY_DATA_DIR")
+        .current_dir(dir);
+    cmd.stdin(if stdin.is_some() {
+        Stdio::piped()
+    } else {
+        Stdio::null()
+    })
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("run qcity");
+    if let Some(s) = stdin {
+        child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn version_and_example_config() {
+    let out = Command::new(env!("CARGO_BIN_EXE_qcity"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("qcity "));
+    let out = Command::new(env!("CARGO_BIN_EXE_qcity"))
+        .args(["config", "example"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("[server]") && text.contains("bind = ") && text.contains('#'));
+}
+
+#[test]
+fn bad_config_names_the_key() {
+    let dir = qcity_platform::testing::TempDir::new("cli-cfg");
+    std::fs::write(
+        dir.0.join("qcity.toml"),
+        "[server]\nbind = \"not-an-address\"\n",
+    )
+    .unwrap();
+    let (ok, _, err) = qcity(&dir.0, &["migrate"], None);
+    assert!(!ok);
+    assert!(err.contains("server.bind"), "{err}");
+}
+
+#[tokio::test]
+async fn users_tokens_and_regions_from_the_command_line() {
+    let dir = qcity_platform::testing::TempDir::new("cli");
+    let d = &dir.0;
+    let (ok, out, err) = qcity(d, &["migrate"], None);
+    assert!(ok, "{err}");
+    assert!(out.contains("applied"));
+    let (ok, out, _) = qcity(d, &["migrate"], None);
+    assert!(
+        ok && out.contains("up to date"),
+        "second migrate is a no-op: {out}"
+    );
+
+    assert!(
+        qcity(
+            d,
+            &[
+                "city",
+                "add",
+                "990100",
+                "--name-zh",
+                "示范市",
+                "--name-en",
+                "Demo City"
+            ],
+            None
+        )
+        .0
+    );
+    let csv_path = d.join("regions.csv");
+    // A bad row: nothing is imported.
+    std::fs::write(&csv_path, "code,parent_code,name_zh,name_en,urban,population,area_km2,boundary\n990101,990100,中心区,Central,true,100,1.5,\n990102,990100,东湖区,Donghu,true,lots,2,\n").unwrap();
+    let (ok, _, err) = qcity(
+        d,
+        &["region", "import", "--file", csv_path.to_str().unwrap()],
+        None,
+    );
+    assert!(!ok);
+    assert!(err.contains("row 3") && err.contains("population"), "{err}");
+    std::fs::write(&csv_path, "code,parent_code,name_zh,name_en,urban,population,area_km2,boundary\n990101001,990101,朝阳街道,Chaoyang,true,,,\n990101,990100,中心区,Central,true,100,1.5,\n990102,990100,东湖区,Donghu,true,200,2,\n").unwrap();
+    let (ok, out, err) = qcity(
+        d,
+        &["region", "import", "--file", csv_path.to_str().unwrap()],
+        None,
+    );
+    assert!(ok, "{err}");
+    assert!(out.contains("imported 3"));
+
+    let (ok, _, err) = qcity(
+        d,
+        &[
+            "user",
+            "add",
+            "zhang",
+            "--role",
+            "data_officer",
+            "--region",
+            "990101",
+            "--password-stdin",
+        ],
+        Some("a-long-password-1\n"),
+    );
+    assert!(ok, "{err}");
+    let (ok, _, err) = qcity(
+        d,
+        &["user", "add", "li", "--role", "wizard", "--password-stdin"],
+        Some("a-long-password-2\n"),
+    );
+    assert!(!ok && err.contains("unknown role"), "{err}");
+    let (ok, out, _) = qcity(d, &["user", "list"], None);
+    assert!(ok && out.contains("zhang") && out.contains("data_officer"));
+
+    let (ok, out, err) = qcity(d, &["token", "create", "--user", "zhang"], None);
+    assert!(ok, "{err}");
+    let token = out.trim().to_string();
+    assert_eq!(out.lines().count(), 1, "prints only the token");
+    assert!(token.starts_with("qct_"));
+
+    let port = free_port();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_qcity"))
+        .args([
+            "serve",
+            "--bind",
+            &format!("127.0.0.1:{port}"),
+            "--data-dir",
+        ])
+        .arg(d)
+        .current_dir(d)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut up = false;
+    for _ in 0..100 {
+        if client.get(format!("{base}/healthz")).send().await.is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(up, "server did not start");
+    let resp = client
+        .get(format!("{base}/api/v1/regions"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let regions: serde_json::Value = resp.json().await.unwrap();
+    let codes: Vec<&str> = regions
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        vec!["990101", "990101001"],
+        "scoped to the user's district"
+    );
+    assert_eq!(
+        client
+            .get(format!("{base}/api/v1/regions/990102"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        404
+    );
+
+    // Revoked from the command line, it stops working at once.
+    assert!(qcity(d, &["token", "revoke", &token], None).0);
+    assert_eq!(
+        client
+            .get(format!("{base}/api/v1/regions"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
+    let _ = server.kill();
+    let _ = server.wait();
+}
