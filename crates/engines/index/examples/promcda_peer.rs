@@ -31,7 +31,10 @@ fn main() {
 fn prepare(dir: &str) {
     std::fs::create_dir_all(dir).unwrap();
     let coin = parse::parse_coin("iData.csv", IDATA, "iMeta.csv", IMETA).unwrap();
-    let spec = PipelineSpec::from_toml("[denominate]\n[impute]\nmethod = \"mean_group\"\ngroup = \"EurAsia_group\"\n").unwrap();
+    let spec = PipelineSpec::from_toml(
+        "[denominate]\n[impute]\nmethod = \"mean_group\"\ngroup = \"EurAsia_group\"\n",
+    )
+    .unwrap();
     let r = run(&coin, &spec).unwrap();
     let d = r.data(Stage::Imputed);
     let fw = &coin.framework;
@@ -41,25 +44,41 @@ fn prepare(dir: &str) {
     let pol: Vec<&str> = d
         .codes
         .iter()
-        .map(|c| if fw.get(c).unwrap().direction.sign() > 0.0 { "+" } else { "-" })
+        .map(|c| {
+            if fw.get(c).unwrap().direction.sign() > 0.0 {
+                "+"
+            } else {
+                "-"
+            }
+        })
         .collect();
     std::fs::write(format!("{dir}/polarity.txt"), pol.join(",")).unwrap();
     // flat qcity framework: every indicator directly under Index
     let mut meta = String::from("Level,iCode,iName,Direction,Weight,Parent,Type\n");
     for c in &d.codes {
         let n = fw.get(c).unwrap();
-        meta.push_str(&format!("1,{c},{c},{},1,Index,Indicator\n", n.direction.sign()));
+        meta.push_str(&format!(
+            "1,{c},{c},{},1,Index,Indicator\n",
+            n.direction.sign()
+        ));
     }
     meta.push_str("2,Index,Index,1,1,,Aggregate\n");
     std::fs::write(format!("{dir}/iMeta_flat.csv"), meta).unwrap();
     std::fs::write(format!("{dir}/iData_flat.csv"), d.to_csv()).unwrap();
-    println!("prepared {} units × {} indicators in {dir}", d.n_units(), d.n_cols());
+    println!(
+        "prepared {} units × {} indicators in {dir}",
+        d.n_units(),
+        d.n_cols()
+    );
 }
 
 fn time(dir: &str, n: usize) {
     let data = std::fs::read_to_string(format!("{dir}/iData_flat.csv")).unwrap();
     let meta = std::fs::read_to_string(format!("{dir}/iMeta_flat.csv")).unwrap();
-    let spec = PipelineSpec::from_toml("[normalise]\nmethod = \"minmax\"\nlow = 0\nhigh = 1\n[weights]\n[aggregate]\n").unwrap();
+    let spec = PipelineSpec::from_toml(
+        "[normalise]\nmethod = \"minmax\"\nlow = 0\nhigh = 1\n[weights]\n[aggregate]\n",
+    )
+    .unwrap();
     let us = UncertaintySpec {
         weights: Some(WeightNoise {
             noise: 1.0,
@@ -78,7 +97,11 @@ fn time(dir: &str, n: usize) {
     };
     let _ = go(); // warm-up
     let (all, u) = go();
-    let (one, _) = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap().install(go);
+    let (one, _) = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap()
+        .install(go);
     std::fs::write(
         format!("{dir}/qcity_rank_stats.json"),
         serde_json::to_string_pretty(&u).unwrap(),

@@ -114,7 +114,12 @@ pub fn run(cmd: IndexCommand) -> Result<()> {
             directions,
             pairwise,
         } => {
-            let v = compute_weights(&method, data.as_deref(), directions.as_deref(), pairwise.as_deref())?;
+            let v = compute_weights(
+                &method,
+                data.as_deref(),
+                directions.as_deref(),
+                pairwise.as_deref(),
+            )?;
             println!("{}", serde_json::to_string_pretty(&v)?);
             Ok(())
         }
@@ -163,12 +168,19 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 
 fn load(data: &Path, meta: &Path, spec: &Path) -> Result<(Coin, PipelineSpec)> {
     let coin = parse::parse_coin(&name(data), &read(data)?, &name(meta), &read(meta)?)?;
-    let spec = PipelineSpec::from_toml(&read(spec)?).with_context(|| format!("in {}", spec.display()))?;
+    let spec =
+        PipelineSpec::from_toml(&read(spec)?).with_context(|| format!("in {}", spec.display()))?;
     Ok((coin, spec))
 }
 
 /// The bytes `qcity index run` writes.
-pub fn run_pipeline(data: &Path, meta: &Path, spec: &Path, emit: Option<&str>, out: &Path) -> Result<String> {
+pub fn run_pipeline(
+    data: &Path,
+    meta: &Path,
+    spec: &Path,
+    emit: Option<&str>,
+    out: &Path,
+) -> Result<String> {
     let (coin, spec) = load(data, meta, spec)?;
     let run = qcity_index::run(&coin, &spec)?;
     if let Some(stage) = emit {
@@ -180,10 +192,17 @@ pub fn run_pipeline(data: &Path, meta: &Path, spec: &Path, emit: Option<&str>, o
         return Ok(run.data(st).to_csv());
     }
     if run.stages[6].skipped {
-        bail!("the spec has no [aggregate] section: there are no results (use --emit to write a stage)");
+        bail!(
+            "the spec has no [aggregate] section: there are no results (use --emit to write a stage)"
+        );
     }
     let table = results::results_table(&run, false);
-    match out.extension().and_then(|e| e.to_str()).map(str::to_ascii_lowercase).as_deref() {
+    match out
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
         Some("csv") => Ok(results::results_csv(&table)),
         Some("json") => Ok(serde_json::to_string_pretty(&json!({ "results": table }))? + "\n"),
         _ => bail!("--out {}: use a .json or .csv file name", out.display()),
@@ -198,9 +217,9 @@ fn directions_for(path: Option<&Path>, codes: &[String]) -> Result<Vec<Direction
             codes
                 .iter()
                 .map(|c| {
-                    d.get(c)
-                        .copied()
-                        .with_context(|| format!("{}: no direction for criterion '{c}'", p.display()))
+                    d.get(c).copied().with_context(|| {
+                        format!("{}: no direction for criterion '{c}'", p.display())
+                    })
                 })
                 .collect()
         }
@@ -256,7 +275,12 @@ pub fn compute_weights(
 }
 
 /// The JSON `qcity index topsis` prints.
-pub fn compute_topsis(data: &Path, weights: &Path, directions: &Path, normalisation: &str) -> Result<Value> {
+pub fn compute_topsis(
+    data: &Path,
+    weights: &Path,
+    directions: &Path,
+    normalisation: &str,
+) -> Result<Value> {
     let m = parse::parse_matrix(&name(data), &read(data)?)?;
     let w = parse::parse_code_values(&name(weights), &read(weights)?, "Weight", Some(&m.codes))?;
     let dirs = directions_for(Some(directions), &m.codes)?;
@@ -303,12 +327,18 @@ pub fn compute_uncertainty(
 ) -> Result<Value> {
     let (coin, spec) = load(data, meta, spec_path)?;
     let Some(us) = spec.uncertainty.clone() else {
-        bail!("{}: no [uncertainty] section: nothing is uncertain", spec_path.display());
+        bail!(
+            "{}: no [uncertainty] section: nothing is uncertain",
+            spec_path.display()
+        );
     };
     let nominal = qcity_index::run(&coin, &spec)?;
     let inputs = uncertainty::inputs_from_spec(&nominal, &us, seed);
     if inputs.is_empty() {
-        bail!("{}: [uncertainty] lists no uncertain input", spec_path.display());
+        bail!(
+            "{}: [uncertainty] lists no uncertain input",
+            spec_path.display()
+        );
     }
     let ua = uncertainty::uncertainty(&coin, &nominal, &inputs, n, seed)?;
     let mut v = serde_json::to_value(&ua)?;
@@ -334,12 +364,19 @@ mod tests {
     const MATRIX: &str = "uCode,speed,range,payload,cost,reliability,manoeuvre\n\
         A1,2.0,1500,20000,5.5,5,9\nA2,2.5,2700,18000,6.5,3,5\n\
         A3,1.8,2000,21000,4.5,7,7\nA4,2.2,1800,20000,5.0,5,5\n";
-    const DIRS: &str = "iCode,Direction\nspeed,1\nrange,1\npayload,1\ncost,-1\nreliability,1\nmanoeuvre,1\n";
+    const DIRS: &str =
+        "iCode,Direction\nspeed,1\nrange,1\npayload,1\ncost,-1\nreliability,1\nmanoeuvre,1\n";
     const W: &str = "iCode,Weight\nspeed,0.2\nrange,0.1\npayload,0.1\ncost,0.1\nreliability,0.2\nmanoeuvre,0.3\n";
 
     #[test]
     fn topsis_prints_hwang_yoon_scores() {
-        let v = compute_topsis(&tmp("m.csv", MATRIX), &tmp("w.csv", W), &tmp("d.csv", DIRS), "vector").unwrap();
+        let v = compute_topsis(
+            &tmp("m.csv", MATRIX),
+            &tmp("w.csv", W),
+            &tmp("d.csv", DIRS),
+            "vector",
+        )
+        .unwrap();
         let r = &v["results"];
         assert_eq!(r[0]["uCode"], "A1");
         assert!((r[0]["score"].as_f64().unwrap() - 0.643277000553).abs() < 1e-9);
@@ -351,10 +388,49 @@ mod tests {
     fn weights_prints_a_map_and_ahp_adds_the_consistency_ratio() {
         let v = compute_weights("entropy", Some(&tmp("m.csv", MATRIX)), None, None).unwrap();
         assert!((v["weights"]["reliability"].as_f64().unwrap() - 0.358680024345).abs() < 1e-9);
-        let ahp = tmp("ahp.csv", "code,a,b,c\na,1,3,5\nb,0.333333333333,1,3\nc,0.2,0.333333333333,1\n");
+        let ahp = tmp(
+            "ahp.csv",
+            "code,a,b,c\na,1,3,5\nb,0.333333333333,1,3\nc,0.2,0.333333333333,1\n",
+        );
         let v = compute_weights("ahp", None, None, Some(&ahp)).unwrap();
         assert!((v["weights"]["a"].as_f64().unwrap() - 0.637).abs() < 1e-3);
         assert!(v["consistency_ratio"].as_f64().unwrap() < 0.1);
+    }
+
+    fn asem() -> (PathBuf, PathBuf, PathBuf) {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../engines/index/tests/data");
+        let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/pipeline.toml");
+        (root.join("iData.csv"), root.join("iMeta.csv"), spec)
+    }
+
+    #[test]
+    fn run_writes_results_json_csv_and_emitted_stages() {
+        let (d, m, s) = asem();
+        let out = tmp("r.json", "");
+        let json: Value =
+            serde_json::from_str(&run_pipeline(&d, &m, &s, None, &out).unwrap()).unwrap();
+        let rows = json["results"].as_array().unwrap();
+        assert_eq!(rows.len(), 51);
+        assert_eq!(rows[0]["uCode"], "CHE");
+        assert!((rows[0]["scores"]["Index"].as_f64().unwrap() - 68.3837).abs() < 0.005);
+        assert_eq!(rows[0]["ranks"]["Index"], 1);
+        assert_eq!(rows[0]["scores"].as_object().unwrap().len(), 11);
+        let csv = run_pipeline(&d, &m, &s, None, &tmp("r.csv", "")).unwrap();
+        assert!(csv.starts_with("uCode,ConEcFin,"));
+        let emitted = run_pipeline(&d, &m, &s, Some("treated"), &tmp("t.csv", "")).unwrap();
+        assert!(emitted.starts_with("uCode,LPI,Flights,"));
+        assert_eq!(emitted.lines().count(), 52);
+        assert!(run_pipeline(&d, &m, &s, Some("cooked"), &out).is_err());
+        assert!(run_pipeline(&d, &m, &s, None, &tmp("r.txt", "")).is_err());
+    }
+
+    #[test]
+    fn uncertainty_json_has_rank_stats_and_sobol() {
+        let (d, m, s) = asem();
+        let v = compute_uncertainty(&d, &m, &s, 40, 1, true, 20).unwrap();
+        assert_eq!(v["rank_stats"].as_array().unwrap().len(), 51);
+        assert_eq!(v["sobol"]["d"], 5);
+        assert_eq!(v["sobol"]["n_runs"], 40 * 7);
     }
 
     #[test]
@@ -362,6 +438,9 @@ mod tests {
         let bad = tmp("bad.csv", "uCode,x,y\nA,1,2\nB,three,4\n");
         let e = compute_weights("std", Some(&bad), None, None).unwrap_err();
         let s = format!("{e:#}");
-        assert!(s.contains("bad.csv row 3 column 'x': non-numeric value 'three'"), "{s}");
+        assert!(
+            s.contains("bad.csv row 3 column 'x': non-numeric value 'three'"),
+            "{s}"
+        );
     }
 }
