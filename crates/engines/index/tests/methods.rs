@@ -653,3 +653,39 @@ fn sobol_jansen_recovers_ishigami_indices() {
         assert!(ix.st_q05 <= ix.st && ix.st <= ix.st_q95);
     }
 }
+
+// ---- correlations and trends ----
+
+#[test]
+fn pearson_and_spearman_known_values() {
+    use qcity_index::stats::{pearson, spearman};
+    // Spearman is 1 for any monotone relation; Pearson of x and x³ over 1..5 is < 1
+    let x = [1.0, 2.0, 3.0, 4.0, 5.0];
+    let y: Vec<f64> = x.iter().map(|v: &f64| v.powi(3)).collect();
+    assert!(close(spearman(&x, &y), 1.0, 1e-12));
+    assert!(pearson(&x, &y) < 1.0);
+    // textbook case: d² = (0, 1, 1, 4, 0)… computed with ρ = 1 − 6Σd²/(n(n²−1))
+    let a = [1.0, 2.0, 3.0, 4.0, 5.0];
+    let b = [1.0, 3.0, 2.0, 5.0, 4.0];
+    assert!(close(
+        spearman(&a, &b),
+        1.0 - 6.0 * 4.0 / (5.0 * 24.0),
+        1e-12
+    ));
+    // Pearson with a missing pair uses the complete pairs only
+    assert!(close(
+        pearson(&[1.0, 2.0, f64::NAN, 4.0], &[2.0, 4.0, 100.0, 8.0]),
+        1.0,
+        1e-12
+    ));
+}
+
+#[test]
+fn trends_cagr_and_percent_change() {
+    use qcity_index::results::{Trend, percent_change, trend};
+    let s = [(2018, 100.0), (2019, f64::NAN), (2020, 121.0)];
+    assert!(close(trend(&s, Trend::Cagr), 0.1, 1e-12));
+    assert!(close(trend(&s, Trend::PercentChange), 10.5, 1e-12));
+    assert!(close(percent_change(50.0, 75.0, 0.0, 1.0), 50.0, 1e-12));
+    assert!(trend(&[(2018, 1.0)], Trend::Cagr).is_nan());
+}
