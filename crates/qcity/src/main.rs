@@ -67,6 +67,12 @@ enum Command {
     /// Configuration helpers.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Survey statistics: PLS-SEM satisfaction models, raking, design-based estimates.
+    #[command(subcommand)]
+    Survey(cmd::survey::SurveyCommand),
+    /// Composite indicators (OECD/JRC pipeline): run, weights, TOPSIS, uncertainty.
+    #[command(subcommand)]
+    Index(cmd::index::IndexCommand),
 }
 
 #[derive(Subcommand)]
@@ -207,6 +213,8 @@ fn main() -> Result<()> {
             print!("{EXAMPLE_TOML}");
             Ok(())
         }
+        Command::Survey(c) => cmd::survey::run(c),
+        Command::Index(c) => cmd::index::run(c),
         command => {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -305,6 +313,6 @@ async fn run(config: Option<PathBuf>, command: Command) -> Result<()> {
             let cfg = load_config(config.as_ref(), None, &db)?;
             admin::region_import(&cfg, &file, city.as_deref()).await
         }
-        Command::Config(_) => unreachable!("handled before the runtime starts"),
+        Command::Config(_) | Command::Survey(_) | Command::Index(_) => unreachable!("handled before the runtime starts"),
     }
 }

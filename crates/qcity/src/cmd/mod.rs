@@ -2,3 +2,5 @@
 
 pub mod admin;
 pub mod serve;
+pub mod survey;
+pub mod index;
