@@ -14,6 +14,17 @@ pub struct Config {
     pub security: SecurityConfig,
     pub log: LogConfig,
     pub demo: DemoConfig,
+    pub mqtt: MqttConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct MqttConfig {
+    /// Broker to subscribe to for IoT ingest (elevator alarms, meter readings), e.g.
+    /// `mqtt://127.0.0.1:1883`; empty = MQTT ingest off (the HTTP endpoints still work).
+    pub url: String,
+    /// Client id prefix.
+    pub client_id: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -121,6 +132,7 @@ impl Default for Config {
             security: SecurityConfig::default(),
             log: LogConfig::default(),
             demo: DemoConfig::default(),
+            mqtt: MqttConfig::default(),
         }
     }
 }
@@ -180,6 +192,7 @@ impl Config {
             ("QCITY_BIND", "server.bind"),
             ("QCITY_DATA_DIR", "database.data_dir"),
             ("QCITY_DATABASE_URL", "database.url"),
+            ("QCITY_MQTT_URL", "mqtt.url"),
         ] {
             if let Ok(v) = std::env::var(var) {
                 builder = builder
@@ -256,6 +269,15 @@ impl Config {
         if self.security.login_window_minutes <= 0 {
             return Err(invalid("security.login_window_minutes", "must be positive"));
         }
+        if !(self.mqtt.url.is_empty()
+            || self.mqtt.url.starts_with("mqtt://")
+            || self.mqtt.url.starts_with("tcp://"))
+        {
+            return Err(invalid(
+                "mqtt.url",
+                "must be mqtt://HOST:PORT (or empty to turn MQTT ingest off)",
+            ));
+        }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return Err(invalid("log.format", "must be `text` or `json`"));
         }
@@ -329,6 +351,12 @@ format = "text"
 [demo]
 # Seed of the deterministic demo-city generator (qcity demo).
 seed = 20151
+
+[mqtt]
+# IoT ingest over MQTT (elevator alarms on qcity/{city}/elevator/{rescue_code}/alarm, meter
+# readings on qcity/{city}/meter/{meter_id}/reading). Empty = off; HTTP ingest always works.
+url = ""
+client_id = "qcity"
 "#;
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod entity;
+pub mod feeds;
 pub mod i18n;
 pub mod ids;
 pub mod jobs;

@@ -3,6 +3,7 @@
 
 use crate::auth::Principal;
 use crate::entity::region;
+use crate::feeds::{FedValue, ReportSection};
 use crate::jobs::Jobs;
 use crate::web::{AppState, NavItem};
 use axum::Router;
@@ -59,6 +60,28 @@ pub trait Module: Send + Sync + 'static {
     /// Headline figures for the home dashboard, scoped to the principal.
     async fn dashboard_tiles(&self, _state: &AppState, _p: &Principal) -> Vec<Tile> {
         Vec::new()
+    }
+    /// Sections of the annual report for a city and year, from the module's own data.
+    async fn report_sections(
+        &self,
+        _db: &DatabaseConnection,
+        _city_id: i64,
+        _year: i32,
+    ) -> Result<Vec<ReportSection>, HookError> {
+        Ok(Vec::new())
+    }
+    /// Indicator values the module feeds into the evaluation framework for a city and year.
+    async fn indicator_feed(
+        &self,
+        _db: &DatabaseConnection,
+        _city_id: i64,
+        _year: i32,
+    ) -> Result<Vec<FedValue>, HookError> {
+        Ok(Vec::new())
+    }
+    /// Starts the module's long-running tasks (MQTT consumers, timers) once the server runs.
+    async fn start_background(&self, _state: &AppState) -> Result<(), HookError> {
+        Ok(())
     }
     /// Adds the module's demo data (idempotent: does nothing if already present). Bulky data
     /// is generated in a background task that reports through `ctx.jobs`.

@@ -313,6 +313,8 @@ async fn run(config: Option<PathBuf>, command: Command) -> Result<()> {
             let cfg = load_config(config.as_ref(), None, &db)?;
             admin::region_import(&cfg, &file, city.as_deref()).await
         }
-        Command::Config(_) | Command::Survey(_) | Command::Index(_) => unreachable!("handled before the runtime starts"),
+        Command::Config(_) | Command::Survey(_) | Command::Index(_) => {
+            unreachable!("handled before the runtime starts")
+        }
     }
 }

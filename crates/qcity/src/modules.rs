@@ -6,7 +6,14 @@ use std::sync::Arc;
 
 /// Every module of this build.
 pub fn all() -> Vec<Arc<dyn Module>> {
-    Vec::new()
+    vec![
+        Arc::new(qcity_evaluation::EvaluationModule),
+        Arc::new(qcity_survey::SurveyModule),
+        Arc::new(qcity_equipment::EquipmentModule),
+        Arc::new(qcity_metering::MeteringModule),
+        // The report reads every other module's sections, so it comes last.
+        Arc::new(qcity_report::ReportModule),
+    ]
 }
 
 /// The platform's migrations followed by every module's.

@@ -4,7 +4,9 @@
 use anyhow::{Context, Result, bail};
 use qcity_mv::baseline::{BaselineFile, Method};
 use qcity_mv::caltrack::Fuel;
-use qcity_mv::series::{parse_readings_csv, parse_temperature_csv, parse_usage_csv};
+use qcity_mv::caltrack::merge_estimated_reads;
+use qcity_mv::chain::{ChannelChain, ChannelKind, process};
+use qcity_mv::series::{parse_readings_csv, parse_temperature_csv, parse_usage_csv_flagged};
 use qcity_mv::vee::{LocalDays, VeeConfig, parse_interval, run_vee};
 use std::path::{Path, PathBuf};
 
@@ -27,7 +29,8 @@ pub enum ModelArg {
 pub enum EnergyCommand {
     /// Fit a baseline model and write model.json.
     Fit {
-        /// Usage CSV: `start,value` (daily or hourly) or `start,end,value` (billing).
+        /// Usage CSV: `start,value` (daily or hourly) or `start,end,value` (billing; an
+        /// optional `estimated` column marks estimated bills, merged into the next one).
         #[arg(long)]
         usage: PathBuf,
         /// Hourly temperature CSV: `timestamp,temperature_f`.
@@ -85,7 +88,72 @@ pub enum EnergyCommand {
         /// Accept negative values (net metering).
         #[arg(long)]
         allow_negative: bool,
+        /// Processing chain applied before validation.
+        #[command(flatten)]
+        chain: ChainArgs,
     },
+}
+
+/// Per-channel processing chain options of `energy vee`.
+#[derive(Debug, Clone, PartialEq, clap::Args)]
+pub struct ChainArgs {
+    /// Scale factor (e.g. kWh per pulse).
+    #[arg(long, default_value_t = 1.0)]
+    pub scale: f64,
+    /// Additive offset (interval channels only).
+    #[arg(long, default_value_t = 0.0)]
+    pub offset: f64,
+    /// Current-transformer ratio (CT).
+    #[arg(long, default_value_t = 1.0)]
+    pub ct_ratio: f64,
+    /// Voltage-transformer ratio (PT).
+    #[arg(long, default_value_t = 1.0)]
+    pub pt_ratio: f64,
+    /// Readings are a cumulative register: derive interval increments first.
+    #[arg(long, requires = "max_increment")]
+    pub register: bool,
+    /// Register wraps to 0 at this value (e.g. 1000000 for six digits).
+    #[arg(long)]
+    pub rollover_at: Option<f64>,
+    /// Largest plausible increment between two reads, in register units.
+    #[arg(long)]
+    pub max_increment: Option<f64>,
+}
+
+impl Default for ChainArgs {
+    fn default() -> Self {
+        ChainArgs {
+            scale: 1.0,
+            offset: 0.0,
+            ct_ratio: 1.0,
+            pt_ratio: 1.0,
+            register: false,
+            rollover_at: None,
+            max_increment: None,
+        }
+    }
+}
+
+impl ChainArgs {
+    fn to_chain(&self) -> Result<ChannelChain> {
+        let kind = if self.register {
+            ChannelKind::Register {
+                rollover_at: self.rollover_at,
+                max_increment: self
+                    .max_increment
+                    .context("--register needs --max-increment")?,
+            }
+        } else {
+            ChannelKind::Interval
+        };
+        Ok(ChannelChain {
+            kind,
+            scale: self.scale,
+            offset: self.offset,
+            ct_ratio: self.ct_ratio,
+            pt_ratio: self.pt_ratio,
+        })
+    }
 }
 
 fn read(path: &Path) -> Result<String> {
@@ -101,6 +169,16 @@ fn label(path: &Path) -> String {
     path.display().to_string()
 }
 
+/// Reads usage; estimated bills (optional `estimated` column) are merged into the next bill.
+fn read_usage(path: &Path) -> Result<Vec<qcity_mv::series::UsagePeriod>> {
+    let (periods, estimated) = parse_usage_csv_flagged(&label(path), &read(path)?)?;
+    Ok(if estimated.iter().any(|e| *e) {
+        merge_estimated_reads(&periods, &estimated, 70)
+    } else {
+        periods
+    })
+}
+
 /// Runs an `energy` subcommand.
 pub fn run(cmd: EnergyCommand) -> Result<()> {
     match cmd {
@@ -112,7 +190,7 @@ pub fn run(cmd: EnergyCommand) -> Result<()> {
             gas,
             out,
         } => {
-            let u = parse_usage_csv(&label(&usage), &read(&usage)?)?;
+            let u = read_usage(&usage)?;
             let t = parse_temperature_csv(&label(&temperature), &read(&temperature)?)?;
             let fuel = if gas { Fuel::Gas } else { Fuel::Electricity };
             let method = match model {
@@ -132,7 +210,7 @@ pub fn run(cmd: EnergyCommand) -> Result<()> {
         } => {
             let m: BaselineFile = serde_json::from_str(&read(&model)?)
                 .with_context(|| format!("{}: not a qcity model.json", model.display()))?;
-            let u = parse_usage_csv(&label(&usage), &read(&usage)?)?;
+            let u = read_usage(&usage)?;
             let t = parse_temperature_csv(&label(&temperature), &read(&temperature)?)?;
             let s = m
                 .savings(&u, &t)
@@ -147,8 +225,12 @@ pub fn run(cmd: EnergyCommand) -> Result<()> {
             high_limit,
             low_limit,
             allow_negative,
+            chain,
         } => {
-            let r = parse_readings_csv(&label(&readings), &read(&readings)?)?;
+            let mut r = parse_readings_csv(&label(&readings), &read(&readings)?)?;
+            r.sort_by_key(|x| x.at);
+            let processed = process(&chain.to_chain()?, &r)?;
+            let r = processed.values;
             let minutes = parse_interval(&interval)?;
             let local_days = match tz {
                 Some(name) => match name.parse() {
@@ -164,7 +246,13 @@ pub fn run(cmd: EnergyCommand) -> Result<()> {
             cfg.high_limit = high_limit;
             cfg.low_limit = low_limit;
             cfg.allow_negative = allow_negative;
-            let v = run_vee(&r, &cfg, None, &[])?;
+            // Clock check: nothing may be stamped in the future.
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or(i64::MAX);
+            cfg.not_after = qcity_mv::series::instant_from_unix(now);
+            let v = run_vee(&r, &cfg, None, &processed.events)?;
             let mut w = csv::Writer::from_path(&out)
                 .with_context(|| format!("writing {}", out.display()))?;
             w.write_record(["timestamp", "raw", "value", "quality", "flags", "edits"])?;

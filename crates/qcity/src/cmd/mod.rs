@@ -1,6 +1,6 @@
 //! Subcommands.
 
 pub mod admin;
+pub mod index;
 pub mod serve;
 pub mod survey;
-pub mod index;

@@ -56,6 +56,11 @@ pub async fn serve(cfg: Config, demo_city: bool) -> Result<()> {
                 .map_err(|e| anyhow::anyhow!("demo data of module {}: {e}", m.name()))?;
         }
     }
+    for m in mods.iter() {
+        m.start_background(&state)
+            .await
+            .map_err(|e| anyhow::anyhow!("starting module {}: {e}", m.name()))?;
+    }
     let app = web::router(state);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
