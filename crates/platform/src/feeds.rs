@@ -74,3 +74,25 @@ pub struct ReportSection {
     pub method_zh: String,
     pub method_en: String,
 }
+
+/// A published dataset for the open-data portal: one indicator (or table) with its passport.
+/// Only published values may appear here.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct OpenDataset {
+    /// Stable key, e.g. the indicator code.
+    pub key: String,
+    pub title_zh: String,
+    pub title_en: String,
+    /// Passport metadata: definition, unit, direction, source, responsible department, …
+    pub passport: serde_json::Value,
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<serde_json::Value>>,
+}
+
+/// A link the public portal shows, e.g. the open survey while a wave is collecting.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PublicLink {
+    pub title_zh: String,
+    pub title_en: String,
+    pub href: String,
+}

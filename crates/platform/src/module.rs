@@ -3,7 +3,7 @@
 
 use crate::auth::Principal;
 use crate::entity::region;
-use crate::feeds::{FedValue, ReportSection};
+use crate::feeds::{FedValue, OpenDataset, PublicLink, ReportSection};
 use crate::jobs::Jobs;
 use crate::web::{AppState, NavItem};
 use axum::Router;
@@ -77,6 +77,22 @@ pub trait Module: Send + Sync + 'static {
         _city_id: i64,
         _year: i32,
     ) -> Result<Vec<FedValue>, HookError> {
+        Ok(Vec::new())
+    }
+    /// Published datasets for the open-data portal (never unpublished values).
+    async fn open_data(
+        &self,
+        _db: &DatabaseConnection,
+        _city_id: i64,
+    ) -> Result<Vec<OpenDataset>, HookError> {
+        Ok(Vec::new())
+    }
+    /// Links for the public portal (e.g. an open survey wave).
+    async fn public_links(
+        &self,
+        _db: &DatabaseConnection,
+        _city_id: i64,
+    ) -> Result<Vec<PublicLink>, HookError> {
         Ok(Vec::new())
     }
     /// Starts the module's long-running tasks (MQTT consumers, timers) once the server runs.
