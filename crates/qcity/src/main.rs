@@ -73,6 +73,9 @@ enum Command {
     /// Composite indicators (OECD/JRC pipeline): run, weights, TOPSIS, uncertainty.
     #[command(subcommand)]
     Index(cmd::index::IndexCommand),
+    /// Energy M&V: CalTRACK baselines, avoided energy, meter-data validation (VEE).
+    #[command(subcommand)]
+    Energy(cmd::energy::EnergyCommand),
 }
 
 #[derive(Subcommand)]
@@ -215,6 +218,7 @@ fn main() -> Result<()> {
         }
         Command::Survey(c) => cmd::survey::run(c),
         Command::Index(c) => cmd::index::run(c),
+        Command::Energy(c) => cmd::energy::run(c),
         command => {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -313,7 +317,7 @@ async fn run(config: Option<PathBuf>, command: Command) -> Result<()> {
             let cfg = load_config(config.as_ref(), None, &db)?;
             admin::region_import(&cfg, &file, city.as_deref()).await
         }
-        Command::Config(_) | Command::Survey(_) | Command::Index(_) => {
+        Command::Config(_) | Command::Survey(_) | Command::Index(_) | Command::Energy(_) => {
             unreachable!("handled before the runtime starts")
         }
     }

@@ -4,3 +4,4 @@ pub mod admin;
 pub mod index;
 pub mod serve;
 pub mod survey;
+pub mod energy;
