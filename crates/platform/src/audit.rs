@@ -83,6 +83,48 @@ pub struct AuditFilter {
     pub page: Option<u64>,
 }
 
+/// The audit filter as a query string (`?actor=…&entity=…&from=YYYY-MM-DD…`), shared by the
+/// page and the API.
+#[derive(Debug, Default, Clone, serde::Deserialize, utoipa::IntoParams)]
+pub struct AuditQuery {
+    pub actor: Option<String>,
+    pub entity: Option<String>,
+    pub action: Option<String>,
+    /// `YYYY-MM-DD` or RFC 3339.
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub page: Option<u64>,
+}
+
+impl AuditQuery {
+    pub fn to_filter(&self) -> AuditFilter {
+        AuditFilter {
+            actor: self.actor.clone(),
+            entity: self.entity.clone(),
+            action: self.action.clone(),
+            from: self.from.as_deref().and_then(parse_day),
+            to: self.to.as_deref().and_then(parse_day),
+            page: self.page,
+        }
+    }
+}
+
+/// Parses a `YYYY-MM-DD` day or an RFC 3339 time.
+pub fn parse_day(s: &str) -> Option<DateTime<Utc>> {
+    if s.is_empty() {
+        return None;
+    }
+    DateTime::parse_from_rfc3339(s)
+        .map(|d| d.with_timezone(&Utc))
+        .ok()
+        .or_else(|| {
+            chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|d| d.and_utc())
+        })
+}
+
 /// One row as shown to admins.
 #[derive(Debug, Clone, Serialize)]
 pub struct AuditEntry {

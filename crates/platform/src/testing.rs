@@ -464,18 +464,7 @@ fn find_csrf(body: &str) -> Option<String> {
     Some(rest[..rest.find('"')?].to_string())
 }
 
-/// Percent-encodes a form value.
-pub fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
+pub use crate::web::urlencode;
 
 /// Creates a city with two districts and a street (codes 990100, 990101, 990102, 990101001)
 /// and a user of each given (name, role, region); returns the city id. Passwords are

@@ -1,11 +1,10 @@
 //! The platform's JSON API under `/api/v1`, and the OpenAPI document of the whole API.
 
-use crate::audit::{self, AuditEntry, AuditFilter};
+use crate::audit::{self, AuditEntry, AuditQuery};
 use crate::auth::Capability;
 use crate::store::{self, regions::RegionView};
 use crate::web::error::{ApiError, AppError};
 use crate::web::extract::{ApiUser, ReqLang};
-use crate::web::shell::parse_day;
 use crate::web::state::AppState;
 use axum::extract::{Path, Query, State};
 use axum::routing::get;
@@ -184,17 +183,6 @@ async fn jobs(
     Json(st.jobs.snapshot())
 }
 
-#[derive(Deserialize, utoipa::IntoParams)]
-struct AuditQuery {
-    actor: Option<String>,
-    entity: Option<String>,
-    action: Option<String>,
-    /// `YYYY-MM-DD` or RFC 3339.
-    from: Option<String>,
-    to: Option<String>,
-    page: Option<u64>,
-}
-
 #[derive(Serialize)]
 struct AuditPage {
     total: u64,
@@ -212,14 +200,7 @@ async fn audit_log(
     if !p.can(Capability::ViewAudit) {
         return Err(AppError::Forbidden.into());
     }
-    let f = AuditFilter {
-        actor: q.actor,
-        entity: q.entity,
-        action: q.action,
-        from: q.from.as_deref().and_then(parse_day),
-        to: q.to.as_deref().and_then(parse_day),
-        page: q.page,
-    };
+    let f = q.to_filter();
     let (entries, total) = audit::browse(&st.db, p.city_id, &f).await?;
     Ok(Json(
         serde_json::to_value(AuditPage {

@@ -1,7 +1,7 @@
 //! The shell's pages: sign-in, language switch, home dashboard, administration (users, regions,
 //! tokens, audit log).
 
-use crate::audit::{self, Actor, AuditEntry, AuditFilter};
+use crate::audit::{self, Actor, AuditEntry, AuditQuery};
 use crate::auth::session::{self, SessionCookie};
 use crate::auth::{Capability, Principal, Role, password, token};
 use crate::entity::{api_token, region, user};
@@ -17,6 +17,7 @@ use crate::web::error::{AppError, PageError};
 use crate::web::extract::{CsrfToken, PageUser, ReqLang};
 use crate::web::layout::PageCtx;
 use crate::web::state::AppState;
+use crate::web::urlencode;
 use askama::Template;
 use axum::extract::{ConnectInfo, Path, Query, Request, State};
 use axum::http::{HeaderMap, header};
@@ -487,18 +488,7 @@ struct NewUserForm {
 }
 
 fn flash_err(path: &str, e: &AppError) -> Response {
-    let msg = e.to_string();
-    let enc: String = msg
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect();
-    Redirect::to(&format!("{path}?err={enc}")).into_response()
+    Redirect::to(&format!("{path}?err={}", urlencode(&e.to_string()))).into_response()
 }
 
 async fn user_create(
@@ -874,32 +864,6 @@ struct AuditPage {
     query_base: String,
 }
 
-#[derive(Deserialize, Default)]
-struct AuditQuery {
-    actor: Option<String>,
-    entity: Option<String>,
-    action: Option<String>,
-    from: Option<String>,
-    to: Option<String>,
-    page: Option<u64>,
-}
-
-/// Parses a `YYYY-MM-DD` day or an RFC 3339 time.
-pub fn parse_day(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
-    if s.is_empty() {
-        return None;
-    }
-    chrono::DateTime::parse_from_rfc3339(s)
-        .map(|d| d.with_timezone(&chrono::Utc))
-        .ok()
-        .or_else(|| {
-            chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                .ok()
-                .and_then(|d| d.and_hms_opt(0, 0, 0))
-                .map(|d| d.and_utc())
-        })
-}
-
 async fn audit_page(
     State(st): State<AppState>,
     PageUser(p): PageUser,
@@ -909,28 +873,9 @@ async fn audit_page(
 ) -> Result<Html<String>, PageError> {
     require(&p, Capability::ViewAudit)?;
     let ctx = page_ctx(&st, &p, lang, &csrf, "/app/admin/audit", "admin-audit").await?;
-    let filter = AuditFilter {
-        actor: q.actor.clone(),
-        entity: q.entity.clone(),
-        action: q.action.clone(),
-        from: q.from.as_deref().and_then(parse_day),
-        to: q.to.as_deref().and_then(parse_day),
-        page: q.page,
-    };
+    let filter = q.to_filter();
     let (entries, total) = audit::browse(&st.db, p.city_id, &filter).await?;
-    let enc = |s: &Option<String>| {
-        s.clone()
-            .unwrap_or_default()
-            .bytes()
-            .map(|b| {
-                if b.is_ascii_alphanumeric() {
-                    (b as char).to_string()
-                } else {
-                    format!("%{b:02X}")
-                }
-            })
-            .collect::<String>()
-    };
+    let enc = |s: &Option<String>| urlencode(s.as_deref().unwrap_or(""));
     render(&AuditPage {
         ctx,
         entries,
