@@ -6,7 +6,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/.." && pwd)"
 PORT="${E2E_PORT:-18090}"
-BIN="${QCITY_BIN:-$ROOT/target/debug/qcity}"
+BIN="${QCITY_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/debug/qcity}"
 [ -x /usr/bin/chromium ] || { echo "e2e: /usr/bin/chromium is missing (apt-get install chromium)"; exit 1; }
 if [ -z "${QCITY_BIN:-}" ]; then (cd "$ROOT" && cargo build -q -p qcity); fi
 DATA="$(mktemp -d)"

@@ -11,7 +11,7 @@ ROOT="$(cd "$HERE/../.." && pwd)"
 PORT="${PORT:-18190}"
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 1; }
 (cd "$ROOT" && cargo build -q --release -p qcity)
-BIN="$ROOT/target/release/qcity"
+BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/qcity"
 DATA="$(mktemp -d)"
 "$BIN" demo --data-dir "$DATA" --bind "127.0.0.1:$PORT" > "$DATA/server.log" 2>&1 &
 PID=$!
