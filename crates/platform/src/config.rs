@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 /// The whole configuration of a qcity server.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
+#[derive(Default)]
 pub struct Config {
     pub server: ServerConfig,
     pub database: DatabaseConfig,
@@ -124,18 +125,6 @@ impl Default for DemoConfig {
         Self { seed: 20151 }
     }
 }
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            server: ServerConfig::default(),
-            database: DatabaseConfig::default(),
-            security: SecurityConfig::default(),
-            log: LogConfig::default(),
-            demo: DemoConfig::default(),
-            mqtt: MqttConfig::default(),
-        }
-    }
-}
 
 /// A configuration problem, naming the key.
 #[derive(Debug, thiserror::Error)]
@@ -225,10 +214,8 @@ impl Config {
         if !matches!(self.server.default_lang.as_str(), "zh-CN" | "en") {
             return Err(invalid("server.default_lang", "must be `zh-CN` or `en`"));
         }
-        if !self.server.public_url.is_empty()
-            && !(self.server.public_url.starts_with("http://")
-                || self.server.public_url.starts_with("https://"))
-        {
+        let url = &self.server.public_url;
+        if !(url.is_empty() || url.starts_with("http://") || url.starts_with("https://")) {
             return Err(invalid(
                 "server.public_url",
                 "must start with http:// or https://",

@@ -199,6 +199,37 @@ pub async fn set_disabled(
     Ok(u)
 }
 
+/// Binds a maintenance engineer to their company (维保单位), or unbinds with `None`.
+pub async fn set_company_id(
+    db: &impl ConnectionTrait,
+    city_id: i64,
+    id: i64,
+    company_id: Option<i64>,
+) -> Result<user::Model, StoreError> {
+    let u = by_id(db, city_id, id)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("user {id}")))?;
+    let mut am = u.into_active_model();
+    am.company_id = Set(company_id);
+    Ok(am.update(db).await?)
+}
+
+/// Binds an energy manager to their enterprise (a key energy-consuming unit of the metering
+/// module), or unbinds with `None`.
+pub async fn set_enterprise_id(
+    db: &impl ConnectionTrait,
+    city_id: i64,
+    id: i64,
+    enterprise_id: Option<i64>,
+) -> Result<user::Model, StoreError> {
+    let u = by_id(db, city_id, id)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("user {id}")))?;
+    let mut am = u.into_active_model();
+    am.enterprise_id = Set(enterprise_id);
+    Ok(am.update(db).await?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -138,11 +138,10 @@ pub fn problem_response(e: &AppError) -> Response {
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/problem+json"),
     );
-    if let AppError::RateLimited(s) = e {
-        if let Ok(v) = HeaderValue::from_str(&s.to_string()) {
+    if let AppError::RateLimited(s) = e
+        && let Ok(v) = HeaderValue::from_str(&s.to_string()) {
             resp.headers_mut().insert(header::RETRY_AFTER, v);
         }
-    }
     resp
 }
 

@@ -197,11 +197,10 @@ async fn login_submit(
         return Ok(r);
     }
     let mut candidates = store::users::by_username_any_city(&st.db, &username).await?;
-    if let Some(code) = f.city.as_deref().filter(|c| !c.is_empty()) {
-        if let Some(c) = store::cities::by_code(&st.db, code).await? {
+    if let Some(code) = f.city.as_deref().filter(|c| !c.is_empty())
+        && let Some(c) = store::cities::by_code(&st.db, code).await? {
             candidates.retain(|u| u.city_id == c.id);
         }
-    }
     let user: Option<user::Model> = if candidates.len() == 1 {
         candidates.pop()
     } else {
@@ -411,7 +410,7 @@ pub fn format_thousands(n: i64) -> String {
     let s = n.abs().to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
