@@ -1,0 +1,545 @@
+//! The JSON API under `/api/v1/evaluation` (documented in the OpenAPI document).
+
+use crate::import::{self, ImportReport};
+use crate::runs::{self, NewRun, RunResults};
+use crate::store::{
+    self, Action, Completeness, EvalError, FeedReport, FrameworkView, NodeView, PassportPatch,
+    ValueFilter, ValueInput, ValueView, Warning,
+};
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use qcity_platform::audit::Actor;
+use qcity_platform::auth::{Capability, Principal};
+use qcity_platform::web::{ApiError, ApiUser, AppError, AppState};
+use sea_orm::TransactionTrait;
+use serde::{Deserialize, Serialize};
+use utoipa::OpenApi;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/evaluation/catalogue", get(catalogue))
+        .route(
+            "/api/v1/evaluation/frameworks",
+            get(frameworks).post(install),
+        )
+        .route("/api/v1/evaluation/frameworks/{id}", get(framework))
+        .route(
+            "/api/v1/evaluation/frameworks/{id}/indicators/{code}",
+            post(passport).patch(passport),
+        )
+        .route("/api/v1/evaluation/frameworks/{id}/feeds", post(feeds))
+        .route(
+            "/api/v1/evaluation/frameworks/{id}/import",
+            post(import_values),
+        )
+        .route("/api/v1/evaluation/frameworks/{id}/template", get(template))
+        .route("/api/v1/evaluation/values", get(values).post(save))
+        .route("/api/v1/evaluation/values/{id}", get(value))
+        .route("/api/v1/evaluation/values/{id}/{action}", post(act))
+        .route("/api/v1/evaluation/completeness", get(completeness))
+        .route("/api/v1/evaluation/runs", get(runs_list).post(run_create))
+        .route("/api/v1/evaluation/runs/{id}", get(run_get))
+        .route(
+            "/api/v1/evaluation/runs/{id}/reproduce",
+            post(run_reproduce),
+        )
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(catalogue, frameworks, install, framework, passport, feeds, import_values, template, values, save, value, act, completeness, runs_list, run_create, run_get, run_reproduce),
+    components(schemas(CatalogueEntry, FrameworkView, FrameworkDetail, NodeView, PassportPatch, ValueView, ValueInput, Warning, ValueWithWarnings, ActBody, Completeness, FeedReport, ImportReport, import::RowError, NewRun, RunSummary, RunDetail, RunResults, runs::YearResult, runs::UnitScores, runs::RankInterval, runs::ProgressRow, Reproduced, InstallBody)),
+    tags((name = "evaluation", description = "City quality evaluation: frameworks, governed indicator data, composite-index runs"))
+)]
+pub struct EvalApi;
+
+fn forbid_unless(p: &Principal, cap: Capability) -> Result<(), ApiError> {
+    if p.can(cap) {
+        Ok(())
+    } else {
+        Err(ApiError(AppError::Forbidden))
+    }
+}
+
+/// A built-in catalogue framework.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CatalogueEntry {
+    pub key: String,
+    pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub indicators: usize,
+    pub installed: bool,
+}
+
+/// Built-in frameworks a city may copy.
+#[utoipa::path(get, path = "/api/v1/evaluation/catalogue", tag = "evaluation", responses((status = 200, body = [CatalogueEntry])))]
+async fn catalogue(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+) -> Result<Json<Vec<CatalogueEntry>>, ApiError> {
+    let have = store::list_frameworks(&st.db, p.city_id).await?;
+    Ok(Json(
+        crate::catalog::all()
+            .into_iter()
+            .map(|c| CatalogueEntry {
+                key: c.key.into(),
+                code: c.code.into(),
+                name_zh: c.name_zh.into(),
+                name_en: c.name_en.into(),
+                indicators: c.nodes.iter().filter(|n| n.level == 1).count(),
+                installed: have.iter().any(|f| f.code == c.code),
+            })
+            .collect(),
+    ))
+}
+
+/// Frameworks of the caller's city.
+#[utoipa::path(get, path = "/api/v1/evaluation/frameworks", tag = "evaluation", responses((status = 200, body = [FrameworkView]), (status = 401, body = qcity_platform::web::error::Problem)))]
+async fn frameworks(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+) -> Result<Json<Vec<FrameworkView>>, ApiError> {
+    Ok(Json(store::list_frameworks(&st.db, p.city_id).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct InstallBody {
+    /// `city_quality`, `satisfaction` or `iso37120`.
+    pub catalogue: String,
+}
+
+/// Copies a built-in framework into the city (analysts).
+#[utoipa::path(post, path = "/api/v1/evaluation/frameworks", tag = "evaluation", request_body = InstallBody, responses((status = 201, body = FrameworkView), (status = 409, body = qcity_platform::web::error::Problem)))]
+async fn install(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Json(b): Json<InstallBody>,
+) -> Result<Response, ApiError> {
+    forbid_unless(&p, Capability::EditFrameworks)?;
+    let fw = store::install_catalogue(&st.db, p.city_id, &Actor::from(&p), &b.catalogue).await?;
+    let view = store::list_frameworks(&st.db, p.city_id)
+        .await?
+        .into_iter()
+        .find(|f| f.id == fw.id);
+    Ok((StatusCode::CREATED, Json(view)).into_response())
+}
+
+/// A framework with its tree of passports.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct FrameworkDetail {
+    pub framework: FrameworkView,
+    /// Nodes in tree order (index, each dimension followed by its indicators).
+    pub nodes: Vec<NodeView>,
+}
+
+#[utoipa::path(get, path = "/api/v1/evaluation/frameworks/{id}", tag = "evaluation", params(("id" = i64, Path)), responses((status = 200, body = FrameworkDetail), (status = 404, body = qcity_platform::web::error::Problem)))]
+async fn framework(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<i64>,
+) -> Result<Json<FrameworkDetail>, ApiError> {
+    let fw = store::list_frameworks(&st.db, p.city_id)
+        .await?
+        .into_iter()
+        .find(|f| f.id == id)
+        .ok_or_else(|| AppError::NotFound(format!("framework {id}")))?;
+    let nodes = store::nodes(&st.db, p.city_id, id)
+        .await?
+        .iter()
+        .map(NodeView::from)
+        .collect();
+    Ok(Json(FrameworkDetail {
+        framework: fw,
+        nodes,
+    }))
+}
+
+/// Edits an indicator passport (analysts).
+#[utoipa::path(patch, path = "/api/v1/evaluation/frameworks/{id}/indicators/{code}", tag = "evaluation", params(("id" = i64, Path), ("code" = String, Path)), request_body = PassportPatch, responses((status = 200, body = NodeView), (status = 422, body = qcity_platform::web::error::Problem)))]
+async fn passport(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path((id, code)): Path<(i64, String)>,
+    Json(b): Json<PassportPatch>,
+) -> Result<Json<NodeView>, ApiError> {
+    let n = store::update_passport(&st.db, &p, id, &code, b).await?;
+    Ok(Json(NodeView::from(&n)))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct YearQuery {
+    pub year: i32,
+}
+
+/// Pulls the values other modules feed (survey, equipment, metering) for a year.
+#[utoipa::path(post, path = "/api/v1/evaluation/frameworks/{id}/feeds", tag = "evaluation", params(("id" = i64, Path), YearQuery), responses((status = 200, body = FeedReport)))]
+async fn feeds(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<i64>,
+    Query(q): Query<YearQuery>,
+) -> Result<Json<FeedReport>, ApiError> {
+    store::get_framework(&st.db, p.city_id, id).await?;
+    Ok(Json(
+        store::pull_feeds(&st.db, &st.modules, &p, id, q.year).await?,
+    ))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct ImportQuery {
+    /// File name (decides CSV or XLSX) when the body is the raw file.
+    pub filename: Option<String>,
+}
+
+/// Imports values from a CSV or XLSX file (raw body, or multipart with a `file` part).
+/// All rows are committed as drafts, or none: 422 with every row/column error.
+#[utoipa::path(post, path = "/api/v1/evaluation/frameworks/{id}/import", tag = "evaluation", params(("id" = i64, Path), ImportQuery), request_body(content = Vec<u8>, content_type = "text/csv"), responses((status = 200, body = ImportReport), (status = 422, body = ImportReport)))]
+async fn import_values(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<i64>,
+    Query(q): Query<ImportQuery>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    forbid_unless(&p, Capability::EnterData)?;
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let (name, bytes) = if ct.starts_with("multipart/form-data") {
+        import::multipart_parts(ct, &body)
+            .into_iter()
+            .find(|x| x.0 == "file")
+            .map(|x| (x.1, x.2))
+            .unwrap_or_default()
+    } else {
+        (
+            q.filename.clone().unwrap_or_else(|| {
+                if ct.contains("sheet") {
+                    "upload.xlsx".into()
+                } else {
+                    "upload.csv".into()
+                }
+            }),
+            body.to_vec(),
+        )
+    };
+    let rep = import::import_file(&st.db, &p, id, &name, &bytes).await?;
+    let status = if rep.committed {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok((status, Json(rep)).into_response())
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct TemplateQuery {
+    pub year: i32,
+    /// `csv` (default) or `xlsx`.
+    pub format: Option<String>,
+}
+
+/// The import template for a year: one row per indicator × region in scope.
+#[utoipa::path(get, path = "/api/v1/evaluation/frameworks/{id}/template", tag = "evaluation", params(("id" = i64, Path), TemplateQuery), responses((status = 200, description = "CSV or XLSX file")))]
+async fn template(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<i64>,
+    Query(q): Query<TemplateQuery>,
+) -> Result<Response, ApiError> {
+    template_response(&st, &p, id, q.year, q.format.as_deref().unwrap_or("csv")).await
+}
+
+/// Builds the template download (shared with the page).
+pub async fn template_response(
+    st: &AppState,
+    p: &Principal,
+    id: i64,
+    year: i32,
+    format: &str,
+) -> Result<Response, ApiError> {
+    let fw = store::get_framework(&st.db, p.city_id, id).await?;
+    let nodes = store::nodes(&st.db, p.city_id, id).await?;
+    let regions: Vec<String> = store::entry_regions(&st.db, p)
+        .await?
+        .into_iter()
+        .map(|r| r.code)
+        .collect();
+    let existing = store::list_values(
+        &st.db,
+        p,
+        &ValueFilter {
+            framework_id: Some(id),
+            year: Some(year),
+            ..Default::default()
+        },
+    )
+    .await?
+    .into_iter()
+    .map(|v| ((v.indicator_code, v.region_code), v.value))
+    .collect();
+    let rows = import::template_rows(&nodes, &regions, year, &existing);
+    let (ct, name, body) = if format == "xlsx" {
+        let b = tokio::task::spawn_blocking(move || import::template_xlsx(&rows, &nodes))
+            .await
+            .map_err(AppError::internal)?
+            .map_err(AppError::internal)?;
+        (
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            format!("{}-{year}.xlsx", fw.code),
+            b,
+        )
+    } else {
+        (
+            "text/csv; charset=utf-8",
+            format!("{}-{year}.csv", fw.code),
+            import::template_csv(&rows).into_bytes(),
+        )
+    };
+    Ok((
+        [
+            (header::CONTENT_TYPE, ct.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// Values the caller may see.
+#[utoipa::path(get, path = "/api/v1/evaluation/values", tag = "evaluation", params(ValueFilter), responses((status = 200, body = [ValueView])))]
+async fn values(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Query(f): Query<ValueFilter>,
+) -> Result<Json<Vec<ValueView>>, ApiError> {
+    Ok(Json(
+        store::list_values(&st.db, &p, &f)
+            .await?
+            .iter()
+            .map(ValueView::from)
+            .collect(),
+    ))
+}
+
+/// A value with the warnings of the validation rules.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ValueWithWarnings {
+    pub value: ValueView,
+    pub warnings: Vec<Warning>,
+}
+
+/// Saves a value as a draft (create or edit), returning rule warnings.
+#[utoipa::path(post, path = "/api/v1/evaluation/values", tag = "evaluation", request_body = ValueInput, responses((status = 200, body = ValueWithWarnings), (status = 404, body = qcity_platform::web::error::Problem), (status = 409, body = qcity_platform::web::error::Problem), (status = 422, body = qcity_platform::web::error::Problem)))]
+async fn save(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Json(b): Json<ValueInput>,
+) -> Result<Json<ValueWithWarnings>, ApiError> {
+    let txn = st.db.begin().await.map_err(EvalError::from)?;
+    let (v, warnings) = store::save_value(&txn, &p, &b, "manual").await?;
+    txn.commit().await.map_err(EvalError::from)?;
+    Ok(Json(ValueWithWarnings {
+        value: ValueView::from(&v),
+        warnings,
+    }))
+}
+
+#[utoipa::path(get, path = "/api/v1/evaluation/values/{id}", tag = "evaluation", params(("id" = i64, Path)), responses((status = 200, body = ValueWithWarnings), (status = 404, body = qcity_platform::web::error::Problem)))]
+async fn value(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<i64>,
+) -> Result<Json<ValueWithWarnings>, ApiError> {
+    let v = store::get_value(&st.db, &p, id).await?;
+    let warnings = store::check_value(&st.db, p.city_id, &v).await?;
+    Ok(Json(ValueWithWarnings {
+        value: ValueView::from(&v),
+        warnings,
+    }))
+}
+
+#[derive(Deserialize, Default, utoipa::ToSchema)]
+pub struct ActBody {
+    /// Submit despite rule warnings.
+    #[serde(default)]
+    pub acknowledge_warnings: bool,
+    pub note: Option<String>,
+}
+
+/// Workflow: `submit`, `approve`, `reject`, `publish`, `return`.
+#[utoipa::path(post, path = "/api/v1/evaluation/values/{id}/{action}", tag = "evaluation", params(("id" = i64, Path), ("action" = String, Path)), request_body = ActBody, responses((status = 200, body = ValueWithWarnings), (status = 403, body = qcity_platform::web::error::Problem), (status = 409, body = qcity_platform::web::error::Problem)))]
+async fn act(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path((id, action)): Path<(i64, String)>,
+    body: Option<Json<ActBody>>,
+) -> Result<Json<ValueWithWarnings>, ApiError> {
+    let a = Action::parse(&action).ok_or_else(|| AppError::NotFound(format!("action {action}")))?;
+    let b = body.map(|b| b.0).unwrap_or_default();
+    let txn = st.db.begin().await.map_err(EvalError::from)?;
+    let (v, warnings) =
+        store::transition(&txn, &p, id, a, b.acknowledge_warnings, b.note.as_deref()).await?;
+    txn.commit().await.map_err(EvalError::from)?;
+    Ok(Json(ValueWithWarnings {
+        value: ValueView::from(&v),
+        warnings,
+    }))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct CompletenessQuery {
+    pub framework_id: i64,
+    pub year: i32,
+}
+
+/// Completeness per indicator and region (districts in scope).
+#[utoipa::path(get, path = "/api/v1/evaluation/completeness", tag = "evaluation", params(CompletenessQuery), responses((status = 200, body = Completeness)))]
+async fn completeness(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Query(q): Query<CompletenessQuery>,
+) -> Result<Json<Completeness>, ApiError> {
+    Ok(Json(
+        store::completeness(&st.db, &p, q.framework_id, q.year, &[]).await?,
+    ))
+}
+
+/// A run without its inputs and results.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RunSummary {
+    pub id: i64,
+    pub framework_id: i64,
+    pub name: String,
+    pub years: Vec<i32>,
+    pub regions: Vec<String>,
+    pub statuses: Vec<String>,
+    pub uncertainty_n: i32,
+    pub seed: i64,
+    /// `running`, `finished`, `failed`.
+    pub status: String,
+    pub message: String,
+    pub created_by: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<&crate::entity::run::Model> for RunSummary {
+    fn from(m: &crate::entity::run::Model) -> Self {
+        RunSummary {
+            id: m.id,
+            framework_id: m.framework_id,
+            name: m.name.clone(),
+            years: serde_json::from_str(&m.years).unwrap_or_default(),
+            regions: serde_json::from_str(&m.regions).unwrap_or_default(),
+            statuses: serde_json::from_str(&m.statuses).unwrap_or_default(),
+            uncertainty_n: m.uncertainty_n,
+            seed: m.seed,
+            status: m.status.clone(),
+            message: m.message.clone(),
+            created_by: m.created_by.clone(),
+            created_at: m.created_at,
+        }
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/evaluation/runs", tag = "evaluation", responses((status = 200, body = [RunSummary])))]
+async fn runs_list(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+) -> Result<Json<Vec<RunSummary>>, ApiError> {
+    Ok(Json(
+        runs::list_runs(&st.db, p.city_id)
+            .await?
+            .iter()
+            .map(RunSummary::from)
+            .collect(),
+    ))
+}
+
+/// Starts a run (202); poll `GET /runs/{id}` until `status` is `finished` (progress also on
+/// `/api/v1/jobs`).
+#[utoipa::path(post, path = "/api/v1/evaluation/runs", tag = "evaluation", request_body = NewRun, responses((status = 202, body = RunSummary), (status = 422, body = qcity_platform::web::error::Problem)))]
+async fn run_create(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Json(b): Json<NewRun>,
+) -> Result<Response, ApiError> {
+    let m = start_run(&st, &p, &b).await?;
+    Ok((StatusCode::ACCEPTED, Json(RunSummary::from(&m))).into_response())
+}
+
+/// Creates a run and computes it in the background, reporting progress as a job.
+pub async fn start_run(
+    st: &AppState,
+    p: &Principal,
+    b: &NewRun,
+) -> Result<crate::entity::run::Model, EvalError> {
+    let m = runs::create_run(&st.db, p, b).await?;
+    let years: Vec<i32> = serde_json::from_str(&m.years).unwrap_or_default();
+    let job = st
+        .jobs
+        .start(&format!("evaluation run {}", m.name), years.len() as u64);
+    let db = st.db.clone();
+    let m2 = m.clone();
+    tokio::spawn(async move {
+        if let Err(e) = runs::execute(&db, &m2, Some(job)).await {
+            tracing::error!(run = m2.id, error = %e, "index run failed");
+        }
+    });
+    Ok(m)
+}
+
+/// A run with its spec and (scoped) results.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct RunDetail {
+    pub run: RunSummary,
+    pub spec_toml: String,
+    pub results: Option<RunResults>,
+}
+
+#[utoipa::path(get, path = "/api/v1/evaluation/runs/{id}", tag = "evaluation", params(("id" = i64, Path)), responses((status = 200, body = RunDetail), (status = 404, body = qcity_platform::web::error::Problem)))]
+async fn run_get(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<i64>,
+) -> Result<Json<RunDetail>, ApiError> {
+    let m = runs::get_run(&st.db, p.city_id, id).await?;
+    let results = m
+        .results
+        .as_deref()
+        .and_then(|s| serde_json::from_str::<RunResults>(s).ok())
+        .map(|r| runs::scoped_results(&p, r));
+    Ok(Json(RunDetail {
+        run: RunSummary::from(&m),
+        spec_toml: m.spec_toml.clone(),
+        results,
+    }))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Reproduced {
+    /// Whether recomputing from the stored spec, inputs and seed gave identical results.
+    pub identical: bool,
+}
+
+/// Recomputes a run from what is stored and compares.
+#[utoipa::path(post, path = "/api/v1/evaluation/runs/{id}/reproduce", tag = "evaluation", params(("id" = i64, Path)), responses((status = 200, body = Reproduced)))]
+async fn run_reproduce(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<i64>,
+) -> Result<Json<Reproduced>, ApiError> {
+    forbid_unless(&p, Capability::RunIndex)?;
+    let (identical, _) = runs::reproduce(&st.db, &p, id).await?;
+    Ok(Json(Reproduced { identical }))
+}

@@ -1,0 +1,973 @@
+//! The evaluation module's behaviour through the real router, on SQLite always and on
+//! PostgreSQL when `QCITY_TEST_POSTGRES_URL` is set (a fresh database per test).
+
+use qcity_evaluation::EvaluationModule;
+use qcity_platform::Module;
+use qcity_platform::auth::Role;
+use qcity_platform::store::regions::NewRegion;
+use qcity_platform::testing::{Backend, TestClient, TestDb, app, citus_problems, seed_small_city};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$name(super::Backend::Sqlite).await
+            }
+            #[tokio::test]
+            #[cfg_attr(not(qcity_pg), ignore = "set QCITY_TEST_POSTGRES_URL to run on PostgreSQL")]
+            async fn postgres() {
+                super::$name(super::Backend::Postgres).await
+            }
+        }
+    )*};
+}
+
+on_both_backends!(
+    schema_is_citus_ready_and_catalogue_installs,
+    officer_sees_only_own_district,
+    status_workflow_follows_roles,
+    import_is_all_or_nothing_with_row_errors,
+    runs_reproduce_from_stored_spec,
+    demo_seed_report_and_open_data,
+    pages_render,
+);
+
+fn modules() -> Vec<Arc<dyn Module>> {
+    vec![Arc::new(EvaluationModule)]
+}
+
+struct Env {
+    t: TestDb,
+    router: axum::Router,
+    city: i64,
+    st: qcity_platform::web::AppState,
+}
+
+/// City 990100 with districts 990101–990104; analyst (city), officer (990102), officer1
+/// (990101), viewer (city).
+async fn env(b: Backend) -> Env {
+    let t = TestDb::migrated(b, &modules()).await;
+    let city = seed_small_city(
+        &t.db,
+        &[
+            ("analyst", Role::Analyst, "990100"),
+            ("officer", Role::DataOfficer, "990102"),
+            ("officer1", Role::DataOfficer, "990101"),
+            ("viewer", Role::Viewer, "990100"),
+        ],
+    )
+    .await;
+    for (code, zh, en) in [
+        ("990103", "西山区", "Xishan"),
+        ("990104", "南江区", "Nanjiang"),
+    ] {
+        qcity_platform::store::regions::upsert(
+            &t.db,
+            city,
+            &NewRegion {
+                code: code.into(),
+                parent_code: Some("990100".into()),
+                name_zh: zh.into(),
+                name_en: en.into(),
+                urban: true,
+                population: Some(1000),
+                area_km2: Some(10.0),
+                boundary: None,
+            },
+        )
+        .await
+        .unwrap();
+    }
+    let (st, router) = app(&t, modules());
+    Env {
+        t,
+        router,
+        city,
+        st,
+    }
+}
+
+async fn client(e: &Env, user: &str) -> TestClient {
+    let mut c = TestClient::new(e.router.clone());
+    let r = c.login(user, &format!("password-{user}")).await;
+    assert_eq!(r.status, 303, "login {user}: {}", r.body);
+    c.get("/app").await;
+    c
+}
+
+async fn install_cq(c: &mut TestClient) -> i64 {
+    let r = c
+        .post_json(
+            "/api/v1/evaluation/frameworks",
+            &json!({"catalogue": "city_quality"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    r.json()["id"].as_i64().unwrap()
+}
+
+async fn save(
+    c: &mut TestClient,
+    fw: i64,
+    ind: &str,
+    region: &str,
+    year: i32,
+    v: f64,
+) -> (u16, Value) {
+    let r = c
+        .post_json("/api/v1/evaluation/values", &json!({"framework_id": fw, "indicator": ind, "region_code": region, "year": year, "value": v, "source": "test"}))
+        .await;
+    let body = serde_json::from_str(&r.body).unwrap_or(Value::Null);
+    (r.status, body)
+}
+
+async fn schema_is_citus_ready_and_catalogue_installs(b: Backend) {
+    let e = env(b).await;
+    assert_eq!(citus_problems(&e.t.db, &[]).await, Vec::<String>::new());
+    let mut a = client(&e, "analyst").await;
+    let fw = install_cq(&mut a).await;
+    // a second install of the same catalogue is a conflict
+    let r = a
+        .post_json(
+            "/api/v1/evaluation/frameworks",
+            &json!({"catalogue": "city_quality"}),
+        )
+        .await;
+    assert_eq!(r.status, 409);
+    assert_eq!(r.json()["code"], "conflict");
+    for cat in ["satisfaction", "iso37120"] {
+        let r = a
+            .post_json("/api/v1/evaluation/frameworks", &json!({"catalogue": cat}))
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    let list = a.get("/api/v1/evaluation/frameworks").await.json();
+    assert_eq!(list.as_array().unwrap().len(), 3);
+    let iso = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "ISO37120")
+        .unwrap();
+    assert_eq!(iso["dimensions"], 19);
+    let d = a
+        .get(&format!("/api/v1/evaluation/frameworks/{fw}"))
+        .await
+        .json();
+    let nodes = d["nodes"].as_array().unwrap();
+    assert_eq!(nodes[0]["code"], "CQ");
+    assert_eq!(nodes.iter().filter(|n| n["level"] == 2).count(), 5);
+    let trap = nodes.iter().find(|n| n["code"] == "CQ-ELEV-TRAP").unwrap();
+    assert_eq!(trap["direction"], -1);
+    assert!(trap["department"].as_str().unwrap().contains("市场监管局"));
+    // passports are editable by analysts only, and validated
+    let r = a
+        .post_json(
+            &format!("/api/v1/evaluation/frameworks/{fw}/indicators/CQ-SAT"),
+            &json!({"target": 88.0, "department": "质量发展处"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["target"], 88.0);
+    let r = a
+        .post_json(
+            &format!("/api/v1/evaluation/frameworks/{fw}/indicators/CQ-SAT"),
+            &json!({"band_low": 95.0, "band_high": 90.0}),
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    let mut o = client(&e, "officer").await;
+    let r = o
+        .post_json(
+            &format!("/api/v1/evaluation/frameworks/{fw}/indicators/CQ-SAT"),
+            &json!({"target": 1.0}),
+        )
+        .await;
+    assert_eq!(r.status, 403);
+    let r = o
+        .post_json(
+            "/api/v1/evaluation/frameworks",
+            &json!({"catalogue": "city_quality"}),
+        )
+        .await;
+    assert_eq!(r.status, 403);
+    // the change is audited
+    let audit = a.get("/api/v1/audit?entity=eval_indicator").await;
+    assert!(
+        audit.body.contains("CQ-SAT") || audit.status == 403,
+        "{}",
+        audit.body
+    );
+    let _ = e.city;
+}
+
+async fn officer_sees_only_own_district(b: Backend) {
+    let e = env(b).await;
+    let mut a = client(&e, "analyst").await;
+    let fw = install_cq(&mut a).await;
+    let (s, v3) = save(&mut a, fw, "CQ-SAT", "990103", 2024, 80.0).await;
+    assert_eq!(s, 200, "{v3}");
+    let id3 = v3["value"]["id"].as_i64().unwrap();
+    let mut o = client(&e, "officer").await;
+    // by URL: 404, not 403
+    let r = o.get(&format!("/api/v1/evaluation/values/{id3}")).await;
+    assert_eq!(r.status, 404, "{}", r.body);
+    assert_eq!(r.json()["code"], "not_found");
+    let r = o
+        .post_json(
+            &format!("/api/v1/evaluation/values/{id3}/submit"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 404);
+    // writing into another district: 404
+    let (s, _) = save(&mut o, fw, "CQ-SAT", "990103", 2024, 70.0).await;
+    assert_eq!(s, 404);
+    // own district works and listings are scoped
+    let (s, v2) = save(&mut o, fw, "CQ-SAT", "990102", 2024, 75.0).await;
+    assert_eq!(s, 200, "{v2}");
+    let list = o
+        .get(&format!("/api/v1/evaluation/values?framework_id={fw}"))
+        .await
+        .json();
+    let regions: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["region_code"].as_str().unwrap())
+        .collect();
+    assert_eq!(regions, vec!["990102"]);
+    let all = a
+        .get(&format!("/api/v1/evaluation/values?framework_id={fw}"))
+        .await
+        .json();
+    assert_eq!(all.as_array().unwrap().len(), 2);
+    // completeness only covers the officer's district
+    let c = o
+        .get(&format!(
+            "/api/v1/evaluation/completeness?framework_id={fw}&year=2024"
+        ))
+        .await
+        .json();
+    assert_eq!(c["regions"], json!(["990102"]));
+    assert!(c["overall"].as_f64().unwrap() > 0.0);
+    // the entry page of another district falls back to the officer's own
+    let page = o
+        .get(&format!(
+            "/app/evaluation/entry?framework_id={fw}&region=990103&year=2024"
+        ))
+        .await;
+    assert_eq!(page.status, 200);
+    assert!(!page.body.contains("value=\"990103\""));
+    // a viewer reads but cannot enter
+    let mut v = client(&e, "viewer").await;
+    let (s, _) = save(&mut v, fw, "CQ-SAT", "990101", 2024, 70.0).await;
+    assert_eq!(s, 403);
+}
+
+async fn status_workflow_follows_roles(b: Backend) {
+    let e = env(b).await;
+    let mut a = client(&e, "analyst").await;
+    let fw = install_cq(&mut a).await;
+    let mut o = client(&e, "officer").await;
+    let (s, v) = save(&mut o, fw, "CQ-SAT", "990102", 2024, 81.0).await;
+    assert_eq!(s, 200);
+    assert_eq!(v["value"]["status"], "draft");
+    assert_eq!(v["warnings"], json!([]));
+    let id = v["value"]["id"].as_i64().unwrap();
+    // officer cannot approve, nor approve a draft
+    let r = o
+        .post_json(
+            &format!("/api/v1/evaluation/values/{id}/approve"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 403);
+    let r = a
+        .post_json(
+            &format!("/api/v1/evaluation/values/{id}/approve"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 409, "approving a draft");
+    let r = o
+        .post_json(
+            &format!("/api/v1/evaluation/values/{id}/submit"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["value"]["status"], "submitted");
+    // submitted values are frozen for the officer
+    let (s, _) = save(&mut o, fw, "CQ-SAT", "990102", 2024, 82.0).await;
+    assert_eq!(s, 409);
+    // reject returns it to draft with a note
+    let r = a
+        .post_json(
+            &format!("/api/v1/evaluation/values/{id}/reject"),
+            &json!({"note": "请核对来源"}),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["value"]["status"], "draft");
+    assert_eq!(r.json()["value"]["note"], "请核对来源");
+    o.post_json(
+        &format!("/api/v1/evaluation/values/{id}/submit"),
+        &json!({}),
+    )
+    .await;
+    let r = a
+        .post_json(
+            &format!("/api/v1/evaluation/values/{id}/approve"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.json()["value"]["status"], "approved");
+    let r = o
+        .post_json(
+            &format!("/api/v1/evaluation/values/{id}/publish"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 403);
+    let r = a
+        .post_json(
+            &format!("/api/v1/evaluation/values/{id}/publish"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.json()["value"]["status"], "published");
+    let r = a
+        .post_json(
+            &format!("/api/v1/evaluation/values/{id}/nonsense"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 404);
+    // a rule warning (range: a percentage above 100) must be acknowledged before submitting
+    let (s, v) = save(&mut o, fw, "CQ-PROD-PASS", "990102", 2024, 120.0).await;
+    assert_eq!(s, 200);
+    assert_eq!(v["warnings"][0]["rule"], "range");
+    let id2 = v["value"]["id"].as_i64().unwrap();
+    let r = o
+        .post_json(
+            &format!("/api/v1/evaluation/values/{id2}/submit"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 409);
+    assert!(r.body.contains("range"), "{}", r.body);
+    let r = o
+        .post_json(
+            &format!("/api/v1/evaluation/values/{id2}/submit"),
+            &json!({"acknowledge_warnings": true}),
+        )
+        .await;
+    assert_eq!(r.status, 200);
+    // year-on-year and z-score rules
+    let (_, _) = save(&mut o, fw, "CQ-GREEN", "990102", 2023, 30.0).await;
+    let (_, v) = save(&mut o, fw, "CQ-GREEN", "990102", 2024, 45.0).await;
+    assert!(
+        v["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w["rule"] == "yoy"),
+        "{v}"
+    );
+    for (r, x) in [("990101", 40.0), ("990103", 40.5), ("990104", 39.5)] {
+        save(&mut a, fw, "CQ-DOCTORS", r, 2024, x).await;
+    }
+    let (_, v) = save(&mut o, fw, "CQ-DOCTORS", "990102", 2024, 80.0).await;
+    assert!(
+        v["warnings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w["rule"] == "zscore"),
+        "{v}"
+    );
+    // a ratio indicator is computed from numerator and denominator
+    let r = o.post_json("/api/v1/evaluation/values", &json!({"framework_id": fw, "indicator": "CQ-OUTPUT-KM2", "region_code": "990102", "year": 2024, "numerator": 120.0, "denominator": 40.0})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["value"]["value"], 3.0);
+    // bad input names its field
+    let r = o.post_json("/api/v1/evaluation/values", &json!({"framework_id": fw, "indicator": "CQ-D-ECON", "region_code": "990102", "year": 2024, "value": 1.0})).await;
+    assert_eq!(r.status, 422);
+    assert_eq!(r.json()["field"], "indicator");
+    // every change is in the audit log
+    let n: i64 = {
+        use sea_orm::{ConnectionTrait, Statement};
+        let row =
+            e.t.db
+                .query_one_raw(Statement::from_string(
+                    e.t.db.get_database_backend(),
+                    "SELECT COUNT(*) AS n FROM audit_log WHERE entity = 'eval_value'",
+                ))
+                .await
+                .unwrap()
+                .unwrap();
+        row.try_get("", "n").unwrap()
+    };
+    assert!(n >= 14, "audit rows {n}");
+    let _ = e.city;
+}
+
+async fn import_is_all_or_nothing_with_row_errors(b: Backend) {
+    let e = env(b).await;
+    let mut a = client(&e, "analyst").await;
+    let fw = install_cq(&mut a).await;
+    let mut o = client(&e, "officer").await;
+    let bad = "indicator,region_code,year,value,source\n\
+               CQ-SAT,990102,2024,81.2,survey\n\
+               CQ-NOPE,990102,2024,1,\n\
+               CQ-GREEN,990103,2024,40,\n\
+               CQ-AIR-GOOD,990102,20x4,88,\n";
+    let r = upload(&mut o, fw, "a.csv", "text/csv", bad.as_bytes().to_vec()).await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    let rep = r.json();
+    assert_eq!(rep["committed"], false);
+    let errs = rep["errors"].as_array().unwrap();
+    // parse errors are reported first (row 5 year); nothing is committed
+    assert!(
+        errs.iter().any(|x| x["row"] == 5 && x["column"] == "year"),
+        "{rep}"
+    );
+    let list = o
+        .get(&format!("/api/v1/evaluation/values?framework_id={fw}"))
+        .await
+        .json();
+    assert_eq!(list.as_array().unwrap().len(), 0);
+    // rows that parse but fail in the store: unknown indicator, district out of scope
+    let bad2 = "指标代码,地区代码,年份,数值\nCQ-SAT,990102,2024,81.2\nCQ-NOPE,990102,2024,1\nCQ-GREEN,990103,2024,40\n";
+    let r = upload(&mut o, fw, "b.csv", "text/csv", bad2.as_bytes().to_vec()).await;
+    assert_eq!(r.status, 422);
+    let errs = r.json()["errors"].as_array().unwrap().clone();
+    assert!(
+        errs.iter()
+            .any(|x| x["row"] == 3 && x["column"] == "indicator"),
+        "{errs:?}"
+    );
+    assert!(
+        errs.iter()
+            .any(|x| x["row"] == 4 && x["column"] == "region_code"),
+        "{errs:?}"
+    );
+    let list = o
+        .get(&format!("/api/v1/evaluation/values?framework_id={fw}"))
+        .await
+        .json();
+    assert_eq!(list.as_array().unwrap().len(), 0, "row 2 was rolled back");
+    // a good file commits every row as a draft
+    let good = "\u{feff}indicator,region_code,year,value,source,note\nCQ-SAT,990102,2024,81.2,survey,\nCQ-GREEN,990102,2024,\"38.5\",园林局,ok\n";
+    let r = upload(&mut o, fw, "c.csv", "text/csv", good.as_bytes().to_vec()).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["created_or_updated"], 2);
+    let list = o
+        .get(&format!("/api/v1/evaluation/values?framework_id={fw}"))
+        .await
+        .json();
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .all(|v| v["status"] == "draft" && v["origin"] == "import")
+    );
+    // the templates download, and an XLSX file imports
+    let t = o
+        .get(&format!(
+            "/api/v1/evaluation/frameworks/{fw}/template?year=2024"
+        ))
+        .await;
+    assert_eq!(t.status, 200);
+    assert!(
+        t.body.contains("CQ-SAT,990102,2024,81.2"),
+        "{}",
+        &t.body[..200.min(t.body.len())]
+    );
+    assert!(!t.body.contains("990103"));
+    let t = o
+        .get(&format!(
+            "/api/v1/evaluation/frameworks/{fw}/template?year=2024&format=xlsx"
+        ))
+        .await;
+    assert_eq!(t.status, 200);
+    assert!(
+        t.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .contains("spreadsheetml")
+    );
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    for (j, h) in ["indicator", "region_code", "year", "value"]
+        .iter()
+        .enumerate()
+    {
+        ws.write_string(0, j as u16, *h).unwrap();
+    }
+    ws.write_string(1, 0, "CQ-AIR-GOOD").unwrap();
+    ws.write_string(1, 1, "990102").unwrap();
+    ws.write_number(1, 2, 2024.0).unwrap();
+    ws.write_number(1, 3, 88.4).unwrap();
+    let bytes = wb.save_to_buffer().unwrap();
+    let r = upload(
+        &mut o,
+        fw,
+        "d.xlsx",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        bytes,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let list = o
+        .get(&format!(
+            "/api/v1/evaluation/values?framework_id={fw}&indicator=CQ-AIR-GOOD"
+        ))
+        .await
+        .json();
+    assert_eq!(list[0]["value"], 88.4);
+    assert_eq!(list[0]["year"], 2024);
+}
+
+async fn upload(
+    c: &mut TestClient,
+    fw: i64,
+    name: &str,
+    ct: &str,
+    body: Vec<u8>,
+) -> qcity_platform::testing::TestResponse {
+    let csrf = c.csrf.clone().unwrap();
+    c.request(
+        "POST",
+        &format!("/api/v1/evaluation/frameworks/{fw}/import?filename={name}"),
+        Some(ct),
+        body,
+        &[("x-csrf-token", &csrf)],
+    )
+    .await
+}
+
+/// Publishes values for four districts × three years through the API.
+async fn publish_panel(a: &mut TestClient, fw: i64) {
+    let inds = [
+        "CQ-PROD-PASS",
+        "CQ-ENERGY-GDP",
+        "CQ-SAT",
+        "CQ-AIR-GOOD",
+        "CQ-ELEV-TRAP",
+        "CQ-GOV-ONLINE",
+        "CQ-GREEN",
+    ];
+    for (k, r) in ["990101", "990102", "990103", "990104"].iter().enumerate() {
+        for y in 2022..=2024 {
+            for (j, i) in inds.iter().enumerate() {
+                if k == 3 && j == 2 && y == 2023 {
+                    continue; // a gap, imputed
+                }
+                let base = [90.0, 0.6, 75.0, 80.0, 3.0, 80.0, 35.0][j];
+                let step = [1.0, -0.03, 1.5, 2.0, -0.3, 3.0, 0.5][j];
+                let x = base
+                    + step * ((y - 2022) as f64)
+                    + (k as f64 - 1.5) * step.abs() * 1.3
+                    + ((j * 7 + k * 3) % 5) as f64 * 0.1 * step.abs();
+                let (s, v) = save(a, fw, i, r, y, (x * 100.0).round() / 100.0).await;
+                assert_eq!(s, 200, "{v}");
+                let id = v["value"]["id"].as_i64().unwrap();
+                for act in ["submit", "approve", "publish"] {
+                    let rr = a
+                        .post_json(
+                            &format!("/api/v1/evaluation/values/{id}/{act}"),
+                            &json!({"acknowledge_warnings": true}),
+                        )
+                        .await;
+                    assert_eq!(rr.status, 200, "{act}: {}", rr.body);
+                }
+            }
+        }
+    }
+}
+
+async fn wait_run(c: &mut TestClient, id: i64) -> Value {
+    for _ in 0..600 {
+        let r = c.get(&format!("/api/v1/evaluation/runs/{id}")).await.json();
+        if r["run"]["status"] != "running" {
+            return r;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("run {id} did not finish");
+}
+
+async fn runs_reproduce_from_stored_spec(b: Backend) {
+    let e = env(b).await;
+    let mut a = client(&e, "analyst").await;
+    let fw = install_cq(&mut a).await;
+    publish_panel(&mut a, fw).await;
+    let r = a.post_json("/api/v1/evaluation/runs", &json!({"framework_id": fw, "years": [2022, 2023, 2024], "uncertainty_n": 60, "seed": 7})).await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let id = r.json()["id"].as_i64().unwrap();
+    let d = wait_run(&mut a, id).await;
+    assert_eq!(d["run"]["status"], "finished", "{d}");
+    assert_eq!(
+        d["run"]["regions"],
+        json!(["990101", "990102", "990103", "990104"])
+    );
+    let res = &d["results"];
+    assert_eq!(res["top"], "CQ");
+    assert_eq!(res["years"].as_array().unwrap().len(), 3);
+    let y24 = &res["years"][2];
+    assert_eq!(y24["year"], 2024);
+    let units = y24["units"].as_array().unwrap();
+    assert_eq!(units.len(), 4);
+    // ranks 1..4 on the index, scores within 0–100, district 990104 built to lead
+    let mut ranks: Vec<u64> = units
+        .iter()
+        .map(|u| u["ranks"]["CQ"].as_u64().unwrap())
+        .collect();
+    ranks.sort();
+    assert_eq!(ranks, vec![1, 2, 3, 4]);
+    for u in units {
+        let s = u["scores"]["CQ"].as_f64().unwrap();
+        assert!((0.0..=100.0).contains(&s), "{s}");
+        assert_eq!(u["strengths"].as_array().unwrap().len(), 3);
+    }
+    assert_eq!(units[0]["region"], "990104");
+    assert_eq!(y24["rank_intervals"].as_array().unwrap().len(), 4);
+    for iv in y24["rank_intervals"].as_array().unwrap() {
+        assert!(iv["q05_rank"].as_f64().unwrap() <= iv["q95_rank"].as_f64().unwrap());
+    }
+    assert!(res["trends"]["990104"].as_f64().is_some());
+    assert!(!res["progress"].as_array().unwrap().is_empty());
+    assert!(
+        res["dropped_indicators"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c == "CQ-MFG-QCI")
+    );
+    // the run reproduces exactly from what is stored
+    let r = a
+        .post_json(
+            &format!("/api/v1/evaluation/runs/{id}/reproduce"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["identical"], true);
+    // and is independent of data changed after it ran
+    let (s, _) = save(&mut a, fw, "CQ-SAT", "990101", 2024, 99.0).await;
+    assert_eq!(s, 200);
+    let r = a
+        .post_json(
+            &format!("/api/v1/evaluation/runs/{id}/reproduce"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.json()["identical"], true);
+    // an officer sees only their district's results; cannot run
+    let mut o = client(&e, "officer").await;
+    let d = o.get(&format!("/api/v1/evaluation/runs/{id}")).await.json();
+    let units = d["results"]["years"][2]["units"].as_array().unwrap();
+    assert_eq!(units.len(), 1);
+    assert_eq!(units[0]["region"], "990102");
+    let r = o
+        .post_json(
+            "/api/v1/evaluation/runs",
+            &json!({"framework_id": fw, "years": [2024]}),
+        )
+        .await;
+    assert_eq!(r.status, 403);
+    // a bad spec names the field
+    let r = a.post_json("/api/v1/evaluation/runs", &json!({"framework_id": fw, "years": [2024], "spec_toml": "[normalise]\nmethod = \"nope\""})).await;
+    assert_eq!(r.status, 422);
+    assert_eq!(r.json()["field"], "spec_toml");
+    // a single-year run works too (cross-section imputation)
+    let r = a
+        .post_json(
+            "/api/v1/evaluation/runs",
+            &json!({"framework_id": fw, "years": [2024], "uncertainty_n": 0}),
+        )
+        .await;
+    let d = wait_run(&mut a, r.json()["id"].as_i64().unwrap()).await;
+    assert_eq!(d["run"]["status"], "finished", "{d}");
+    // the OpenAPI document describes the module
+    let doc = a.get("/api/v1/openapi.json").await.json();
+    assert!(doc["paths"]["/api/v1/evaluation/runs/{id}/reproduce"].is_object());
+    assert!(doc["paths"]["/api/v1/evaluation/values"].is_object());
+}
+
+async fn demo_seed_report_and_open_data(b: Backend) {
+    let e = env(b).await;
+    let districts: Vec<_> = qcity_platform::store::regions::list_visible(
+        &e.t.db,
+        &qcity_platform::auth::RegionScope::new(e.city, "990100"),
+    )
+    .await
+    .unwrap()
+    .into_iter()
+    .filter(|r| r.level == "district")
+    .collect();
+    let ctx = qcity_platform::DemoContext {
+        db: e.t.db.clone(),
+        city_id: e.city,
+        city_code: "990100".into(),
+        seed: 42,
+        districts,
+        streets: Vec::new(),
+        jobs: e.st.jobs.clone(),
+    };
+    let m = EvaluationModule;
+    m.seed_demo(&ctx).await.unwrap();
+    m.seed_demo(&ctx).await.unwrap(); // idempotent
+    let mut a = client(&e, "analyst").await;
+    let fws = a.get("/api/v1/evaluation/frameworks").await.json();
+    assert_eq!(fws.as_array().unwrap().len(), 3);
+    // five runs, computed in the background
+    let mut runs = Value::Null;
+    for _ in 0..600 {
+        runs = a.get("/api/v1/evaluation/runs").await.json();
+        if runs.as_array().unwrap().len() == 5
+            && runs
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|r| r["status"] != "running")
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        runs.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["status"] == "finished"),
+        "{runs}"
+    );
+    let secs = m.report_sections(&e.t.db, e.city, 2025).await.unwrap();
+    assert_eq!(secs.len(), 1);
+    let s = &secs[0];
+    assert_eq!(s.key, "evaluation.index");
+    assert!(s.figures[0].value.is_some());
+    assert_eq!(s.tables[0].rows.len(), 4);
+    assert!(s.charts.iter().any(|c| c.needs_map));
+    assert!(s.method_zh.contains("OECD"));
+    // open data holds published values only
+    let od = m.open_data(&e.t.db, e.city).await.unwrap();
+    assert!(!od.is_empty());
+    for ds in &od {
+        for row in &ds.rows {
+            assert!(
+                row[0].as_i64().unwrap() <= 2024,
+                "2025 values are not published"
+            );
+        }
+        assert!(ds.passport["unit"].is_string());
+    }
+    // the demo's 2025 values include drafts and submitted ones
+    let v = a
+        .get("/api/v1/evaluation/values?year=2025&status=draft")
+        .await
+        .json();
+    assert!(!v.as_array().unwrap().is_empty());
+    let tiles = m
+        .dashboard_tiles(&e.st, &{
+            let mut c = client(&e, "analyst").await;
+            let _ = c.get("/api/v1/me").await;
+            // build the principal the way a request would
+            qcity_platform::auth::Principal {
+                city_id: e.city,
+                city_code: "990100".into(),
+                user_id: 1,
+                username: "analyst".into(),
+                display_name: String::new(),
+                role: Role::Analyst,
+                scope: qcity_platform::auth::RegionScope::new(e.city, "990100"),
+                company_id: None,
+                enterprise_id: None,
+                via: qcity_platform::auth::AuthVia::Session {
+                    csrf_token: String::new(),
+                },
+            }
+        })
+        .await;
+    assert_eq!(tiles.len(), 2);
+}
+
+async fn pages_render(b: Backend) {
+    let e = env(b).await;
+    let mut a = client(&e, "analyst").await;
+    let home = a.get("/app/evaluation").await;
+    assert_eq!(home.status, 200, "{}", home.body);
+    assert!(home.body.contains("城市质量发展评价指标体系"));
+    // install through the page form
+    let r = a
+        .post_form("/app/evaluation/install", &[("catalogue", "city_quality")])
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let loc = r.location().unwrap().to_string();
+    let fw: i64 = loc.rsplit('/').next().unwrap().parse().unwrap();
+    let page = a.get(&loc).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("CQ-ELEV-TRAP") && page.body.contains("电梯万台困人率"));
+    // edit a passport through the form
+    let r = a
+        .post_form(
+            &format!("/app/evaluation/frameworks/{fw}/indicators/CQ-SAT"),
+            &[
+                ("name_zh", "市民质量满意度"),
+                ("name_en", "Citizen quality satisfaction"),
+                ("definition_zh", "d"),
+                ("definition_en", "d"),
+                ("unit", "分"),
+                ("direction", "1"),
+                ("band_low", "60"),
+                ("band_high", "90"),
+                ("source_zh", "测评"),
+                ("source_en", "survey"),
+                ("department", "质量发展处"),
+                ("target", "86"),
+                ("target_year", "2027"),
+                ("weight", "2"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    assert!(r.location().unwrap().contains("msg="), "{:?}", r.location());
+    // the entry grid: save drafts, then submit
+    let mut o = client(&e, "officer").await;
+    let g = o
+        .get(&format!(
+            "/app/evaluation/entry?framework_id={fw}&year=2024"
+        ))
+        .await;
+    assert_eq!(g.status, 200, "{}", g.body);
+    assert!(g.body.contains("name=\"v:CQ-SAT\""));
+    let r = o
+        .post_form(
+            "/app/evaluation/entry",
+            &[
+                ("framework_id", &fw.to_string()),
+                ("region", "990102"),
+                ("year", "2024"),
+                ("op", "save"),
+                ("v:CQ-SAT", "82.5"),
+                ("s:CQ-SAT", "测评"),
+                ("n:CQ-SAT", ""),
+                ("v:CQ-GREEN", "abc"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    assert!(
+        r.location().unwrap().contains("err="),
+        "bad number rejects the whole grid"
+    );
+    let r = o
+        .post_form(
+            "/app/evaluation/entry",
+            &[
+                ("framework_id", &fw.to_string()),
+                ("region", "990102"),
+                ("year", "2024"),
+                ("op", "submit"),
+                ("v:CQ-SAT", "82.5"),
+                ("s:CQ-SAT", "测评"),
+                ("n:CQ-SAT", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303);
+    let list = o
+        .get(&format!("/api/v1/evaluation/values?framework_id={fw}"))
+        .await
+        .json();
+    assert_eq!(list[0]["status"], "submitted", "{list}");
+    for path in [
+        "/app/evaluation/import",
+        "/app/evaluation/completeness",
+        "/app/evaluation/runs",
+    ] {
+        let r = a.get(path).await;
+        assert_eq!(r.status, 200, "{path}: {}", r.body);
+    }
+    let r = a
+        .get(&format!(
+            "/app/evaluation/template?framework_id={fw}&year=2024"
+        ))
+        .await;
+    assert_eq!(r.status, 200);
+    // english
+    a.get("/lang?set=en&next=/app/evaluation").await;
+    let r = a.get(&format!("/app/evaluation/frameworks/{fw}")).await;
+    assert!(r.body.contains("Elevator trappings per 10,000 elevators"));
+    // a run from the page, then its results page
+    publish_panel(&mut a, fw).await;
+    let r = a
+        .post_form(
+            "/app/evaluation/runs",
+            &[
+                ("framework_id", &fw.to_string()),
+                ("years", "2023"),
+                ("years", "2024"),
+                ("uncertainty_n", "20"),
+                ("seed", "3"),
+                ("statuses", "published"),
+                ("spec_toml", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let loc = r.location().unwrap().to_string();
+    let id: i64 = loc.rsplit('/').next().unwrap().parse().unwrap();
+    wait_run(&mut a, id).await;
+    let r = a.get(&loc).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        r.body.contains("data-testid=\"chart-ranking\"")
+            && r.body.contains("chart-intervals")
+            && r.body.contains("chart-map")
+    );
+    let r = a.get(&format!("/app/evaluation/runs/{id}/status")).await;
+    assert_eq!(
+        r.headers.get("hx-refresh").map(|v| v.to_str().unwrap()),
+        Some("true")
+    );
+    // import through the page (multipart)
+    let body = format!(
+        "--B\r\nContent-Disposition: form-data; name=\"_csrf\"\r\n\r\n{}\r\n--B\r\nContent-Disposition: form-data; name=\"framework_id\"\r\n\r\n{fw}\r\n--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"x.csv\"\r\nContent-Type: text/csv\r\n\r\nindicator,region_code,year,value\nCQ-SAT,990199,2024,1\n\r\n--B--\r\n",
+        a.csrf.clone().unwrap()
+    );
+    // the browser form carries the CSRF token in the action's query (multipart bodies are not
+    // read by the CSRF guard)
+    let page = a.get("/app/evaluation/import").await;
+    let action = page
+        .body
+        .split("action=\"/app/evaluation/import?_csrf=")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_string();
+    let r = a
+        .request(
+            "POST",
+            &format!("/app/evaluation/import?_csrf={action}"),
+            Some("multipart/form-data; boundary=B"),
+            body.into_bytes(),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        r.body.contains("data-testid=\"import-report\"") && r.body.contains("990199"),
+        "{}",
+        r.body
+    );
+}
