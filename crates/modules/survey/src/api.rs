@@ -1,0 +1,862 @@
+//! `/api/v1/survey/...`: questionnaires, waves, margins, quotas, invitations, fieldwork upload
+//! (JSON, CSV, XLSX; all-or-nothing), responses and cleaning decisions, analysis and exports.
+
+use crate::analysis::{self, Analysis, DistrictNames};
+use crate::collect::{self, RowError, Submission};
+use crate::model::{QuestionnaireDef, RawAnswer};
+use crate::store::{self, MarginCell, NewWave, QuotaCell, ResponseFilter, Wave};
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::Utc;
+use qcity_platform::audit::{self, Actor};
+use qcity_platform::auth::{Capability, Principal};
+use qcity_platform::web::{ApiError, ApiUser, AppError, AppState};
+use sea_orm::{ConnectionTrait, TransactionTrait};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+/// The survey part of the OpenAPI document.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    paths(
+        list_questionnaires,
+        create_questionnaire,
+        get_questionnaire,
+        revise_questionnaire,
+        list_waves,
+        create_wave,
+        get_wave,
+        set_status,
+        get_margins,
+        set_margins,
+        get_progress,
+        set_quotas,
+        create_invitations,
+        upload_responses,
+        import_file,
+        list_responses,
+        get_analysis,
+        export_csv,
+        export_xlsx,
+        get_response,
+        decide
+    ),
+    components(schemas(
+        QuestionnaireDef,
+        crate::model::QuestionDef,
+        crate::model::OptionDef,
+        crate::model::Condition,
+        crate::model::QuestionKind,
+        store::Questionnaire,
+        store::Revision,
+        Wave,
+        NewWave,
+        MarginCell,
+        QuotaCell,
+        store::QuotaProgress,
+        store::Response,
+        StatusBody,
+        UploadItem,
+        RowError,
+        DecisionBody,
+        Analysis
+    ))
+)]
+pub struct SurveyApi;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/v1/survey/questionnaires",
+            get(list_questionnaires).post(create_questionnaire),
+        )
+        .route("/api/v1/survey/questionnaires/{id}", get(get_questionnaire))
+        .route(
+            "/api/v1/survey/questionnaires/{id}/revise",
+            post(revise_questionnaire),
+        )
+        .route("/api/v1/survey/waves", get(list_waves).post(create_wave))
+        .route("/api/v1/survey/waves/{id}", get(get_wave))
+        .route("/api/v1/survey/waves/{id}/status", post(set_status))
+        .route(
+            "/api/v1/survey/waves/{id}/margins",
+            get(get_margins).post(set_margins),
+        )
+        .route(
+            "/api/v1/survey/waves/{id}/quotas",
+            get(get_progress).post(set_quotas),
+        )
+        .route(
+            "/api/v1/survey/waves/{id}/invitations",
+            post(create_invitations),
+        )
+        .route(
+            "/api/v1/survey/waves/{id}/responses",
+            get(list_responses).post(upload_responses),
+        )
+        .route("/api/v1/survey/waves/{id}/import", post(import_file))
+        .route("/api/v1/survey/waves/{id}/analysis", get(get_analysis))
+        .route("/api/v1/survey/waves/{id}/analysis.csv", get(export_csv))
+        .route("/api/v1/survey/waves/{id}/analysis.xlsx", get(export_xlsx))
+        .route("/api/v1/survey/responses/{id}", get(get_response))
+        .route("/api/v1/survey/responses/{id}/decision", post(decide))
+}
+
+pub(crate) fn need(p: &Principal, cap: Capability) -> Result<(), AppError> {
+    if p.can(cap) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+/// Who may read survey data at all.
+pub(crate) fn need_view(p: &Principal) -> Result<(), AppError> {
+    if p.can(Capability::ViewAll) || p.can(Capability::ManageSurvey) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+/// Districts of a city: (code, zh, en).
+pub async fn city_districts(
+    db: &impl ConnectionTrait,
+    city_id: i64,
+) -> Result<Vec<(String, String, String)>, AppError> {
+    let rows = store::all(db, "SELECT code, name_zh, name_en FROM regions WHERE city_id = ? AND level = 'district' ORDER BY code", vec![city_id.into()]).await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                store::get(r, "code")?,
+                store::get(r, "name_zh")?,
+                store::get(r, "name_en")?,
+            ))
+        })
+        .collect::<Result<Vec<_>, store::SurveyStoreError>>()
+        .map_err(Into::into)
+}
+
+/// A wave the principal may see, with its questionnaire (404 otherwise).
+pub(crate) async fn wave_for(
+    st: &AppState,
+    p: &Principal,
+    id: i64,
+) -> Result<(Wave, store::Questionnaire), AppError> {
+    need_view(p)?;
+    let w = store::get_wave_scoped(&st.db, &p.scope, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("wave".into()))?;
+    let q = store::get_questionnaire_lite(&st.db, p.city_id, w.questionnaire_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("questionnaire".into()))?;
+    Ok((w, q))
+}
+
+#[utoipa::path(get, path = "/api/v1/survey/questionnaires", tag = "survey", responses((status = 200, description = "`{questionnaires: [Questionnaire]}`")))]
+async fn list_questionnaires(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+) -> Result<Json<Value>, ApiError> {
+    need_view(&p)?;
+    let qs = store::list_questionnaires(&st.db, p.city_id).await?;
+    Ok(Json(json!({ "questionnaires": qs })))
+}
+
+#[utoipa::path(post, path = "/api/v1/survey/questionnaires", tag = "survey", request_body = QuestionnaireDef, responses((status = 201, description = "`{id, version}`"), (status = 422, body = qcity_platform::web::error::Problem)))]
+async fn create_questionnaire(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Json(def): Json<QuestionnaireDef>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    need(&p, Capability::ManageSurvey)?;
+    let txn = st.db.begin().await?;
+    let id = store::create_questionnaire(&txn, p.city_id, &def).await?;
+    let q = store::get_questionnaire(&txn, p.city_id, id)
+        .await?
+        .ok_or_else(|| AppError::internal("questionnaire vanished"))?;
+    audit::record(
+        &txn,
+        p.city_id,
+        &Actor::from(&p),
+        "create",
+        "survey_questionnaire",
+        &id.to_string(),
+        None,
+        Some(json!({"code": q.code, "version": q.version})),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "id": id, "version": q.version })),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/survey/questionnaires/{id}", tag = "survey", responses((status = 200, body = store::Questionnaire), (status = 404, body = qcity_platform::web::error::Problem)))]
+async fn get_questionnaire(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<i64>,
+) -> Result<Json<store::Questionnaire>, ApiError> {
+    need_view(&p)?;
+    Ok(Json(
+        store::get_questionnaire(&st.db, p.city_id, id)
+            .await?
+            .ok_or_else(|| AppError::NotFound("questionnaire".into()))?,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/survey/questionnaires/{id}/revise", tag = "survey", request_body = QuestionnaireDef, responses((status = 200, body = store::Revision), (status = 422, body = qcity_platform::web::error::Problem)))]
+async fn revise_questionnaire(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<i64>,
+    Json(def): Json<QuestionnaireDef>,
+) -> Result<Json<store::Revision>, ApiError> {
+    need(&p, Capability::ManageSurvey)?;
+    let txn = st.db.begin().await?;
+    let before = store::get_questionnaire(&txn, p.city_id, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("questionnaire".into()))?;
+    let rev = store::revise_questionnaire(&txn, p.city_id, id, &def).await?;
+    audit::record(
+        &txn,
+        p.city_id,
+        &Actor::from(&p),
+        if rev.new_version {
+            "new_version"
+        } else {
+            "update"
+        },
+        "survey_questionnaire",
+        &rev.id.to_string(),
+        Some(serde_json::to_value(&before.definition).unwrap_or_default()),
+        Some(serde_json::to_value(&def).unwrap_or_default()),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(Json(rev))
+}
+
+#[utoipa::path(get, path = "/api/v1/survey/waves", tag = "survey", responses((status = 200, description = "`{waves: [Wave]}`")))]
+async fn list_waves(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+) -> Result<Json<Value>, ApiError> {
+    need_view(&p)?;
+    Ok(Json(
+        json!({ "waves": store::list_waves(&st.db, &p.scope).await? }),
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/survey/waves", tag = "survey", request_body = NewWave, responses((status = 201, body = Wave), (status = 422, body = qcity_platform::web::error::Problem)))]
+async fn create_wave(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Json(w): Json<NewWave>,
+) -> Result<(StatusCode, Json<Wave>), ApiError> {
+    need(&p, Capability::ManageSurvey)?;
+    let txn = st.db.begin().await?;
+    let id = store::create_wave(&txn, p.city_id, &p.scope.root, &w).await?;
+    let wave = store::get_wave(&txn, p.city_id, id)
+        .await?
+        .ok_or_else(|| AppError::internal("wave vanished"))?;
+    audit::record(&txn, p.city_id, &Actor::from(&p), "create", "survey_wave", &id.to_string(), None, Some(json!({"year": wave.year, "name_zh": wave.name_zh, "questionnaire_id": wave.questionnaire_id}))).await?;
+    txn.commit().await?;
+    Ok((StatusCode::CREATED, Json(wave)))
+}
+
+#[utoipa::path(get, path = "/api/v1/survey/waves/{id}", tag = "survey", responses((status = 200, description = "`{wave, questionnaire, quotas: [QuotaProgress], margins: [MarginCell]}`"), (status = 404, body = qcity_platform::web::error::Problem)))]
+async fn get_wave(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
+    let (_, q) = wave_for(&st, &p, id).await?;
+    let w = store::get_wave(&st.db, p.city_id, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("wave".into()))?;
+    let quotas = store::quota_progress(&st.db, p.city_id, id, &p.scope.prefix).await?;
+    let margins = store::margins(&st.db, p.city_id, id).await?;
+    let mut wj = serde_json::to_value(&w).unwrap_or_default();
+    if !p.can(Capability::ManageSurvey) {
+        wj["open_token"] = Value::Null;
+    }
+    Ok(Json(
+        json!({ "wave": wj, "questionnaire": {"id": q.id, "code": q.code, "version": q.version, "title_zh": q.title_zh, "title_en": q.title_en}, "quotas": quotas, "margins": margins }),
+    ))
+}
+
+/// Wave status change (audited).
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct StatusBody {
+    pub status: String,
+}
+
+pub(crate) async fn change_status(
+    st: &AppState,
+    p: &Principal,
+    id: i64,
+    status: &str,
+) -> Result<Wave, AppError> {
+    need(p, Capability::ManageSurvey)?;
+    let (w, _) = wave_for(st, p, id).await?;
+    let txn = st.db.begin().await?;
+    store::set_wave_status(&txn, p.city_id, id, status).await?;
+    audit::record(
+        &txn,
+        p.city_id,
+        &Actor::from(p),
+        "status",
+        "survey_wave",
+        &id.to_string(),
+        Some(json!({"status": w.status})),
+        Some(json!({"status": status})),
+    )
+    .await?;
+    txn.commit().await?;
+    store::get_wave(&st.db, p.city_id, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("wave".into()))
+}
+
+#[utoipa::path(post, path = "/api/v1/survey/waves/{id}/status", tag = "survey", request_body = StatusBody, responses((status = 200, body = Wave), (status = 422, body = qcity_platform::web::error::Problem)))]
+async fn set_status(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<i64>,
+    Json(b): Json<StatusBody>,
+) -> Result<Json<Wave>, ApiError> {
+    Ok(Json(change_status(&st, &p, id, &b.status).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/survey/waves/{id}/margins", tag = "survey", responses((status = 200, description = "`{margins: [MarginCell]}`")))]
+async fn get_margins(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
+    wave_for(&st, &p, id).await?;
+    Ok(Json(
+        json!({ "margins": store::margins(&st.db, p.city_id, id).await? }),
+    ))
+}
+
+#[derive(Deserialize)]
+struct MarginsBody {
+    margins: Vec<MarginCell>,
+}
+
+#[utoipa::path(post, path = "/api/v1/survey/waves/{id}/margins", tag = "survey", request_body(content = Object, description = "`{margins: [MarginCell]}`; every variable sums to the same population total"), responses((status = 200, description = "`{margins}`"), (status = 422, body = qcity_platform::web::error::Problem)))]
+async fn set_margins(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<i64>,
+    Json(b): Json<MarginsBody>,
+) -> Result<Json<Value>, ApiError> {
+    need(&p, Capability::ManageSurvey)?;
+    wave_for(&st, &p, id).await?;
+    let txn = st.db.begin().await?;
+    let before = store::margins(&txn, p.city_id, id).await?;
+    store::set_margins(&txn, p.city_id, id, &b.margins).await?;
+    audit::record(
+        &txn,
+        p.city_id,
+        &Actor::from(&p),
+        "set_margins",
+        "survey_wave",
+        &id.to_string(),
+        Some(serde_json::to_value(&before).unwrap_or_default()),
+        Some(serde_json::to_value(&b.margins).unwrap_or_default()),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(Json(json!({ "margins": b.margins })))
+}
+
+#[utoipa::path(get, path = "/api/v1/survey/waves/{id}/quotas", tag = "survey", responses((status = 200, description = "`{quotas: [QuotaProgress]}` live progress")))]
+async fn get_progress(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
+    wave_for(&st, &p, id).await?;
+    Ok(Json(
+        json!({ "quotas": store::quota_progress(&st.db, p.city_id, id, &p.scope.prefix).await? }),
+    ))
+}
+
+#[derive(Deserialize)]
+struct QuotasBody {
+    quotas: Vec<QuotaCell>,
+}
+
+#[utoipa::path(post, path = "/api/v1/survey/waves/{id}/quotas", tag = "survey", request_body(content = Object, description = "`{quotas: [QuotaCell]}`"), responses((status = 200, description = "`{quotas: [QuotaProgress]}`"), (status = 422, body = qcity_platform::web::error::Problem)))]
+async fn set_quotas(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<i64>,
+    Json(b): Json<QuotasBody>,
+) -> Result<Json<Value>, ApiError> {
+    need(&p, Capability::ManageSurvey)?;
+    wave_for(&st, &p, id).await?;
+    let districts = city_districts(&st.db, p.city_id).await?;
+    if let Some((i, c)) = b
+        .quotas
+        .iter()
+        .enumerate()
+        .find(|(_, c)| !districts.iter().any(|d| d.0 == c.district))
+    {
+        return Err(AppError::validation(
+            &format!("quotas[{i}].district"),
+            format!("`{}` is not a district of this city", c.district),
+        )
+        .into());
+    }
+    let txn = st.db.begin().await?;
+    store::set_quotas(&txn, p.city_id, id, &b.quotas).await?;
+    audit::record(
+        &txn,
+        p.city_id,
+        &Actor::from(&p),
+        "set_quotas",
+        "survey_wave",
+        &id.to_string(),
+        None,
+        Some(serde_json::to_value(&b.quotas).unwrap_or_default()),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(Json(
+        json!({ "quotas": store::quota_progress(&st.db, p.city_id, id, &p.scope.prefix).await? }),
+    ))
+}
+
+#[derive(Deserialize)]
+struct InvitationsBody {
+    count: usize,
+    label: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/survey/waves/{id}/invitations", tag = "survey", request_body(content = Object, description = "`{count, label?}`"), responses((status = 201, description = "`{tokens, links}`")))]
+async fn create_invitations(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<i64>,
+    Json(b): Json<InvitationsBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    need(&p, Capability::ManageSurvey)?;
+    wave_for(&st, &p, id).await?;
+    let txn = st.db.begin().await?;
+    let tokens =
+        store::create_invitations(&txn, p.city_id, id, b.count, b.label.as_deref()).await?;
+    audit::record(
+        &txn,
+        p.city_id,
+        &Actor::from(&p),
+        "invite",
+        "survey_wave",
+        &id.to_string(),
+        None,
+        Some(json!({"count": tokens.len(), "label": b.label})),
+    )
+    .await?;
+    txn.commit().await?;
+    let links: Vec<String> = tokens.iter().map(|t| format!("/s/{t}")).collect();
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "tokens": tokens, "links": links })),
+    ))
+}
+
+/// One fieldwork response in a JSON upload.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct UploadItem {
+    pub external_id: Option<String>,
+    #[serde(default = "phone")]
+    pub mode: String,
+    pub duration_s: Option<f64>,
+    /// Answers by question code: numbers, strings, or arrays for multiple choice.
+    #[schema(value_type = Object)]
+    pub answers: BTreeMap<String, Value>,
+}
+
+fn phone() -> String {
+    "phone".into()
+}
+
+#[derive(Deserialize)]
+struct UploadBody {
+    responses: Vec<UploadItem>,
+}
+
+fn raw_of(v: &Value) -> RawAnswer {
+    match v {
+        Value::Array(xs) => RawAnswer::Many(xs.iter().map(crate::model::value_text).collect()),
+        Value::Null => RawAnswer::Text(String::new()),
+        v => RawAnswer::Text(crate::model::value_text(v)),
+    }
+}
+
+/// 422 problem+json listing every row error.
+fn row_errors(errors: &[RowError]) -> Response {
+    let first = errors.first();
+    let body = json!({
+        "type": "/problems/validation_failed",
+        "title": "Unprocessable Entity",
+        "status": 422,
+        "code": "validation_failed",
+        "detail": first.map(|e| format!("row {}: {}: {}", e.row, e.field, e.message)).unwrap_or_default(),
+        "field": first.map(|e| e.field.clone()),
+        "errors": errors,
+    });
+    let mut r = (StatusCode::UNPROCESSABLE_ENTITY, body.to_string()).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    r
+}
+
+async fn store_batch(
+    st: &AppState,
+    p: &Principal,
+    id: i64,
+    subs: Vec<Submission>,
+    what: &str,
+) -> Result<Response, AppError> {
+    need(p, Capability::ManageSurvey)?;
+    let (w, q) = wave_for(st, p, id).await?;
+    if subs.is_empty() {
+        return Err(AppError::validation(
+            "responses",
+            "no responses in the upload",
+        ));
+    }
+    let districts: Vec<String> = city_districts(&st.db, p.city_id)
+        .await?
+        .into_iter()
+        .map(|d| d.0)
+        .collect();
+    let txn = st.db.begin().await?;
+    let (ids, errors) =
+        collect::complete_batch(&txn, p.city_id, &w, &q.definition, &districts, &subs).await?;
+    if !errors.is_empty() {
+        txn.rollback().await?;
+        return Ok(row_errors(&errors));
+    }
+    audit::record(
+        &txn,
+        p.city_id,
+        &Actor::from(p),
+        what,
+        "survey_wave",
+        &id.to_string(),
+        None,
+        Some(json!({"accepted": ids.len()})),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok((StatusCode::CREATED, Json(json!({ "accepted": ids.len(), "ids": ids.iter().map(|i| i.to_string()).collect::<Vec<_>>() }))).into_response())
+}
+
+#[utoipa::path(post, path = "/api/v1/survey/waves/{id}/responses", tag = "survey", request_body(content = Object, description = "`{responses: [UploadItem]}`; all-or-nothing"), responses((status = 201, description = "`{accepted, ids}`"), (status = 422, description = "problem+json with `errors: [RowError]`")))]
+async fn upload_responses(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<i64>,
+    Json(b): Json<UploadBody>,
+) -> Result<Response, ApiError> {
+    let subs = b
+        .responses
+        .iter()
+        .map(|it| Submission {
+            raw: it
+                .answers
+                .iter()
+                .map(|(k, v)| (k.clone(), raw_of(v)))
+                .collect(),
+            mode: it.mode.clone(),
+            source: "api",
+            invitation: None,
+            respondent_key: None,
+            external_id: it.external_id.clone(),
+            started_at: Utc::now(),
+            duration_s: it.duration_s,
+        })
+        .collect();
+    Ok(store_batch(&st, &p, id, subs, "upload").await?)
+}
+
+#[derive(Deserialize)]
+struct ImportQuery {
+    format: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/survey/waves/{id}/import", tag = "survey", params(("format" = Option<String>, Query, description = "csv or xlsx")), request_body(content = String, description = "CSV (UTF-8 or GBK) or XLSX file body"), responses((status = 201, description = "`{accepted, ids}`"), (status = 422, description = "problem+json with `errors: [RowError]`")))]
+async fn import_file(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<i64>,
+    Query(qy): Query<ImportQuery>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let xlsx = match qy.format.as_deref() {
+        Some("xlsx") => true,
+        Some("csv") => false,
+        Some(other) => {
+            return Err(
+                AppError::validation("format", format!("`{other}` is not csv or xlsx")).into(),
+            );
+        }
+        None => ct.contains("spreadsheetml") || body.starts_with(b"PK"),
+    };
+    let subs = match tokio::task::spawn_blocking(move || collect::parse_file(&body, xlsx))
+        .await
+        .map_err(AppError::internal)?
+    {
+        Ok(s) => s,
+        Err(e) => return Ok(row_errors(&[e])),
+    };
+    Ok(store_batch(&st, &p, id, subs, "import").await?)
+}
+
+#[utoipa::path(get, path = "/api/v1/survey/waves/{id}/responses", tag = "survey", params(ResponseFilter), responses((status = 200, description = "`{total, responses: [Response]}` in the caller's region scope")))]
+async fn list_responses(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<i64>,
+    Query(f): Query<ResponseFilter>,
+) -> Result<Json<Value>, ApiError> {
+    wave_for(&st, &p, id).await?;
+    let (rs, total) = store::list_responses(&st.db, &p.scope, id, &f).await?;
+    Ok(Json(json!({ "total": total, "responses": rs })))
+}
+
+#[utoipa::path(get, path = "/api/v1/survey/responses/{id}", tag = "survey", responses((status = 200, body = store::Response), (status = 404, body = qcity_platform::web::error::Problem)))]
+async fn get_response(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<i64>,
+) -> Result<Json<store::Response>, ApiError> {
+    need_view(&p)?;
+    Ok(Json(
+        store::get_response_scoped(&st.db, &p.scope, id)
+            .await?
+            .ok_or_else(|| AppError::NotFound("response".into()))?,
+    ))
+}
+
+/// An analyst's include/exclude decision.
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct DecisionBody {
+    /// `include`, `exclude` or `auto`.
+    pub decision: String,
+    pub reason: String,
+}
+
+pub(crate) async fn apply_decision(
+    st: &AppState,
+    p: &Principal,
+    id: i64,
+    b: &DecisionBody,
+) -> Result<store::Response, AppError> {
+    need(p, Capability::ManageSurvey)?;
+    if !matches!(b.decision.as_str(), "include" | "exclude" | "auto") {
+        return Err(AppError::validation(
+            "decision",
+            "decision is include, exclude or auto",
+        ));
+    }
+    if b.reason.trim().is_empty() {
+        return Err(AppError::validation("reason", "a reason is required"));
+    }
+    let r = store::get_response_scoped(&st.db, &p.scope, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("response".into()))?;
+    let txn = st.db.begin().await?;
+    store::set_decision(&txn, p.city_id, id, &b.decision, b.reason.trim()).await?;
+    audit::record(
+        &txn,
+        p.city_id,
+        &Actor::from(p),
+        "decision",
+        "survey_response",
+        &id.to_string(),
+        Some(json!({"decision": r.decision, "reason": r.decision_reason, "flags": r.flags})),
+        Some(json!({"decision": b.decision, "reason": b.reason.trim()})),
+    )
+    .await?;
+    txn.commit().await?;
+    store::get_response_scoped(&st.db, &p.scope, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("response".into()))
+}
+
+#[utoipa::path(post, path = "/api/v1/survey/responses/{id}/decision", tag = "survey", request_body = DecisionBody, responses((status = 200, body = store::Response), (status = 422, body = qcity_platform::web::error::Problem)))]
+async fn decide(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<i64>,
+    Json(b): Json<DecisionBody>,
+) -> Result<Json<store::Response>, ApiError> {
+    Ok(Json(apply_decision(&st, &p, id, &b).await?))
+}
+
+/// The analysis of a wave for a city (no scope filter), with last year's wave for the change.
+pub async fn wave_analysis(
+    db: &sea_orm::DatabaseConnection,
+    city_id: i64,
+    w: &Wave,
+    with_model: bool,
+) -> Result<Analysis, AppError> {
+    let q = store::get_questionnaire(db, city_id, w.questionnaire_id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("questionnaire".into()))?;
+    let names: DistrictNames = city_districts(db, city_id)
+        .await?
+        .into_iter()
+        .map(|(c, zh, en)| (c, (zh, en)))
+        .collect();
+    // Last year's wave (closed or published) for the year-on-year change.
+    let prev_wave = store::waves_in_status(db, city_id, &["closed", "published"])
+        .await?
+        .into_iter()
+        .find(|x| x.year == w.year - 1);
+    let prev = match prev_wave {
+        Some(pw) => {
+            let pq = store::get_questionnaire(db, city_id, pw.questionnaire_id).await?;
+            let prs = store::analysis_responses(db, city_id, pw.id).await?;
+            let pm = store::margins(db, city_id, pw.id).await?;
+            let names2 = names.clone();
+            match pq {
+                Some(pq) => tokio::task::spawn_blocking(move || {
+                    analysis::analyse(&pw, &pq.definition, &prs, 0, &pm, &names2, None, false).ok()
+                })
+                .await
+                .map_err(AppError::internal)?,
+                None => None,
+            }
+        }
+        None => None,
+    };
+    let rs = store::analysis_responses(db, city_id, w.id).await?;
+    let total = store::count_complete(db, city_id, w.id).await? as usize;
+    let excluded = total.saturating_sub(rs.len());
+    let margins = store::margins(db, city_id, w.id).await?;
+    let w2 = w.clone();
+    let prev_id = prev.as_ref().map(|a| a.wave_id);
+    let mut a = tokio::task::spawn_blocking(move || {
+        analysis::analyse(
+            &w2,
+            &q.definition,
+            &rs,
+            excluded,
+            &margins,
+            &names,
+            prev.as_ref(),
+            with_model,
+        )
+    })
+    .await
+    .map_err(AppError::internal)?
+    .map_err(|e| AppError::Conflict(format!("analysis not possible: {e}")))?;
+    a.previous_wave_id = prev_id;
+    Ok(a)
+}
+
+/// The analysis as a principal sees it: districts and suggestions limited to the scope.
+pub async fn scoped_analysis(
+    st: &AppState,
+    p: &Principal,
+    id: i64,
+) -> Result<(Wave, Analysis), AppError> {
+    let (w, _) = wave_for(st, p, id).await?;
+    let mut a = wave_analysis(&st.db, p.city_id, &w, true).await?;
+    a.districts
+        .retain(|d| p.scope.contains(p.city_id, &d.region_code));
+    a.suggestions.items.retain(|s| {
+        s.region_code
+            .as_deref()
+            .is_some_and(|c| p.scope.contains(p.city_id, c))
+    });
+    Ok((w, a))
+}
+
+#[utoipa::path(get, path = "/api/v1/survey/waves/{id}/analysis", tag = "survey", responses((status = 200, body = Analysis), (status = 409, body = qcity_platform::web::error::Problem)))]
+async fn get_analysis(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<i64>,
+) -> Result<Json<Analysis>, ApiError> {
+    Ok(Json(scoped_analysis(&st, &p, id).await?.1))
+}
+
+#[derive(Deserialize)]
+struct LangQuery {
+    lang: Option<String>,
+}
+
+#[utoipa::path(get, path = "/api/v1/survey/waves/{id}/analysis.csv", tag = "survey", params(("lang" = Option<String>, Query, description = "zh-CN (default) or en labels")), responses((status = 200, description = "labelled CSV", content_type = "text/csv")))]
+async fn export_csv(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<i64>,
+    Query(l): Query<LangQuery>,
+) -> Result<Response, ApiError> {
+    let (w, a) = scoped_analysis(&st, &p, id).await?;
+    let en = l.lang.as_deref() == Some("en");
+    let text = crate::export::csv(&a, en).map_err(AppError::internal)?;
+    let mut r = text.into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "attachment; filename=\"survey-{}-{}.csv\"",
+        w.year, w.id
+    )) {
+        r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(r)
+}
+
+#[utoipa::path(get, path = "/api/v1/survey/waves/{id}/analysis.xlsx", tag = "survey", params(("lang" = Option<String>, Query)), responses((status = 200, description = "workbook: scores, model, IPA, suggestions, method")))]
+async fn export_xlsx(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<i64>,
+    Query(l): Query<LangQuery>,
+) -> Result<Response, ApiError> {
+    let (w, a) = scoped_analysis(&st, &p, id).await?;
+    let en = l.lang.as_deref() == Some("en");
+    let bytes = tokio::task::spawn_blocking(move || crate::export::xlsx(&a, en))
+        .await
+        .map_err(AppError::internal)?
+        .map_err(AppError::internal)?;
+    let mut r = bytes.into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        ),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!(
+        "attachment; filename=\"survey-{}-{}.xlsx\"",
+        w.year, w.id
+    )) {
+        r.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(r)
+}
