@@ -1,0 +1,745 @@
+//! The JSON API of the equipment module under `/api/v1`.
+
+use crate::domain::EquipmentStatus;
+use crate::fsm::Timers;
+use crate::incidents::{self, AlarmFrame, IncidentFilter, IntakeOpts, NewIncident, TransitionReq};
+use crate::registry::{
+    self, EquipmentFilter, NewCompany, NewEquipment, NewInspection, NewMaintenance, Scope,
+};
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use qcity_platform::audit::{self, Actor};
+use qcity_platform::auth::{Capability, Principal, Role};
+use qcity_platform::web::{ApiError, ApiUser, AppError, AppState};
+use sea_orm::TransactionTrait;
+use serde::{Deserialize, Serialize};
+use utoipa::OpenApi;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/api/v1/equipment",
+            get(list_equipment).post(create_equipment),
+        )
+        .route("/api/v1/equipment/export.csv", get(export_csv))
+        .route("/api/v1/equipment/import", post(import_csv))
+        .route(
+            "/api/v1/equipment/companies",
+            get(list_companies).post(create_company),
+        )
+        .route("/api/v1/equipment/cycles", get(list_cycles))
+        .route("/api/v1/equipment/cycles/{id}", post(update_cycle))
+        .route("/api/v1/equipment/timers", get(get_timers).post(set_timers))
+        .route(
+            "/api/v1/equipment/maintenance/overdue",
+            get(maintenance_overdue),
+        )
+        .route("/api/v1/equipment/risk", get(risk))
+        .route("/api/v1/equipment/inspections/{id}/rectify", post(rectify))
+        .route("/api/v1/equipment/{id}", get(get_equipment))
+        .route("/api/v1/equipment/{id}/status", post(set_status))
+        .route(
+            "/api/v1/equipment/{id}/inspections",
+            get(list_inspections).post(record_inspection),
+        )
+        .route(
+            "/api/v1/equipment/{id}/maintenance",
+            post(record_maintenance),
+        )
+        .route(
+            "/api/v1/incidents",
+            get(list_incidents).post(create_incident),
+        )
+        .route("/api/v1/incidents/{id}", get(get_incident))
+        .route("/api/v1/incidents/{id}/transitions", post(transition))
+        .route("/api/v1/iot/elevator-alarms", post(iot_alarms))
+        .route("/api/v1/iot/elevator-alarms/summary", get(iot_summary))
+        .route("/api/v1/kpis/elevators", get(kpis))
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        list_equipment,
+        create_equipment,
+        get_equipment,
+        set_status,
+        export_csv,
+        import_csv,
+        list_companies,
+        create_company,
+        list_cycles,
+        update_cycle,
+        get_timers,
+        set_timers,
+        record_inspection,
+        list_inspections,
+        rectify,
+        record_maintenance,
+        maintenance_overdue,
+        risk,
+        create_incident,
+        list_incidents,
+        get_incident,
+        transition,
+        iot_alarms,
+        iot_summary,
+        kpis
+    ),
+    components(schemas(
+        registry::Equipment,
+        registry::NewEquipment,
+        registry::Company,
+        registry::NewCompany,
+        registry::Cycle,
+        registry::NewInspection,
+        registry::Inspection,
+        registry::NewMaintenance,
+        registry::Maintenance,
+        registry::CompanyMaintenance,
+        registry::RiskRow,
+        incidents::Incident,
+        incidents::NewIncident,
+        incidents::TransitionReq,
+        incidents::TimelineEvent,
+        incidents::AlarmFrame,
+        incidents::AlarmOutcome,
+        incidents::ElevatorKpis,
+        incidents::CompanyKpi,
+        Timers,
+        crate::fsm::Deadlines,
+        crate::fsm::Milestones,
+        EquipmentPage,
+        StatusReq,
+        CycleReq,
+        TimersReq,
+        RectifyReq,
+        Imported
+    ))
+)]
+pub struct EquipmentApi;
+
+type ApiResult<T> = Result<T, ApiError>;
+
+fn need(p: &Principal, caps: &[Capability]) -> Result<(), AppError> {
+    if caps.iter().any(|c| p.can(*c)) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+/// Who may read the registry and incidents: everyone with a view right, dispatchers, and
+/// maintenance engineers (their own company only).
+pub fn can_view(p: &Principal) -> bool {
+    [
+        Capability::ViewAll,
+        Capability::DispatchIncidents,
+        Capability::RespondIncidents,
+        Capability::RecordMaintenance,
+    ]
+    .iter()
+    .any(|c| p.can(*c))
+}
+
+fn view(p: &Principal) -> Result<Scope, AppError> {
+    if can_view(p) {
+        Ok(Scope::of(p))
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+/// A page of the registry.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct EquipmentPage {
+    pub items: Vec<registry::Equipment>,
+    pub total: u64,
+    pub page: u64,
+    pub limit: u64,
+}
+
+#[utoipa::path(get, path = "/api/v1/equipment", params(EquipmentFilter), responses((status = 200, body = EquipmentPage)))]
+async fn list_equipment(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Query(f): Query<EquipmentFilter>,
+) -> ApiResult<Json<EquipmentPage>> {
+    let s = view(&p)?;
+    let (items, total) = registry::list_equipment(&st.db, &s, &f).await?;
+    Ok(Json(EquipmentPage {
+        items,
+        total,
+        page: f.page.unwrap_or(0),
+        limit: f.limit.unwrap_or(50).clamp(1, 1000),
+    }))
+}
+
+#[utoipa::path(post, path = "/api/v1/equipment", request_body = NewEquipment, responses((status = 201, body = registry::Equipment), (status = 422, body = qcity_platform::web::error::Problem)))]
+async fn create_equipment(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Json(n): Json<NewEquipment>,
+) -> ApiResult<(StatusCode, Json<registry::Equipment>)> {
+    need(&p, &[Capability::ManageEquipment])?;
+    let s = Scope::of(&p);
+    let txn = st.db.begin().await?;
+    let e = registry::create_equipment(&txn, &s, &n).await?;
+    audit::record(
+        &txn,
+        p.city_id,
+        &Actor::from(&p),
+        "equipment.create",
+        "eq_equipment",
+        &e.id.to_string(),
+        None,
+        serde_json::to_value(&e).ok(),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok((StatusCode::CREATED, Json(e)))
+}
+
+#[utoipa::path(get, path = "/api/v1/equipment/{id}", responses((status = 200, body = registry::Equipment), (status = 404, body = qcity_platform::web::error::Problem)))]
+async fn get_equipment(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<registry::Equipment>> {
+    let s = view(&p)?;
+    let e = registry::equipment(&st.db, &s, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("equipment".into()))?;
+    Ok(Json(e))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct StatusReq {
+    /// `registered`, `in_use`, `suspended` or `scrapped`.
+    pub status: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/equipment/{id}/status", request_body = StatusReq, responses((status = 200, body = registry::Equipment), (status = 409, body = qcity_platform::web::error::Problem)))]
+async fn set_status(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<i64>,
+    Json(r): Json<StatusReq>,
+) -> ApiResult<Json<registry::Equipment>> {
+    need(&p, &[Capability::ManageEquipment])?;
+    let to = EquipmentStatus::parse(&r.status).ok_or_else(|| {
+        AppError::validation("status", "registered, in_use, suspended or scrapped")
+    })?;
+    let txn = st.db.begin().await?;
+    let (before, after) = registry::set_status(&txn, &Scope::of(&p), id, to).await?;
+    audit::record(
+        &txn,
+        p.city_id,
+        &Actor::from(&p),
+        "equipment.status",
+        "eq_equipment",
+        &id.to_string(),
+        Some(serde_json::json!({"status": before.status})),
+        Some(serde_json::json!({"status": after.status})),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(Json(after))
+}
+
+#[utoipa::path(get, path = "/api/v1/equipment/export.csv", params(EquipmentFilter), responses((status = 200, content_type = "text/csv", body = String)))]
+async fn export_csv(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Query(f): Query<EquipmentFilter>,
+) -> ApiResult<Response> {
+    let s = view(&p)?;
+    let bytes = registry::export_csv(&st.db, &s, &f).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"equipment.csv\"",
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Imported {
+    pub imported: usize,
+}
+
+/// Imports a CSV (UTF-8, header row with the export's columns); all-or-nothing.
+#[utoipa::path(post, path = "/api/v1/equipment/import", request_body(content = String, content_type = "text/csv"), responses((status = 201, body = Imported), (status = 422, body = qcity_platform::web::error::Problem)))]
+async fn import_csv(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<Imported>)> {
+    need(&p, &[Capability::ManageEquipment])?;
+    let txn = st.db.begin().await?;
+    let n = registry::import_csv(&txn, &Scope::of(&p), &body).await?;
+    audit::record(
+        &txn,
+        p.city_id,
+        &Actor::from(&p),
+        "equipment.import",
+        "eq_equipment",
+        "csv",
+        None,
+        Some(serde_json::json!({"imported": n})),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok((StatusCode::CREATED, Json(Imported { imported: n })))
+}
+
+#[utoipa::path(get, path = "/api/v1/equipment/companies", responses((status = 200, body = Vec<registry::Company>)))]
+async fn list_companies(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+) -> ApiResult<Json<Vec<registry::Company>>> {
+    view(&p)?;
+    Ok(Json(registry::companies(&st.db, p.city_id).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/equipment/companies", request_body = NewCompany, responses((status = 201, body = registry::Company)))]
+async fn create_company(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Json(n): Json<NewCompany>,
+) -> ApiResult<(StatusCode, Json<registry::Company>)> {
+    need(&p, &[Capability::ManageEquipment])?;
+    let txn = st.db.begin().await?;
+    let c = registry::create_company(&txn, p.city_id, &n).await?;
+    audit::record(
+        &txn,
+        p.city_id,
+        &Actor::from(&p),
+        "company.create",
+        "eq_company",
+        &c.id.to_string(),
+        None,
+        serde_json::to_value(&c).ok(),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok((StatusCode::CREATED, Json(c)))
+}
+
+#[utoipa::path(get, path = "/api/v1/equipment/cycles", responses((status = 200, body = Vec<registry::Cycle>)))]
+async fn list_cycles(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+) -> ApiResult<Json<Vec<registry::Cycle>>> {
+    view(&p)?;
+    Ok(Json(registry::cycles(&st.db, p.city_id).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct CycleReq {
+    pub first_after_months: i32,
+    pub interval_months: i32,
+}
+
+#[utoipa::path(post, path = "/api/v1/equipment/cycles/{id}", request_body = CycleReq, responses((status = 200, body = Vec<registry::Cycle>)))]
+async fn update_cycle(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<i64>,
+    Json(r): Json<CycleReq>,
+) -> ApiResult<Json<Vec<registry::Cycle>>> {
+    need(&p, &[Capability::ManageEquipment])?;
+    let txn = st.db.begin().await?;
+    registry::update_cycle(&txn, p.city_id, id, r.first_after_months, r.interval_months).await?;
+    audit::record(&txn, p.city_id, &Actor::from(&p), "cycle.update", "eq_cycle", &id.to_string(), None, Some(serde_json::json!({"first_after_months": r.first_after_months, "interval_months": r.interval_months}))).await?;
+    txn.commit().await?;
+    Ok(Json(registry::cycles(&st.db, p.city_id).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct TimersReq {
+    pub region_code: String,
+    pub dispatch_secs: Option<i64>,
+    pub ack_secs: Option<i64>,
+    pub arrive_secs: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/api/v1/equipment/timers", params(("region_code" = String, Query)), responses((status = 200, body = Timers)))]
+async fn get_timers(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+) -> ApiResult<Json<Timers>> {
+    view(&p)?;
+    let r = q
+        .get("region_code")
+        .cloned()
+        .unwrap_or_else(|| p.scope.root.clone());
+    Ok(Json(incidents::timers_for(&st.db, p.city_id, &r).await?))
+}
+
+/// Sets a region's 96333 timers (missing values keep the current ones).
+#[utoipa::path(post, path = "/api/v1/equipment/timers", request_body = TimersReq, responses((status = 200, body = Timers)))]
+async fn set_timers(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Json(r): Json<TimersReq>,
+) -> ApiResult<Json<Timers>> {
+    need(
+        &p,
+        &[Capability::ManageEquipment, Capability::DispatchIncidents],
+    )?;
+    if !p.scope.contains(p.city_id, &r.region_code) {
+        return Err(AppError::NotFound("region".into()).into());
+    }
+    let cur = incidents::timers_for(&st.db, p.city_id, &r.region_code).await?;
+    let t = Timers {
+        dispatch_secs: r.dispatch_secs.unwrap_or(cur.dispatch_secs),
+        ack_secs: r.ack_secs.unwrap_or(cur.ack_secs),
+        arrive_secs: r.arrive_secs.unwrap_or(cur.arrive_secs),
+    };
+    let txn = st.db.begin().await?;
+    incidents::set_timers(&txn, p.city_id, &r.region_code, t).await?;
+    audit::record(
+        &txn,
+        p.city_id,
+        &Actor::from(&p),
+        "timers.set",
+        "eq_timers",
+        &r.region_code,
+        serde_json::to_value(cur).ok(),
+        serde_json::to_value(t).ok(),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(Json(t))
+}
+
+#[utoipa::path(post, path = "/api/v1/equipment/{id}/inspections", request_body = NewInspection, responses((status = 201, body = registry::Inspection)))]
+async fn record_inspection(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<i64>,
+    Json(n): Json<NewInspection>,
+) -> ApiResult<(StatusCode, Json<registry::Inspection>)> {
+    need(&p, &[Capability::RecordInspections])?;
+    let txn = st.db.begin().await?;
+    let i = registry::record_inspection(&txn, &Scope::of(&p), id, &n).await?;
+    audit::record(
+        &txn,
+        p.city_id,
+        &Actor::from(&p),
+        "inspection.record",
+        "eq_inspection",
+        &i.id.to_string(),
+        None,
+        serde_json::to_value(&i).ok(),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok((StatusCode::CREATED, Json(i)))
+}
+
+#[utoipa::path(get, path = "/api/v1/equipment/{id}/inspections", responses((status = 200, body = Vec<registry::Inspection>)))]
+async fn list_inspections(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Vec<registry::Inspection>>> {
+    let s = view(&p)?;
+    registry::equipment(&st.db, &s, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("equipment".into()))?;
+    Ok(Json(registry::inspections_of(&st.db, p.city_id, id).await?))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct RectifyReq {
+    pub rectified_on: chrono::NaiveDate,
+}
+
+#[utoipa::path(post, path = "/api/v1/equipment/inspections/{id}/rectify", request_body = RectifyReq, responses((status = 200, body = registry::Inspection)))]
+async fn rectify(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<i64>,
+    Json(r): Json<RectifyReq>,
+) -> ApiResult<Json<registry::Inspection>> {
+    need(&p, &[Capability::RecordInspections])?;
+    let txn = st.db.begin().await?;
+    let i = registry::close_rectification(&txn, &Scope::of(&p), id, r.rectified_on).await?;
+    audit::record(
+        &txn,
+        p.city_id,
+        &Actor::from(&p),
+        "inspection.rectified",
+        "eq_inspection",
+        &id.to_string(),
+        None,
+        serde_json::to_value(&i).ok(),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(Json(i))
+}
+
+#[utoipa::path(post, path = "/api/v1/equipment/{id}/maintenance", request_body = NewMaintenance, responses((status = 201, body = registry::Maintenance)))]
+async fn record_maintenance(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<i64>,
+    Json(n): Json<NewMaintenance>,
+) -> ApiResult<(StatusCode, Json<registry::Maintenance>)> {
+    need(&p, &[Capability::RecordMaintenance])?;
+    let txn = st.db.begin().await?;
+    let m = registry::record_maintenance(&txn, &Scope::of(&p), id, &n).await?;
+    audit::record(
+        &txn,
+        p.city_id,
+        &Actor::from(&p),
+        "maintenance.record",
+        "eq_maintenance",
+        &m.id.to_string(),
+        None,
+        serde_json::to_value(&m).ok(),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok((StatusCode::CREATED, Json(m)))
+}
+
+#[utoipa::path(get, path = "/api/v1/equipment/maintenance/overdue", responses((status = 200, body = Vec<registry::CompanyMaintenance>)))]
+async fn maintenance_overdue(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+) -> ApiResult<Json<Vec<registry::CompanyMaintenance>>> {
+    let s = view(&p)?;
+    Ok(Json(
+        registry::maintenance_overdue_by_company(&st.db, &s).await?,
+    ))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct RiskQuery {
+    pub region: Option<String>,
+    pub limit: Option<usize>,
+}
+
+#[utoipa::path(get, path = "/api/v1/equipment/risk", params(RiskQuery), responses((status = 200, body = Vec<registry::RiskRow>)))]
+async fn risk(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Query(q): Query<RiskQuery>,
+) -> ApiResult<Json<Vec<registry::RiskRow>>> {
+    let s = view(&p)?;
+    Ok(Json(
+        registry::risk_list(
+            &st.db,
+            &s,
+            q.region.as_deref(),
+            q.limit.unwrap_or(100).clamp(1, 5000),
+        )
+        .await?,
+    ))
+}
+
+/// Creates an incident (received → located). `201` only after the durable commit; a retry with
+/// the same `Idempotency-Key` returns the same incident with `200`.
+#[utoipa::path(post, path = "/api/v1/incidents", request_body = NewIncident, params(("Idempotency-Key" = Option<String>, Header)), responses((status = 201, body = incidents::Incident), (status = 200, description = "replay of an earlier request with the same Idempotency-Key", body = incidents::Incident), (status = 422, body = qcity_platform::web::error::Problem)))]
+async fn create_incident(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    headers: HeaderMap,
+    Json(n): Json<NewIncident>,
+) -> ApiResult<Response> {
+    need(&p, &[Capability::DispatchIncidents])?;
+    let key = headers
+        .get("idempotency-key")
+        .map(|v| {
+            v.to_str()
+                .map(str::to_string)
+                .map_err(|_| AppError::validation("Idempotency-Key", "must be ASCII"))
+        })
+        .transpose()?;
+    let opts = IntakeOpts {
+        idem_key: key,
+        ..Default::default()
+    };
+    let (i, created) =
+        incidents::create(&st.db, &Scope::of(&p), &Actor::from(&p), &n, &opts).await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    let mut resp = (status, Json(i)).into_response();
+    if !created {
+        resp.headers_mut().insert(
+            "idempotent-replayed",
+            header::HeaderValue::from_static("true"),
+        );
+    }
+    Ok(resp)
+}
+
+#[utoipa::path(get, path = "/api/v1/incidents", params(IncidentFilter), responses((status = 200, body = Vec<incidents::Incident>)))]
+async fn list_incidents(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Query(f): Query<IncidentFilter>,
+) -> ApiResult<Json<Vec<incidents::Incident>>> {
+    let s = view(&p)?;
+    Ok(Json(incidents::list(&st.db, &s, &f).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/incidents/{id}", responses((status = 200, body = incidents::Incident), (status = 404, body = qcity_platform::web::error::Problem)))]
+async fn get_incident(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<incidents::Incident>> {
+    let s = view(&p)?;
+    Ok(Json(
+        incidents::get(&st.db, &s, id, true)
+            .await?
+            .ok_or_else(|| AppError::NotFound("incident".into()))?,
+    ))
+}
+
+pub fn transition_actor(p: &Principal, channel: &str) -> incidents::Actor {
+    incidents::Actor {
+        name: p.actor_name(),
+        audit: Actor::from(p),
+        maintainer: p.role == Role::Maintainer,
+        channel: channel.into(),
+    }
+}
+
+/// Moves an incident to another state. Illegal transitions and stale versions are `409`
+/// (`detail` starts with `illegal_transition` or `stale_version`).
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/transitions", request_body = TransitionReq, responses((status = 200, body = incidents::Incident), (status = 409, body = qcity_platform::web::error::Problem)))]
+async fn transition(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+    Json(r): Json<TransitionReq>,
+) -> ApiResult<Json<incidents::Incident>> {
+    need(
+        &p,
+        &[Capability::DispatchIncidents, Capability::RespondIncidents],
+    )?;
+    let channel = headers
+        .get("x-channel")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("api")
+        .chars()
+        .take(32)
+        .collect::<String>();
+    let i = incidents::transition(
+        &st.db,
+        &Scope::of(&p),
+        &transition_actor(&p, &channel),
+        id,
+        &r,
+    )
+    .await?;
+    Ok(Json(i))
+}
+
+/// Elevator-monitor alarm frames: one object or an array. Needs a token (or session) allowed
+/// to dispatch incidents.
+#[utoipa::path(post, path = "/api/v1/iot/elevator-alarms", request_body = AlarmFrame, responses((status = 200, body = Vec<incidents::AlarmOutcome>)))]
+async fn iot_alarms(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Json(v): Json<serde_json::Value>,
+) -> ApiResult<Json<Vec<incidents::AlarmOutcome>>> {
+    need(&p, &[Capability::DispatchIncidents])?;
+    let frames: Vec<AlarmFrame> = match v {
+        serde_json::Value::Array(_) => {
+            serde_json::from_value(v).map_err(|e| AppError::validation("body", e.to_string()))?
+        }
+        other => vec![
+            serde_json::from_value(other)
+                .map_err(|e| AppError::validation("body", e.to_string()))?,
+        ],
+    };
+    if frames.len() > 1000 {
+        return Err(AppError::validation("body", "at most 1000 frames per request").into());
+    }
+    let mut out = Vec::with_capacity(frames.len());
+    for f in &frames {
+        out.push(crate::ingest(&st.db, p.city_id, &p.scope.prefix, f, "http").await?);
+    }
+    Ok(Json(out))
+}
+
+#[utoipa::path(get, path = "/api/v1/iot/elevator-alarms/summary", responses((status = 200, description = "frame counts by outcome over 30 days and the latest frames from unknown elevators")))]
+async fn iot_summary(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+) -> ApiResult<Json<serde_json::Value>> {
+    view(&p)?;
+    let sum = incidents::alarm_summary(&st.db, p.city_id, 30).await?;
+    let unknown = incidents::unknown_alarms(&st.db, p.city_id).await?;
+    Ok(Json(serde_json::json!({
+        "last_30_days": sum,
+        "unknown_elevators": unknown.into_iter().map(|(at, rc, dev, code)| serde_json::json!({"received_at": at, "rescue_code": rc, "device_id": dev, "alarm_code": code})).collect::<Vec<_>>(),
+    })))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct KpiQuery {
+    /// Region code (default: the caller's root).
+    pub region: Option<String>,
+    /// `YYYY-MM` (default: the current month).
+    pub month: Option<String>,
+    /// A whole year instead of a month.
+    pub year: Option<i32>,
+}
+
+#[utoipa::path(get, path = "/api/v1/kpis/elevators", params(KpiQuery), responses((status = 200, body = incidents::ElevatorKpis)))]
+async fn kpis(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Query(q): Query<KpiQuery>,
+) -> ApiResult<Json<incidents::ElevatorKpis>> {
+    let s = view(&p)?;
+    Ok(Json(kpi_for(&st, &p, &s, &q).await?))
+}
+
+pub async fn kpi_for(
+    st: &AppState,
+    p: &Principal,
+    s: &Scope,
+    q: &KpiQuery,
+) -> Result<incidents::ElevatorKpis, AppError> {
+    let region = q
+        .region
+        .clone()
+        .filter(|r| !r.is_empty())
+        .unwrap_or_else(|| p.scope.root.clone());
+    if !p.scope.contains(p.city_id, &region) {
+        return Err(AppError::NotFound("region".into()));
+    }
+    if let Some(y) = q.year {
+        return Ok(incidents::kpis_year(&st.db, s, &region, y).await?);
+    }
+    let month = q
+        .month
+        .clone()
+        .filter(|m| !m.is_empty())
+        .unwrap_or_else(|| registry::today().format("%Y-%m").to_string());
+    let (a, b) = incidents::month_range(&month)?;
+    Ok(incidents::kpis(&st.db, s, &region, &month, a, b, 1).await?)
+}

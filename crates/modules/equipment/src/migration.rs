@@ -1,0 +1,496 @@
+//! Tables of the equipment module. Every table leads with `city_id` in its primary key and in every
+//! foreign key (Citus-ready); unique indexes include `city_id`.
+
+use qcity_platform::migration::append_only_triggers;
+use qcity_platform::sea_orm_migration::prelude::*;
+use sea_orm::ConnectionTrait;
+
+pub struct Migration;
+
+impl MigrationName for Migration {
+    fn name(&self) -> &str {
+        "m0300_equipment_core"
+    }
+}
+
+fn a(n: &str) -> Alias {
+    Alias::new(n)
+}
+fn id(n: &str) -> ColumnDef {
+    ColumnDef::new(a(n)).big_integer().not_null().to_owned()
+}
+fn id_null(n: &str) -> ColumnDef {
+    ColumnDef::new(a(n)).big_integer().null().to_owned()
+}
+fn int(n: &str) -> ColumnDef {
+    ColumnDef::new(a(n)).integer().not_null().to_owned()
+}
+fn int_null(n: &str) -> ColumnDef {
+    ColumnDef::new(a(n)).integer().null().to_owned()
+}
+fn text(n: &str) -> ColumnDef {
+    ColumnDef::new(a(n)).text().not_null().to_owned()
+}
+fn text_null(n: &str) -> ColumnDef {
+    ColumnDef::new(a(n)).text().null().to_owned()
+}
+fn dbl_null(n: &str) -> ColumnDef {
+    ColumnDef::new(a(n)).double().null().to_owned()
+}
+fn ts(n: &str) -> ColumnDef {
+    ColumnDef::new(a(n))
+        .timestamp_with_time_zone()
+        .not_null()
+        .to_owned()
+}
+fn ts_null(n: &str) -> ColumnDef {
+    ColumnDef::new(a(n))
+        .timestamp_with_time_zone()
+        .null()
+        .to_owned()
+}
+fn date_null(n: &str) -> ColumnDef {
+    ColumnDef::new(a(n)).date().null().to_owned()
+}
+fn boolean(n: &str) -> ColumnDef {
+    ColumnDef::new(a(n))
+        .boolean()
+        .not_null()
+        .default(false)
+        .to_owned()
+}
+fn pk2(c2: &str) -> IndexCreateStatement {
+    Index::create().col(a("city_id")).col(a(c2)).to_owned()
+}
+fn fk(
+    name: &str,
+    table: &str,
+    col: &str,
+    to_table: &str,
+    to_col: &str,
+) -> ForeignKeyCreateStatement {
+    ForeignKey::create()
+        .name(name)
+        .from(a(table), (a("city_id"), a(col)))
+        .to(a(to_table), (a("city_id"), a(to_col)))
+        .to_owned()
+}
+fn fk_city(table: &str) -> ForeignKeyCreateStatement {
+    ForeignKey::create()
+        .name(format!("fk_{table}_city"))
+        .from(a(table), a("city_id"))
+        .to(a("cities"), a("id"))
+        .to_owned()
+}
+fn index(name: &str, table: &str, cols: &[&str], unique: bool) -> IndexCreateStatement {
+    let mut i = Index::create();
+    i.name(name).table(a(table));
+    for c in cols {
+        i.col(a(c));
+    }
+    if unique {
+        i.unique();
+    }
+    i.to_owned()
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        // 维保单位 maintenance companies (also rescue stations).
+        m.create_table(
+            Table::create()
+                .table(a("eq_companies"))
+                .col(id("city_id"))
+                .col(id("id"))
+                .col(text("name_zh"))
+                .col(text("name_en"))
+                .col(text("license_no"))
+                .col(text("duty_phone"))
+                .col(date_null("contract_until"))
+                .col(int("engineers"))
+                .col(text("address"))
+                .col(dbl_null("lon"))
+                .col(dbl_null("lat"))
+                .col(text("region_code"))
+                .col(ts("created_at"))
+                .primary_key(&mut pk2("id"))
+                .foreign_key(&mut fk_city("eq_companies"))
+                .foreign_key(&mut fk(
+                    "fk_eq_companies_region",
+                    "eq_companies",
+                    "region_code",
+                    "regions",
+                    "code",
+                ))
+                .to_owned(),
+        )
+        .await?;
+
+        // The registry of special equipment.
+        m.create_table(
+            Table::create()
+                .table(a("eq_equipment"))
+                .col(id("city_id"))
+                .col(id("id"))
+                .col(text("category"))
+                .col(text("variety"))
+                .col(text_null("equipment_code"))
+                .col(text_null("registration_code"))
+                .col(text_null("use_cert_no"))
+                .col(text_null("rescue_code"))
+                .col(text("name"))
+                .col(text("use_unit"))
+                .col(text("use_unit_phone"))
+                .col(id_null("company_id"))
+                .col(text("address"))
+                .col(dbl_null("lon"))
+                .col(dbl_null("lat"))
+                .col(text("region_code"))
+                .col(date_null("manufacture_date"))
+                .col(date_null("install_date"))
+                .col(date_null("registration_date"))
+                .col(text("status"))
+                .col(int_null("safety_grade"))
+                .col(int_null("renovated_year"))
+                .col(text("attributes"))
+                .col(date_null("last_inspection_on"))
+                .col(text_null("last_conclusion"))
+                .col(date_null("next_inspection_due"))
+                .col(date_null("last_maintenance_on"))
+                .col(boolean("open_defects"))
+                .col(ts("created_at"))
+                .col(ts("updated_at"))
+                .primary_key(&mut pk2("id"))
+                .foreign_key(&mut fk_city("eq_equipment"))
+                .foreign_key(&mut fk(
+                    "fk_eq_equipment_company",
+                    "eq_equipment",
+                    "company_id",
+                    "eq_companies",
+                    "id",
+                ))
+                .foreign_key(&mut fk(
+                    "fk_eq_equipment_region",
+                    "eq_equipment",
+                    "region_code",
+                    "regions",
+                    "code",
+                ))
+                .to_owned(),
+        )
+        .await?;
+        for i in [
+            index(
+                "ux_eq_equipment_rescue",
+                "eq_equipment",
+                &["city_id", "rescue_code"],
+                true,
+            ),
+            index(
+                "ux_eq_equipment_code",
+                "eq_equipment",
+                &["city_id", "equipment_code"],
+                true,
+            ),
+            index(
+                "ix_eq_equipment_region",
+                "eq_equipment",
+                &["city_id", "region_code"],
+                false,
+            ),
+            index(
+                "ix_eq_equipment_due",
+                "eq_equipment",
+                &["city_id", "next_inspection_due"],
+                false,
+            ),
+            index(
+                "ix_eq_equipment_company",
+                "eq_equipment",
+                &["city_id", "company_id"],
+                false,
+            ),
+        ] {
+            m.create_index(i).await?;
+        }
+
+        // Inspection cycles as data (检验周期).
+        m.create_table(
+            Table::create()
+                .table(a("eq_cycles"))
+                .col(id("city_id"))
+                .col(id("id"))
+                .col(text("category"))
+                .col(text("variety"))
+                .col(int_null("safety_grade"))
+                .col(int("first_after_months"))
+                .col(int("interval_months"))
+                .col(int("min_interval_months"))
+                .col(text("note"))
+                .primary_key(&mut pk2("id"))
+                .foreign_key(&mut fk_city("eq_cycles"))
+                .to_owned(),
+        )
+        .await?;
+
+        // Inspection records (检验记录) with defects and rectification.
+        m.create_table(
+            Table::create()
+                .table(a("eq_inspections"))
+                .col(id("city_id"))
+                .col(id("id"))
+                .col(id("equipment_id"))
+                .col(ColumnDef::new(a("inspected_on")).date().not_null())
+                .col(text("conclusion"))
+                .col(text("defects"))
+                .col(text("rectification"))
+                .col(date_null("rectified_on"))
+                .col(text("inspector"))
+                .col(date_null("next_due"))
+                .col(ts("created_at"))
+                .primary_key(&mut pk2("id"))
+                .foreign_key(&mut fk(
+                    "fk_eq_inspections_equipment",
+                    "eq_inspections",
+                    "equipment_id",
+                    "eq_equipment",
+                    "id",
+                ))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(index(
+            "ix_eq_inspections_equipment",
+            "eq_inspections",
+            &["city_id", "equipment_id"],
+            false,
+        ))
+        .await?;
+
+        // Maintenance records (维保记录).
+        m.create_table(
+            Table::create()
+                .table(a("eq_maintenance"))
+                .col(id("city_id"))
+                .col(id("id"))
+                .col(id("equipment_id"))
+                .col(id("company_id"))
+                .col(ColumnDef::new(a("done_on")).date().not_null())
+                .col(text("kind"))
+                .col(text("engineer"))
+                .col(text("notes"))
+                .col(ts("created_at"))
+                .primary_key(&mut pk2("id"))
+                .foreign_key(&mut fk(
+                    "fk_eq_maintenance_equipment",
+                    "eq_maintenance",
+                    "equipment_id",
+                    "eq_equipment",
+                    "id",
+                ))
+                .foreign_key(&mut fk(
+                    "fk_eq_maintenance_company",
+                    "eq_maintenance",
+                    "company_id",
+                    "eq_companies",
+                    "id",
+                ))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(index(
+            "ix_eq_maintenance_equipment",
+            "eq_maintenance",
+            &["city_id", "equipment_id"],
+            false,
+        ))
+        .await?;
+
+        // Settings and per-region 96333 timers.
+        m.create_table(
+            Table::create()
+                .table(a("eq_timers"))
+                .col(id("city_id"))
+                .col(text("region_code"))
+                .col(int("dispatch_secs"))
+                .col(int("ack_secs"))
+                .col(int("arrive_secs"))
+                .primary_key(&mut pk2("region_code"))
+                .foreign_key(&mut fk(
+                    "fk_eq_timers_region",
+                    "eq_timers",
+                    "region_code",
+                    "regions",
+                    "code",
+                ))
+                .to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table(a("eq_settings"))
+                .col(id("city_id"))
+                .col(text("key"))
+                .col(text("value"))
+                .primary_key(&mut pk2("key"))
+                .foreign_key(&mut fk_city("eq_settings"))
+                .to_owned(),
+        )
+        .await?;
+
+        // 96333 incidents: current state, stored deadlines, KPI durations.
+        m.create_table(
+            Table::create()
+                .table(a("eq_incidents"))
+                .col(id("city_id"))
+                .col(id("id"))
+                .col(id("equipment_id"))
+                .col(text("region_code"))
+                .col(text("rescue_code"))
+                .col(text("channel"))
+                .col(text("caller_phone"))
+                .col(text("state"))
+                .col(int("level"))
+                .col(id_null("l1_company_id"))
+                .col(id_null("company_id"))
+                .col(int("version"))
+                .col(int("dispatch_secs"))
+                .col(int("ack_limit_secs"))
+                .col(int("arrive_limit_secs"))
+                .col(ts("received_at"))
+                .col(ts_null("located_at"))
+                .col(ts_null("dispatched_at"))
+                .col(ts_null("acknowledged_at"))
+                .col(ts_null("on_scene_at"))
+                .col(ts_null("released_at"))
+                .col(ts_null("confirmed_at"))
+                .col(ts_null("closed_at"))
+                .col(ts("last_event_at"))
+                .col(ts_null("dispatch_by"))
+                .col(ts_null("ack_by"))
+                .col(ts_null("arrive_by"))
+                .col(boolean("arrival_alerted"))
+                .col(boolean("propose_l3"))
+                .col(text_null("cause_code"))
+                .col(text_null("idem_key"))
+                // Holds `elev:{equipment_id}` while an IoT-raised incident has passengers waiting,
+                // so a flood of alarm frames can create only one incident (unique index).
+                .col(text_null("open_guard"))
+                .col(text_null("alarm_code"))
+                .col(int_null("ack_secs"))
+                .col(int_null("arrive_secs"))
+                .col(int_null("rescue_secs"))
+                .col(int("received_hour"))
+                .col(text("created_by"))
+                .primary_key(&mut pk2("id"))
+                .foreign_key(&mut fk(
+                    "fk_eq_incidents_equipment",
+                    "eq_incidents",
+                    "equipment_id",
+                    "eq_equipment",
+                    "id",
+                ))
+                .to_owned(),
+        )
+        .await?;
+        for i in [
+            index(
+                "ux_eq_incidents_idem",
+                "eq_incidents",
+                &["city_id", "idem_key"],
+                true,
+            ),
+            index(
+                "ux_eq_incidents_guard",
+                "eq_incidents",
+                &["city_id", "open_guard"],
+                true,
+            ),
+            index(
+                "ix_eq_incidents_state",
+                "eq_incidents",
+                &["city_id", "state"],
+                false,
+            ),
+            index(
+                "ix_eq_incidents_received",
+                "eq_incidents",
+                &["city_id", "received_at"],
+                false,
+            ),
+            index(
+                "ix_eq_incidents_equipment",
+                "eq_incidents",
+                &["city_id", "equipment_id"],
+                false,
+            ),
+        ] {
+            m.create_index(i).await?;
+        }
+
+        // The append-only timeline of each incident.
+        m.create_table(
+            Table::create()
+                .table(a("eq_incident_events"))
+                .col(id("city_id"))
+                .col(id("incident_id"))
+                .col(int("seq"))
+                .col(ts("at"))
+                .col(text("kind"))
+                .col(text_null("from_state"))
+                .col(text("to_state"))
+                .col(text("actor"))
+                .col(text("channel"))
+                .col(text("note"))
+                .primary_key(
+                    Index::create()
+                        .col(a("city_id"))
+                        .col(a("incident_id"))
+                        .col(a("seq")),
+                )
+                .foreign_key(&mut fk(
+                    "fk_eq_incident_events_incident",
+                    "eq_incident_events",
+                    "incident_id",
+                    "eq_incidents",
+                    "id",
+                ))
+                .to_owned(),
+        )
+        .await?;
+        let db = m.get_connection();
+        for sql in append_only_triggers(db.get_database_backend(), "eq_incident_events") {
+            db.execute_unprepared(&sql).await?;
+        }
+
+        // Every IoT alarm frame received, with what became of it.
+        m.create_table(
+            Table::create()
+                .table(a("eq_iot_alarms"))
+                .col(id("city_id"))
+                .col(id("id"))
+                .col(ts("received_at"))
+                .col(text("rescue_code"))
+                .col(text("device_id"))
+                .col(text("alarm_code"))
+                .col(ts_null("alarm_at"))
+                .col(boolean("trapped"))
+                .col(id_null("incident_id"))
+                .col(text("outcome"))
+                .col(text("source"))
+                .primary_key(&mut pk2("id"))
+                .foreign_key(&mut fk_city("eq_iot_alarms"))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(index(
+            "ix_eq_iot_alarms_received",
+            "eq_iot_alarms",
+            &["city_id", "received_at"],
+            false,
+        ))
+        .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,1228 @@
+//! Pages of the equipment module (zh-CN / en): registry, intake, live board, engineer jobs,
+//! incident detail, inspections, risk, KPIs.
+
+use crate::api::{self, KpiQuery};
+use crate::fsm::State as FsmState;
+use crate::incidents::{self, Incident, IncidentFilter, IntakeOpts, NewIncident, TransitionReq};
+use crate::registry::{self, Equipment, EquipmentFilter, Scope};
+use askama::Template;
+use axum::Router;
+use axum::extract::{Form, Path, Query, State};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use chrono::{DateTime, Utc};
+use qcity_platform::audit::Actor;
+use qcity_platform::auth::{Capability, Principal};
+use qcity_platform::web::shell::{embed_json, page_ctx, render};
+use qcity_platform::web::{AppError, AppState, CsrfToken, PageCtx, PageError, PageUser, ReqLang};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/app/equipment",
+            get(|| async { Redirect::to("/app/equipment/registry") }),
+        )
+        .route("/app/equipment/registry", get(registry_page))
+        .route("/app/equipment/registry/{id}", get(detail_page))
+        .route(
+            "/app/equipment/registry/{id}/inspections",
+            post(inspection_submit),
+        )
+        .route(
+            "/app/equipment/registry/{id}/maintenance",
+            post(maintenance_submit),
+        )
+        .route(
+            "/app/equipment/intake",
+            get(intake_page).post(intake_submit),
+        )
+        .route("/app/equipment/board", get(board_page))
+        .route("/app/equipment/board/stream", get(board_stream))
+        .route("/app/equipment/jobs", get(jobs_page))
+        .route("/app/equipment/incidents/{id}", get(incident_page))
+        .route(
+            "/app/equipment/incidents/{id}/transition",
+            post(transition_submit),
+        )
+        .route("/app/equipment/inspections", get(inspections_page))
+        .route("/app/equipment/risk", get(risk_page))
+        .route("/app/equipment/kpi", get(kpi_page))
+        .route("/app/equipment/kpi/export.csv", get(kpi_export))
+}
+
+type PageResult = Result<Response, PageError>;
+
+fn scope(p: &Principal) -> Result<Scope, PageError> {
+    if api::can_view(p) {
+        Ok(Scope::of(p))
+    } else {
+        Err(PageError(AppError::Forbidden))
+    }
+}
+
+fn d(x: Option<chrono::NaiveDate>) -> String {
+    x.map(|d| d.to_string()).unwrap_or_default()
+}
+
+fn local(t: Option<DateTime<Utc>>) -> String {
+    t.map(|t| {
+        (t + chrono::Duration::hours(8))
+            .format("%Y-%m-%d %H:%M:%S")
+            .to_string()
+    })
+    .unwrap_or_default()
+}
+
+/// Districts (and the city) the principal may pick.
+async fn region_options(
+    st: &AppState,
+    p: &Principal,
+    lang: ReqLang,
+) -> Result<Vec<(String, String)>, PageError> {
+    let t = lang.tr();
+    let rs = qcity_platform::store::regions::list_visible(&st.db, &p.scope).await?;
+    Ok(rs
+        .into_iter()
+        .filter(|r| r.level == "city" || r.level == "district")
+        .map(|r| {
+            (
+                r.code.clone(),
+                format!("{} {}", r.code, t.pick(&r.name_zh, &r.name_en)),
+            )
+        })
+        .collect())
+}
+
+// ---------------------------------------------------------------- registry
+
+#[derive(Template)]
+#[template(path = "equipment_registry.html")]
+struct RegistryTpl {
+    ctx: PageCtx,
+    items: Vec<Row>,
+    total: u64,
+    page: u64,
+    pages: u64,
+    f: FilterEcho,
+    regions: Vec<(String, String)>,
+    categories: Vec<(String, String)>,
+    query: String,
+    can_import: bool,
+}
+
+struct Row {
+    id: i64,
+    rescue_code: String,
+    equipment_code: String,
+    category: String,
+    name: String,
+    address: String,
+    use_unit: String,
+    company: String,
+    next_due: String,
+    status: String,
+    must_not_use: bool,
+    age: String,
+}
+
+#[derive(Default)]
+struct FilterEcho {
+    category: String,
+    region: String,
+    status: String,
+    due: String,
+    q: String,
+}
+
+fn row(e: &Equipment, lang: ReqLang) -> Row {
+    let t = lang.tr();
+    Row {
+        id: e.id,
+        rescue_code: e.rescue_code.clone().unwrap_or_default(),
+        equipment_code: e.equipment_code.clone().unwrap_or_default(),
+        category: t.pick(&e.category_name_zh, &e.category_name_en).to_string(),
+        name: e.name.clone(),
+        address: e.address.clone(),
+        use_unit: e.use_unit.clone(),
+        company: t
+            .pick(
+                e.company_name_zh.as_deref().unwrap_or(""),
+                e.company_name_en.as_deref().unwrap_or(""),
+            )
+            .to_string(),
+        next_due: d(e.next_inspection_due),
+        status: t.t(&format!("equipment-status-{}", e.status)),
+        must_not_use: e.must_not_use,
+        age: e.age_years.map(|a| a.to_string()).unwrap_or_default(),
+    }
+}
+
+fn categories(lang: ReqLang) -> Vec<(String, String)> {
+    let t = lang.tr();
+    crate::domain::Category::ALL
+        .iter()
+        .map(|c| {
+            (
+                c.code().to_string(),
+                format!("{} {}", c.code(), t.pick(c.name_zh(), c.name_en())),
+            )
+        })
+        .collect()
+}
+
+fn qs(f: &EquipmentFilter) -> String {
+    let mut parts = Vec::new();
+    for (k, v) in [
+        ("category", &f.category),
+        ("region", &f.region),
+        ("status", &f.status),
+        ("due", &f.due),
+        ("q", &f.q),
+    ] {
+        if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+            parts.push(format!("{k}={}", urlencode(v)));
+        }
+    }
+    parts.join("&")
+}
+
+async fn registry_page(
+    State(st): State<AppState>,
+    PageUser(p): PageUser,
+    lang: ReqLang,
+    csrf: CsrfToken,
+    Query(mut f): Query<EquipmentFilter>,
+) -> PageResult {
+    let s = scope(&p)?;
+    f.limit = Some(50);
+    let (items, total) = registry::list_equipment(&st.db, &s, &f).await?;
+    let ctx = page_ctx(
+        &st,
+        &p,
+        lang,
+        &csrf,
+        "/app/equipment/registry",
+        "equipment-registry-title",
+    )
+    .await?;
+    let tpl = RegistryTpl {
+        items: items.iter().map(|e| row(e, lang)).collect(),
+        total,
+        page: f.page.unwrap_or(0),
+        pages: total.div_ceil(50).max(1),
+        f: FilterEcho {
+            category: f.category.clone().unwrap_or_default(),
+            region: f.region.clone().unwrap_or_default(),
+            status: f.status.clone().unwrap_or_default(),
+            due: f.due.clone().unwrap_or_default(),
+            q: f.q.clone().unwrap_or_default(),
+        },
+        regions: region_options(&st, &p, lang).await?,
+        categories: categories(lang),
+        query: qs(&f),
+        can_import: p.can(Capability::ManageEquipment),
+        ctx,
+    };
+    Ok(render(&tpl)?.into_response())
+}
+
+#[derive(Template)]
+#[template(path = "equipment_detail.html")]
+struct DetailTpl {
+    ctx: PageCtx,
+    e: Equipment,
+    r: Row,
+    attributes: Vec<(String, String)>,
+    inspections: Vec<registry::Inspection>,
+    incidents: Vec<IncidentRow>,
+    can_inspect: bool,
+    can_maintain: bool,
+    today: String,
+    message: String,
+}
+
+#[derive(Deserialize, Default)]
+struct Msg {
+    msg: Option<String>,
+}
+
+async fn detail_page(
+    State(st): State<AppState>,
+    PageUser(p): PageUser,
+    lang: ReqLang,
+    csrf: CsrfToken,
+    Path(id): Path<i64>,
+    Query(m): Query<Msg>,
+) -> PageResult {
+    let s = scope(&p)?;
+    let e = registry::equipment(&st.db, &s, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("equipment".into()))?;
+    let attributes = match &e.attributes {
+        serde_json::Value::Object(m) => m
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_string().trim_matches('"').to_string()))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let inspections = registry::inspections_of(&st.db, p.city_id, id).await?;
+    let incs = crate::sql::all(&st.db, "SELECT id FROM eq_incidents WHERE city_id = ? AND equipment_id = ? ORDER BY received_at DESC LIMIT 20", vec![p.city_id.into(), id.into()]).await?;
+    let mut incidents = Vec::new();
+    for r in incs {
+        let iid: i64 = r.try_get("", "id").map_err(AppError::internal)?;
+        if let Some(i) = incidents::get(&st.db, &s, iid, false).await? {
+            incidents.push(incident_row(&i, lang));
+        }
+    }
+    let mut ctx = page_ctx(
+        &st,
+        &p,
+        lang,
+        &csrf,
+        "/app/equipment/registry",
+        "equipment-detail-title",
+    )
+    .await?;
+    ctx.title = format!("{} · {}", ctx.title, e.name);
+    let tpl = DetailTpl {
+        r: row(&e, lang),
+        e,
+        attributes,
+        inspections,
+        incidents,
+        can_inspect: p.can(Capability::RecordInspections),
+        can_maintain: p.can(Capability::RecordMaintenance),
+        today: registry::today().to_string(),
+        message: m.msg.unwrap_or_default(),
+        ctx,
+    };
+    Ok(render(&tpl)?.into_response())
+}
+
+#[derive(Deserialize)]
+struct InspectionForm {
+    inspected_on: String,
+    conclusion: String,
+    #[serde(default)]
+    defects: String,
+    #[serde(default)]
+    inspector: String,
+}
+
+async fn inspection_submit(
+    State(st): State<AppState>,
+    PageUser(p): PageUser,
+    Path(id): Path<i64>,
+    Form(f): Form<InspectionForm>,
+) -> PageResult {
+    if !p.can(Capability::RecordInspections) {
+        return Err(AppError::Forbidden.into());
+    }
+    let on = chrono::NaiveDate::parse_from_str(&f.inspected_on, "%Y-%m-%d")
+        .map_err(|_| AppError::validation("inspected_on", "YYYY-MM-DD"))?;
+    let n = registry::NewInspection {
+        inspected_on: on,
+        conclusion: f.conclusion,
+        defects: f.defects.lines().map(str::to_string).collect(),
+        inspector: f.inspector,
+    };
+    use sea_orm::TransactionTrait;
+    let txn = st.db.begin().await?;
+    let i = registry::record_inspection(&txn, &Scope::of(&p), id, &n).await?;
+    qcity_platform::audit::record(
+        &txn,
+        p.city_id,
+        &Actor::from(&p),
+        "inspection.record",
+        "eq_inspection",
+        &i.id.to_string(),
+        None,
+        serde_json::to_value(&i).ok(),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(Redirect::to(&format!("/app/equipment/registry/{id}?msg=saved")).into_response())
+}
+
+#[derive(Deserialize)]
+struct MaintenanceForm {
+    done_on: String,
+    kind: String,
+    #[serde(default)]
+    engineer: String,
+    #[serde(default)]
+    notes: String,
+}
+
+async fn maintenance_submit(
+    State(st): State<AppState>,
+    PageUser(p): PageUser,
+    Path(id): Path<i64>,
+    Form(f): Form<MaintenanceForm>,
+) -> PageResult {
+    if !p.can(Capability::RecordMaintenance) {
+        return Err(AppError::Forbidden.into());
+    }
+    let on = chrono::NaiveDate::parse_from_str(&f.done_on, "%Y-%m-%d")
+        .map_err(|_| AppError::validation("done_on", "YYYY-MM-DD"))?;
+    let n = registry::NewMaintenance {
+        done_on: on,
+        kind: f.kind,
+        engineer: f.engineer,
+        notes: f.notes,
+    };
+    use sea_orm::TransactionTrait;
+    let txn = st.db.begin().await?;
+    let m = registry::record_maintenance(&txn, &Scope::of(&p), id, &n).await?;
+    qcity_platform::audit::record(
+        &txn,
+        p.city_id,
+        &Actor::from(&p),
+        "maintenance.record",
+        "eq_maintenance",
+        &m.id.to_string(),
+        None,
+        serde_json::to_value(&m).ok(),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(Redirect::to(&format!("/app/equipment/registry/{id}?msg=saved")).into_response())
+}
+
+// ---------------------------------------------------------------- intake
+
+#[derive(Template)]
+#[template(path = "equipment_intake.html")]
+struct IntakeTpl {
+    ctx: PageCtx,
+    q: String,
+    results: Vec<Row>,
+    chosen: Option<(Row, Equipment)>,
+    open: Vec<IncidentRow>,
+    error: String,
+    idem: String,
+}
+
+#[derive(Deserialize, Default)]
+struct IntakeQuery {
+    q: Option<String>,
+    id: Option<i64>,
+    error: Option<String>,
+}
+
+async fn intake_page(
+    State(st): State<AppState>,
+    PageUser(p): PageUser,
+    lang: ReqLang,
+    csrf: CsrfToken,
+    Query(q): Query<IntakeQuery>,
+) -> PageResult {
+    if !p.can(Capability::DispatchIncidents) {
+        return Err(AppError::Forbidden.into());
+    }
+    let s = Scope::of(&p);
+    let text = q.q.clone().unwrap_or_default().trim().to_string();
+    let mut results = Vec::new();
+    let mut chosen = None;
+    if let Some(id) = q.id {
+        chosen = registry::equipment(&st.db, &s, id).await?;
+    } else if !text.is_empty() {
+        if let Some(e) = registry::by_rescue_code(&st.db, &s, &text).await? {
+            chosen = Some(e);
+        } else {
+            let f = EquipmentFilter {
+                q: Some(text.clone()),
+                category: Some("3000".into()),
+                limit: Some(20),
+                ..Default::default()
+            };
+            let (items, _) = registry::list_equipment(&st.db, &s, &f).await?;
+            if items.len() == 1 {
+                chosen = items.into_iter().next();
+            } else {
+                results = items.iter().map(|e| row(e, lang)).collect();
+            }
+        }
+    }
+    let mut open = Vec::new();
+    if let Some(e) = &chosen {
+        for i in incidents::list(&st.db, &s, &IncidentFilter::default()).await? {
+            if i.equipment_id == e.id {
+                open.push(incident_row(&i, lang));
+            }
+        }
+    }
+    let ctx = page_ctx(
+        &st,
+        &p,
+        lang,
+        &csrf,
+        "/app/equipment/intake",
+        "equipment-intake-title",
+    )
+    .await?;
+    let tpl = IntakeTpl {
+        ctx,
+        q: text,
+        results,
+        chosen: chosen.map(|e| (row(&e, lang), e)),
+        open,
+        error: q.error.unwrap_or_default(),
+        idem: qcity_platform::ids::random_token(12),
+    };
+    Ok(render(&tpl)?.into_response())
+}
+
+#[derive(Deserialize)]
+struct IntakeForm {
+    rescue_code: String,
+    channel: String,
+    #[serde(default)]
+    caller_phone: String,
+    /// One per form render, so a double submit creates one incident.
+    #[serde(default)]
+    idem: String,
+}
+
+async fn intake_submit(
+    State(st): State<AppState>,
+    PageUser(p): PageUser,
+    Form(f): Form<IntakeForm>,
+) -> PageResult {
+    if !p.can(Capability::DispatchIncidents) {
+        return Err(AppError::Forbidden.into());
+    }
+    let n = NewIncident {
+        rescue_code: f.rescue_code.clone(),
+        channel: f.channel,
+        caller_phone: f.caller_phone,
+    };
+    let opts = IntakeOpts {
+        idem_key: (!f.idem.is_empty()).then(|| format!("web:{}", f.idem)),
+        ..Default::default()
+    };
+    match incidents::create(&st.db, &Scope::of(&p), &Actor::from(&p), &n, &opts).await {
+        Ok((i, _)) => {
+            Ok(Redirect::to(&format!("/app/equipment/incidents/{}", i.id)).into_response())
+        }
+        Err(qcity_platform::store::StoreError::Invalid { field, message }) => {
+            Ok(Redirect::to(&format!(
+                "/app/equipment/intake?q={}&error={}",
+                urlencode(&f.rescue_code),
+                urlencode(&format!("{field}: {message}"))
+            ))
+            .into_response())
+        }
+        Err(e) => Err(AppError::from(e).into()),
+    }
+}
+
+// ---------------------------------------------------------------- board and incidents
+
+/// What the board shows per incident (also the SSE payload).
+#[derive(Debug, Clone, Serialize)]
+pub struct IncidentRow {
+    pub id: i64,
+    pub version: i32,
+    pub rescue_code: String,
+    pub address: String,
+    pub state: String,
+    pub state_label: String,
+    pub channel: String,
+    pub level: i32,
+    pub company: String,
+    pub duty_phone: String,
+    pub received: String,
+    /// The running timer: what it measures and when it runs out.
+    pub timer_label: String,
+    pub deadline: Option<DateTime<Utc>>,
+    pub propose_l3: bool,
+    pub next: Vec<(String, String)>,
+}
+
+fn incident_row(i: &Incident, lang: ReqLang) -> IncidentRow {
+    let t = lang.tr();
+    let st = FsmState::parse(&i.state);
+    let (label, deadline) = match st {
+        Some(FsmState::Received | FsmState::Located | FsmState::Reassured) => {
+            ("equipment-timer-dispatch", i.deadlines.dispatch_by)
+        }
+        Some(FsmState::Dispatched | FsmState::EscalatedL2) if i.deadlines.ack_by.is_some() => {
+            ("equipment-timer-ack", i.deadlines.ack_by)
+        }
+        Some(s) if s.awaits_arrival() => ("equipment-timer-arrive", i.deadlines.arrive_by),
+        _ => ("", None),
+    };
+    IncidentRow {
+        id: i.id,
+        version: i.version,
+        rescue_code: i.rescue_code.clone(),
+        address: i.address.clone(),
+        state: i.state.clone(),
+        state_label: t.t(&format!("equipment-state-{}", i.state)),
+        channel: t.t(&format!("equipment-channel-{}", i.channel)),
+        level: i.level,
+        company: t
+            .pick(
+                i.company_name_zh.as_deref().unwrap_or(""),
+                i.company_name_en.as_deref().unwrap_or(""),
+            )
+            .to_string(),
+        duty_phone: i.company_duty_phone.clone().unwrap_or_default(),
+        received: local(i.times.received_at),
+        timer_label: if label.is_empty() {
+            String::new()
+        } else {
+            t.t(label)
+        },
+        deadline,
+        propose_l3: i.propose_l3,
+        next: i
+            .next
+            .iter()
+            .map(|n| (n.clone(), t.t(&format!("equipment-state-{n}"))))
+            .collect(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "equipment_board.html")]
+struct BoardTpl {
+    ctx: PageCtx,
+    rows: Vec<IncidentRow>,
+    initial: String,
+}
+
+fn board_json(rows: &[IncidentRow], iot: &[i64]) -> serde_json::Value {
+    serde_json::json!({"now": Utc::now(), "incidents": rows, "iot": iot})
+}
+
+async fn board_rows(
+    st: &AppState,
+    p: &Principal,
+    lang: ReqLang,
+) -> Result<(Vec<IncidentRow>, Vec<i64>), AppError> {
+    let list = incidents::list(&st.db, &Scope::of(p), &IncidentFilter::default()).await?;
+    let iot = list
+        .iter()
+        .filter(|i| i.channel == "iot")
+        .map(|i| i.id)
+        .collect();
+    Ok((list.iter().map(|i| incident_row(i, lang)).collect(), iot))
+}
+
+async fn board_page(
+    State(st): State<AppState>,
+    PageUser(p): PageUser,
+    lang: ReqLang,
+    csrf: CsrfToken,
+) -> PageResult {
+    if !p.can(Capability::DispatchIncidents) {
+        return Err(AppError::Forbidden.into());
+    }
+    let (rows, iot) = board_rows(&st, &p, lang).await?;
+    let ctx = page_ctx(
+        &st,
+        &p,
+        lang,
+        &csrf,
+        "/app/equipment/board",
+        "equipment-board-title",
+    )
+    .await?;
+    let initial = embed_json(&board_json(&rows, &iot));
+    Ok(render(&BoardTpl { ctx, rows, initial })?.into_response())
+}
+
+/// Server-sent events: the open incidents whenever they change (checked every second).
+async fn board_stream(
+    State(st): State<AppState>,
+    PageUser(p): PageUser,
+    lang: ReqLang,
+) -> Result<Response, PageError> {
+    if !api::can_view(&p) {
+        return Err(AppError::Forbidden.into());
+    }
+    let stream = futures::stream::unfold(
+        (st, p, lang, String::new(), 0u32),
+        |(st, p, lang, last, quiet)| async move {
+            // The first snapshot goes out at once; then every second when something changed.
+            if !last.is_empty() {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            let Ok((rows, iot)) = board_rows(&st, &p, lang).await else {
+                return Some((
+                    Ok::<_, std::convert::Infallible>(Event::default().comment("retry")),
+                    (st, p, lang, last, quiet),
+                ));
+            };
+            let key = format!(
+                "k{}",
+                serde_json::to_string(&rows.iter().map(|r| (r.id, r.version)).collect::<Vec<_>>())
+                    .unwrap_or_default()
+            );
+            if key != last || quiet >= 15 {
+                let ev = Event::default()
+                    .event("board")
+                    .data(board_json(&rows, &iot).to_string());
+                return Some((Ok(ev), (st, p, lang, key, 0)));
+            }
+            Some((
+                Ok(Event::default().comment("tick")),
+                (st, p, lang, last, quiet + 1),
+            ))
+        },
+    );
+    Ok(Sse::new(stream)
+        .keep_alive(KeepAlive::default())
+        .into_response())
+}
+
+#[derive(Template)]
+#[template(path = "equipment_incident.html")]
+struct IncidentTpl {
+    ctx: PageCtx,
+    r: IncidentRow,
+    i: Incident,
+    timeline: Vec<(String, String, String, String, String, String)>,
+    causes: Vec<(String, String)>,
+    companies: Vec<(i64, String)>,
+    maintainer: bool,
+    message: String,
+}
+
+async fn incident_page(
+    State(st): State<AppState>,
+    PageUser(p): PageUser,
+    lang: ReqLang,
+    csrf: CsrfToken,
+    Path(id): Path<i64>,
+    Query(m): Query<Msg>,
+) -> PageResult {
+    let s = scope(&p)?;
+    let i = incidents::get(&st.db, &s, id, true)
+        .await?
+        .ok_or_else(|| AppError::NotFound("incident".into()))?;
+    let t = lang.tr();
+    let timeline = i
+        .timeline
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|e| {
+            (
+                local(Some(e.at)),
+                if e.kind == "alert" {
+                    t.t("equipment-alert")
+                } else {
+                    e.from
+                        .as_deref()
+                        .map(|f| t.t(&format!("equipment-state-{f}")))
+                        .unwrap_or_default()
+                },
+                t.t(&format!("equipment-state-{}", e.to)),
+                e.actor,
+                e.channel,
+                e.note,
+            )
+        })
+        .collect();
+    let causes = incidents::CAUSES
+        .iter()
+        .map(|(k, zh, en)| (k.to_string(), t.pick(zh, en).to_string()))
+        .collect();
+    let companies = registry::companies(&st.db, p.city_id)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, t.pick(&c.name_zh, &c.name_en).to_string()))
+        .collect();
+    let ctx = page_ctx(
+        &st,
+        &p,
+        lang,
+        &csrf,
+        "/app/equipment/board",
+        "equipment-incident-title",
+    )
+    .await?;
+    let mut r = incident_row(&i, lang);
+    if p.role == qcity_platform::auth::Role::Maintainer {
+        r.next.retain(|(n, _)| {
+            matches!(
+                n.as_str(),
+                "acknowledged" | "on_scene" | "released" | "cause_reported"
+            )
+        });
+    }
+    Ok(render(&IncidentTpl {
+        ctx,
+        r,
+        i,
+        timeline,
+        causes,
+        companies,
+        maintainer: p.role == qcity_platform::auth::Role::Maintainer,
+        message: m.msg.unwrap_or_default(),
+    })?
+    .into_response())
+}
+
+#[derive(Deserialize)]
+struct TransitionForm {
+    to: String,
+    version: i32,
+    #[serde(default)]
+    note: String,
+    cause_code: Option<String>,
+    company_id: Option<String>,
+    back: Option<String>,
+}
+
+async fn transition_submit(
+    State(st): State<AppState>,
+    PageUser(p): PageUser,
+    Path(id): Path<i64>,
+    Form(f): Form<TransitionForm>,
+) -> PageResult {
+    if !(p.can(Capability::DispatchIncidents) || p.can(Capability::RespondIncidents)) {
+        return Err(AppError::Forbidden.into());
+    }
+    let req = TransitionReq {
+        to: f.to,
+        version: f.version,
+        note: f.note,
+        cause_code: f.cause_code.filter(|c| !c.is_empty()),
+        company_id: f.company_id.and_then(|c| c.parse().ok()),
+    };
+    let back = match f.back.as_deref() {
+        Some("jobs") => "/app/equipment/jobs".to_string(),
+        _ => format!("/app/equipment/incidents/{id}"),
+    };
+    match incidents::transition(
+        &st.db,
+        &Scope::of(&p),
+        &api::transition_actor(&p, "web"),
+        id,
+        &req,
+    )
+    .await
+    {
+        Ok(_) => Ok(Redirect::to(&back).into_response()),
+        Err(qcity_platform::store::StoreError::Conflict(m))
+        | Err(qcity_platform::store::StoreError::Invalid { message: m, .. }) => {
+            let sep = if back.contains('?') { '&' } else { '?' };
+            Ok(Redirect::to(&format!("{back}{sep}msg={}", urlencode(&m))).into_response())
+        }
+        Err(e) => Err(AppError::from(e).into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "equipment_jobs.html")]
+struct JobsTpl {
+    ctx: PageCtx,
+    rows: Vec<IncidentRow>,
+    causes: Vec<(String, String)>,
+    bound: bool,
+    message: String,
+}
+
+async fn jobs_page(
+    State(st): State<AppState>,
+    PageUser(p): PageUser,
+    lang: ReqLang,
+    csrf: CsrfToken,
+    Query(m): Query<Msg>,
+) -> PageResult {
+    if !(p.can(Capability::RespondIncidents)) {
+        return Err(AppError::Forbidden.into());
+    }
+    let s = Scope::of(&p);
+    let mut list = incidents::list(&st.db, &s, &IncidentFilter::default()).await?;
+    list.retain(|i| !matches!(i.state.as_str(), "received" | "located" | "reassured"));
+    let t = lang.tr();
+    let rows = list
+        .iter()
+        .map(|i| {
+            let mut r = incident_row(i, lang);
+            r.next.retain(|(n, _)| {
+                matches!(
+                    n.as_str(),
+                    "acknowledged" | "on_scene" | "released" | "cause_reported"
+                )
+            });
+            r
+        })
+        .collect();
+    let ctx = page_ctx(
+        &st,
+        &p,
+        lang,
+        &csrf,
+        "/app/equipment/jobs",
+        "equipment-jobs-title",
+    )
+    .await?;
+    let causes = incidents::CAUSES
+        .iter()
+        .map(|(k, zh, en)| (k.to_string(), t.pick(zh, en).to_string()))
+        .collect();
+    Ok(render(&JobsTpl {
+        ctx,
+        rows,
+        causes,
+        bound: p.company_id.is_some() || p.role != qcity_platform::auth::Role::Maintainer,
+        message: m.msg.unwrap_or_default(),
+    })?
+    .into_response())
+}
+
+// ---------------------------------------------------------------- inspections, risk, KPIs
+
+#[derive(Template)]
+#[template(path = "equipment_inspections.html")]
+struct InspectionsTpl {
+    ctx: PageCtx,
+    due: String,
+    region: String,
+    regions: Vec<(String, String)>,
+    items: Vec<Row>,
+    total: u64,
+    companies: Vec<registry::CompanyMaintenance>,
+    cycles: Vec<registry::Cycle>,
+    interval: i64,
+}
+
+#[derive(Deserialize, Default)]
+struct DueQuery {
+    due: Option<String>,
+    region: Option<String>,
+}
+
+async fn inspections_page(
+    State(st): State<AppState>,
+    PageUser(p): PageUser,
+    lang: ReqLang,
+    csrf: CsrfToken,
+    Query(q): Query<DueQuery>,
+) -> PageResult {
+    let s = scope(&p)?;
+    let due = q
+        .due
+        .clone()
+        .filter(|d| !d.is_empty())
+        .unwrap_or_else(|| "overdue".into());
+    let f = EquipmentFilter {
+        due: Some(due.clone()),
+        region: q.region.clone(),
+        limit: Some(200),
+        ..Default::default()
+    };
+    let (items, total) = registry::list_equipment(&st.db, &s, &f).await?;
+    let ctx = page_ctx(
+        &st,
+        &p,
+        lang,
+        &csrf,
+        "/app/equipment/inspections",
+        "equipment-inspections-title",
+    )
+    .await?;
+    let tpl = InspectionsTpl {
+        due,
+        region: q.region.unwrap_or_default(),
+        regions: region_options(&st, &p, lang).await?,
+        items: items.iter().map(|e| row(e, lang)).collect(),
+        total,
+        companies: registry::maintenance_overdue_by_company(&st.db, &s).await?,
+        cycles: registry::cycles(&st.db, p.city_id).await?,
+        interval: registry::maintenance_interval_days(&st.db, p.city_id).await?,
+        ctx,
+    };
+    Ok(render(&tpl)?.into_response())
+}
+
+#[derive(Template)]
+#[template(path = "equipment_risk.html")]
+struct RiskTpl {
+    ctx: PageCtx,
+    rows: Vec<registry::RiskRow>,
+    region: String,
+    regions: Vec<(String, String)>,
+    chart: String,
+}
+
+#[derive(Deserialize, Default)]
+struct RegionQuery {
+    region: Option<String>,
+}
+
+async fn risk_page(
+    State(st): State<AppState>,
+    PageUser(p): PageUser,
+    lang: ReqLang,
+    csrf: CsrfToken,
+    Query(q): Query<RegionQuery>,
+) -> PageResult {
+    let s = scope(&p)?;
+    let rows = registry::risk_list(&st.db, &s, q.region.as_deref(), 200).await?;
+    let t = lang.tr();
+    let top: Vec<&registry::RiskRow> = rows.iter().take(20).collect();
+    let names = [
+        "equipment-risk-age",
+        "equipment-risk-trappings",
+        "equipment-risk-faults",
+        "equipment-risk-inspections",
+        "equipment-risk-maintenance",
+        "equipment-risk-overdue",
+        "equipment-risk-renovation",
+    ];
+    let series: Vec<serde_json::Value> = names
+        .iter()
+        .enumerate()
+        .map(|(k, n)| {
+            let data: Vec<i32> = top
+                .iter()
+                .map(|r| {
+                    [
+                        r.points_age,
+                        r.points_trappings,
+                        r.points_faults,
+                        r.points_inspections,
+                        r.points_maintenance,
+                        r.points_overdue_inspection,
+                        r.points_renovation,
+                    ][k]
+                })
+                .collect();
+            serde_json::json!({"name": t.t(n), "type": "bar", "stack": "score", "data": data})
+        })
+        .collect();
+    let chart = embed_json(&serde_json::json!({
+        "tooltip": {"trigger": "axis"},
+        "legend": {"top": 0},
+        "grid": {"left": 90, "right": 20, "top": 40, "bottom": 30},
+        "yAxis": {"type": "category", "inverse": true, "data": top.iter().map(|r| r.rescue_code.clone().unwrap_or_default()).collect::<Vec<_>>()},
+        "xAxis": {"type": "value"},
+        "series": series
+    }));
+    let ctx = page_ctx(
+        &st,
+        &p,
+        lang,
+        &csrf,
+        "/app/equipment/risk",
+        "equipment-risk-title",
+    )
+    .await?;
+    Ok(render(&RiskTpl {
+        ctx,
+        rows,
+        region: q.region.unwrap_or_default(),
+        regions: region_options(&st, &p, lang).await?,
+        chart,
+    })?
+    .into_response())
+}
+
+#[derive(Template)]
+#[template(path = "equipment_kpi.html")]
+struct KpiTpl {
+    ctx: PageCtx,
+    k: incidents::ElevatorKpis,
+    month: String,
+    region: String,
+    regions: Vec<(String, String)>,
+    figures: Vec<(String, String)>,
+    chart_hours: String,
+    chart_causes: String,
+    chart_levels: String,
+    chart_map: String,
+    csv_href: String,
+}
+
+async fn kpi_page(
+    State(st): State<AppState>,
+    PageUser(p): PageUser,
+    lang: ReqLang,
+    csrf: CsrfToken,
+    Query(q): Query<KpiQuery>,
+) -> PageResult {
+    let s = scope(&p)?;
+    let k = api::kpi_for(&st, &p, &s, &q).await?;
+    let t = lang.tr();
+    let f = |x: Option<f64>, unit: &str| {
+        x.map(|v| format!("{v:.1}{unit}"))
+            .unwrap_or_else(|| "—".into())
+    };
+    let figures = vec![
+        (
+            t.t("equipment-kpi-elevators"),
+            qcity_platform::web::shell::format_thousands(k.elevators),
+        ),
+        (t.t("equipment-kpi-trappings"), k.trappings.to_string()),
+        (
+            t.t("equipment-kpi-trap-rate"),
+            f(k.trapping_rate_per_10k, ""),
+        ),
+        (t.t("equipment-kpi-ack3"), f(k.ack_3min_rate, "%")),
+        (t.t("equipment-kpi-arrive30"), f(k.arrive_30min_rate, "%")),
+        (
+            t.t("equipment-kpi-mean-arrival"),
+            format!(
+                "{} / {}",
+                f(k.mean_arrival_min, ""),
+                f(k.p90_arrival_min, "")
+            ),
+        ),
+        (
+            t.t("equipment-kpi-mean-rescue"),
+            format!("{} / {}", f(k.mean_rescue_min, ""), f(k.p90_rescue_min, "")),
+        ),
+    ];
+    let chart_hours = embed_json(&serde_json::json!({
+        "tooltip": {"trigger": "axis"},
+        "xAxis": {"type": "category", "data": (0..24).map(|h| format!("{h:02}")).collect::<Vec<_>>()},
+        "yAxis": {"type": "value"},
+        "series": [{"type": "bar", "name": t.t("equipment-kpi-trappings"), "data": k.hour_mix}]
+    }));
+    let cause_name = |c: &str| {
+        incidents::CAUSES
+            .iter()
+            .find(|x| x.0 == c)
+            .map(|x| t.pick(x.1, x.2).to_string())
+            .unwrap_or_else(|| c.to_string())
+    };
+    let chart_causes = embed_json(&serde_json::json!({
+        "tooltip": {"trigger": "item"},
+        "series": [{"type": "pie", "radius": ["35%", "70%"], "data": k.cause_mix.iter().map(|(c, n)| serde_json::json!({"name": cause_name(c), "value": n})).collect::<Vec<_>>()}]
+    }));
+    let chart_levels = embed_json(&serde_json::json!({
+        "tooltip": {"trigger": "item"},
+        "series": [{"type": "pie", "radius": "65%", "data": k.level_mix.iter().map(|(c, n)| serde_json::json!({"name": c, "value": n})).collect::<Vec<_>>()}]
+    }));
+    // District map of the trapping rate.
+    let mut map_data = Vec::new();
+    let month = k.period.clone();
+    if let Ok((a, b)) = incidents::month_range(&month) {
+        for (code, _) in region_options(&st, &p, lang).await? {
+            if code.len() == 6 && !code.ends_with("00") {
+                let dk = incidents::kpis(&st.db, &s, &code, &month, a, b, 1).await?;
+                map_data.push(serde_json::json!({"name": code, "value": dk.trapping_rate_per_10k}));
+            }
+        }
+    }
+    let chart_map = embed_json(&serde_json::json!({
+        "tooltip": {"trigger": "item"},
+        "visualMap": {"min": 0, "max": 150, "calculable": true, "left": 0, "bottom": 0},
+        "series": [{"type": "map", "map": "districts", "data": map_data}]
+    }));
+    let region = k.region.clone();
+    let ctx = page_ctx(
+        &st,
+        &p,
+        lang,
+        &csrf,
+        "/app/equipment/kpi",
+        "equipment-kpi-title",
+    )
+    .await?;
+    Ok(render(&KpiTpl {
+        csv_href: format!("/app/equipment/kpi/export.csv?region={region}&month={month}"),
+        ctx,
+        k,
+        month,
+        region,
+        regions: region_options(&st, &p, lang).await?,
+        figures,
+        chart_hours,
+        chart_causes,
+        chart_levels,
+        chart_map,
+    })?
+    .into_response())
+}
+
+async fn kpi_export(
+    State(st): State<AppState>,
+    PageUser(p): PageUser,
+    lang: ReqLang,
+    Query(q): Query<KpiQuery>,
+) -> PageResult {
+    let s = scope(&p)?;
+    let k = api::kpi_for(&st, &p, &s, &q).await?;
+    let t = lang.tr();
+    let mut w = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
+    let e = |e: csv::Error| AppError::internal(e);
+    w.write_record([
+        "rank",
+        "company",
+        "trappings",
+        "ack_3min_rate",
+        "arrive_30min_rate",
+        "mean_arrival_min",
+    ])
+    .map_err(e)?;
+    for c in &k.companies {
+        let o = |x: Option<f64>| x.map(|v| v.to_string()).unwrap_or_default();
+        w.write_record([
+            c.rank.to_string(),
+            t.pick(&c.name_zh, &c.name_en).to_string(),
+            c.trappings.to_string(),
+            o(c.ack_3min_rate),
+            o(c.arrive_30min_rate),
+            o(c.mean_arrival_min),
+        ])
+        .map_err(e)?;
+    }
+    w.write_record(["", "", "", "", "", ""]).map_err(e)?;
+    w.write_record([
+        "region",
+        "period",
+        "elevators",
+        "trappings",
+        "trapping_rate_per_10k",
+        "ack_3min_rate",
+    ])
+    .map_err(e)?;
+    let o = |x: Option<f64>| x.map(|v| v.to_string()).unwrap_or_default();
+    w.write_record([
+        k.region.clone(),
+        k.period.clone(),
+        k.elevators.to_string(),
+        k.trappings.to_string(),
+        o(k.trapping_rate_per_10k),
+        o(k.ack_3min_rate),
+    ])
+    .map_err(e)?;
+    let bytes = w
+        .into_inner()
+        .map_err(|x| AppError::internal(x.to_string()))?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                "attachment; filename=\"elevator-kpis.csv\"",
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// Percent-encodes a query value.
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
