@@ -1,7 +1,7 @@
 //! Subcommands.
 
 pub mod admin;
+pub mod energy;
 pub mod index;
 pub mod serve;
 pub mod survey;
-pub mod energy;
