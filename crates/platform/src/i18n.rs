@@ -119,13 +119,15 @@ mod tests {
             let text = std::fs::read_to_string(&path).unwrap();
             for line in text.lines() {
                 if let Some((k, _)) = line.split_once(" =")
-                    && !k.starts_with([' ', '#', '.', '*', '[']) && !k.is_empty() {
-                        out.insert(format!(
-                            "{}:{}",
-                            path.file_name().unwrap().to_string_lossy(),
-                            k.trim()
-                        ));
-                    }
+                    && !k.starts_with([' ', '#', '.', '*', '['])
+                    && !k.is_empty()
+                {
+                    out.insert(format!(
+                        "{}:{}",
+                        path.file_name().unwrap().to_string_lossy(),
+                        k.trim()
+                    ));
+                }
             }
         }
         out

@@ -370,14 +370,15 @@ impl TestClient {
         for sc in headers.get_all("set-cookie") {
             let s = sc.to_str().unwrap_or("");
             if let Some((kv, attrs)) = s.split_once(';').or(Some((s, "")))
-                && let Some((k, v)) = kv.split_once('=') {
-                    if attrs.contains("Max-Age=0") {
-                        self.cookies.remove(k.trim());
-                    } else {
-                        self.cookies
-                            .insert(k.trim().to_string(), v.trim().to_string());
-                    }
+                && let Some((k, v)) = kv.split_once('=')
+            {
+                if attrs.contains("Max-Age=0") {
+                    self.cookies.remove(k.trim());
+                } else {
+                    self.cookies
+                        .insert(k.trim().to_string(), v.trim().to_string());
                 }
+            }
         }
         let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
             .await

@@ -139,9 +139,10 @@ pub fn problem_response(e: &AppError) -> Response {
         HeaderValue::from_static("application/problem+json"),
     );
     if let AppError::RateLimited(s) = e
-        && let Ok(v) = HeaderValue::from_str(&s.to_string()) {
-            resp.headers_mut().insert(header::RETRY_AFTER, v);
-        }
+        && let Ok(v) = HeaderValue::from_str(&s.to_string())
+    {
+        resp.headers_mut().insert(header::RETRY_AFTER, v);
+    }
     resp
 }
 

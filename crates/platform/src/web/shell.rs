@@ -198,9 +198,10 @@ async fn login_submit(
     }
     let mut candidates = store::users::by_username_any_city(&st.db, &username).await?;
     if let Some(code) = f.city.as_deref().filter(|c| !c.is_empty())
-        && let Some(c) = store::cities::by_code(&st.db, code).await? {
-            candidates.retain(|u| u.city_id == c.id);
-        }
+        && let Some(c) = store::cities::by_code(&st.db, code).await?
+    {
+        candidates.retain(|u| u.city_id == c.id);
+    }
     let user: Option<user::Model> = if candidates.len() == 1 {
         candidates.pop()
     } else {
