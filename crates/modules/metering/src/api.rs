@@ -1,0 +1,487 @@
+//! JSON API of the metering module under `/api/v1`.
+
+use crate::analysis::{self, Alert, DayCheck, MonthCheck, Savings, UnitEnergy, VeeReport};
+use crate::domain;
+use crate::store::{
+    self, Coverage, IngestReport, Meter, NewMeter, NewUnit, RawReading, Scope, Unit,
+};
+use axum::Json;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::routing::{get, post};
+use qcity_platform::audit::Actor;
+use qcity_platform::auth::{Capability, Principal, Role};
+use qcity_platform::web::{ApiError, ApiUser, AppError, AppState};
+use sea_orm::TransactionTrait;
+use serde::{Deserialize, Serialize};
+use utoipa::OpenApi;
+
+type ApiResult<T> = Result<T, ApiError>;
+
+/// Largest accepted ingest body (64 MiB ≈ 1.5 million CSV rows).
+pub const MAX_BODY: usize = 64 * 1024 * 1024;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/metering/units", get(list_units).post(create_unit))
+        .route("/api/v1/metering/units/{id}", get(get_unit))
+        .route("/api/v1/metering/units/{id}/energy", get(unit_energy))
+        .route(
+            "/api/v1/metering/meters",
+            get(list_meters).post(create_meter),
+        )
+        .route("/api/v1/metering/meters/{id}", get(get_meter))
+        .route("/api/v1/metering/meters/{id}/series", get(series))
+        .route("/api/v1/metering/meters/{id}/checks", get(checks))
+        .route("/api/v1/metering/meters/{id}/vee", post(vee))
+        .route("/api/v1/metering/meters/{id}/detect", post(detect))
+        .route(
+            "/api/v1/meters/readings",
+            post(ingest).layer(DefaultBodyLimit::max(MAX_BODY)),
+        )
+        .route("/api/v1/metering/alerts", get(list_alerts))
+        .route("/api/v1/metering/alerts/{id}/ack", post(ack_alert))
+        .route("/api/v1/metering/projects", get(list_projects))
+        .route(
+            "/api/v1/metering/projects/{id}/savings",
+            get(project_savings),
+        )
+        .route("/api/v1/metering/city", get(city_summary))
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    paths(
+        list_units,
+        create_unit,
+        get_unit,
+        unit_energy,
+        list_meters,
+        create_meter,
+        get_meter,
+        series,
+        checks,
+        vee,
+        detect,
+        ingest,
+        list_alerts,
+        ack_alert,
+        list_projects,
+        project_savings,
+        city_summary
+    ),
+    components(schemas(
+        Unit,
+        NewUnit,
+        Meter,
+        NewMeter,
+        RawReading,
+        IngestReport,
+        store::Reject,
+        store::Point,
+        Coverage,
+        store::CoverageRow,
+        UnitEnergy,
+        analysis::EnergyLine,
+        DayCheck,
+        MonthCheck,
+        VeeReport,
+        Alert,
+        analysis::Project,
+        Savings,
+        UnitDetail,
+        Checks,
+        AckReq,
+        crate::CityRow
+    )),
+    tags((name = "metering", description = "能源计量 energy metering: units, meters, readings, checks, alerts, savings"))
+)]
+pub struct MeteringApi;
+
+/// The scope of a principal that may see metering data, else 403.
+pub fn view(p: &Principal) -> Result<Scope, AppError> {
+    Scope::of(p).ok_or(AppError::Forbidden)
+}
+
+fn need_manage(p: &Principal) -> Result<Scope, AppError> {
+    if !p.can(Capability::ManageMetering) {
+        return Err(AppError::Forbidden);
+    }
+    view(p)
+}
+
+fn parse_opt_ts(s: &Option<String>, field: &str) -> Result<Option<i64>, AppError> {
+    match s.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(t) => {
+            let t = if t.len() == 10 {
+                format!("{t} 00:00")
+            } else {
+                t.to_string()
+            };
+            domain::parse_ts(&t)
+                .map(Some)
+                .map_err(|m| AppError::validation(field, m))
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct Range {
+    /// Start (date `YYYY-MM-DD`, local time or ISO 8601); default: 30 days before `to`.
+    pub from: Option<String>,
+    /// End, exclusive; default: now.
+    pub to: Option<String>,
+    /// Rollup grain: h, d or m (series only; default h).
+    pub grain: Option<String>,
+}
+
+impl Range {
+    pub fn resolve(&self, default_days: i64) -> Result<(i64, i64), AppError> {
+        let to = parse_opt_ts(&self.to, "to")?
+            .unwrap_or_else(|| domain::day_bucket(domain::now_ts()) + 86400);
+        let from = parse_opt_ts(&self.from, "from")?.unwrap_or(to - default_days * 86400);
+        if from >= to {
+            return Err(AppError::validation(
+                "from",
+                "起始时间须早于结束时间 / from must be before to",
+            ));
+        }
+        Ok((from, to))
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/metering/units", tag = "metering", responses((status = 200, body = [Unit])))]
+async fn list_units(State(st): State<AppState>, ApiUser(p): ApiUser) -> ApiResult<Json<Vec<Unit>>> {
+    let s = view(&p)?;
+    Ok(Json(store::units(&st.db, &s).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/metering/units", tag = "metering", request_body = NewUnit, responses((status = 201, body = Unit), (status = 422, body = qcity_platform::web::error::Problem), (status = 409, body = qcity_platform::web::error::Problem)))]
+async fn create_unit(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Json(n): Json<NewUnit>,
+) -> ApiResult<(StatusCode, Json<Unit>)> {
+    let s = need_manage(&p)?;
+    if p.role == Role::EnergyManager {
+        // An energy manager manages their own enterprise, not the register of units.
+        return Err(AppError::Forbidden.into());
+    }
+    let txn = st.db.begin().await?;
+    let u = store::create_unit(&txn, &s, &n).await?;
+    qcity_platform::audit::record(
+        &txn,
+        p.city_id,
+        &Actor::from(&p),
+        "metering.unit.create",
+        "mt_unit",
+        &u.id.to_string(),
+        None,
+        serde_json::to_value(&u).ok(),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok((StatusCode::CREATED, Json(u)))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct UnitDetail {
+    pub unit: Unit,
+    pub meters: Vec<Meter>,
+    pub coverage: Coverage,
+}
+
+#[utoipa::path(get, path = "/api/v1/metering/units/{id}", tag = "metering", responses((status = 200, body = UnitDetail), (status = 404, body = qcity_platform::web::error::Problem)))]
+async fn get_unit(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<UnitDetail>> {
+    let s = view(&p)?;
+    let unit = store::unit(&st.db, &s, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("unit".into()))?;
+    let meters = store::meters(&st.db, &s, Some(id)).await?;
+    let coverage = store::coverage_of(&meters);
+    Ok(Json(UnitDetail {
+        unit,
+        meters,
+        coverage,
+    }))
+}
+
+#[utoipa::path(get, path = "/api/v1/metering/units/{id}/energy", tag = "metering", params(Range), responses((status = 200, body = UnitEnergy), (status = 404, body = qcity_platform::web::error::Problem)))]
+async fn unit_energy(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<i64>,
+    Query(r): Query<Range>,
+) -> ApiResult<Json<UnitEnergy>> {
+    let s = view(&p)?;
+    store::unit(&st.db, &s, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("unit".into()))?;
+    let (from, to) = r.resolve(30)?;
+    Ok(Json(analysis::unit_energy(&st.db, &s, id, from, to).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct MeterFilter {
+    pub unit_id: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/api/v1/metering/meters", tag = "metering", params(MeterFilter), responses((status = 200, body = [Meter])))]
+async fn list_meters(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Query(f): Query<MeterFilter>,
+) -> ApiResult<Json<Vec<Meter>>> {
+    let s = view(&p)?;
+    Ok(Json(store::meters(&st.db, &s, f.unit_id).await?))
+}
+
+#[utoipa::path(post, path = "/api/v1/metering/meters", tag = "metering", request_body = NewMeter, responses((status = 201, body = Meter), (status = 422, body = qcity_platform::web::error::Problem)))]
+async fn create_meter(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Json(n): Json<NewMeter>,
+) -> ApiResult<(StatusCode, Json<Meter>)> {
+    let s = need_manage(&p)?;
+    let txn = st.db.begin().await?;
+    let m = store::create_meter(&txn, &s, &n).await?;
+    qcity_platform::audit::record(
+        &txn,
+        p.city_id,
+        &Actor::from(&p),
+        "metering.meter.create",
+        "mt_meter",
+        &m.id.to_string(),
+        None,
+        serde_json::to_value(&m).ok(),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok((StatusCode::CREATED, Json(m)))
+}
+
+async fn meter_in_scope(st: &AppState, s: &Scope, id: i64) -> Result<Meter, AppError> {
+    store::meter(&st.db, s, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("meter".into()))
+}
+
+#[utoipa::path(get, path = "/api/v1/metering/meters/{id}", tag = "metering", responses((status = 200, body = Meter), (status = 404, body = qcity_platform::web::error::Problem)))]
+async fn get_meter(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Meter>> {
+    let s = view(&p)?;
+    Ok(Json(meter_in_scope(&st, &s, id).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/metering/meters/{id}/series", tag = "metering", params(Range), responses((status = 200, body = [store::Point]), (status = 404, body = qcity_platform::web::error::Problem)))]
+async fn series(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<i64>,
+    Query(r): Query<Range>,
+) -> ApiResult<Json<Vec<store::Point>>> {
+    let s = view(&p)?;
+    let m = meter_in_scope(&st, &s, id).await?;
+    let grain = r.grain.clone().unwrap_or_else(|| "h".into());
+    if !["h", "d", "m"].contains(&grain.as_str()) {
+        return Err(AppError::validation("grain", "must be h, d or m").into());
+    }
+    let (from, to) = r.resolve(if grain == "h" { 7 } else { 400 })?;
+    Ok(Json(
+        store::rollup_series(&st.db, p.city_id, m.id, &grain, from, to).await?,
+    ))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Checks {
+    /// Per-day completeness (≥ 90 % of expected intervals).
+    pub completeness: Vec<DayCheck>,
+    /// Per-month daily-vs-monthly consistency (≤ 5 %).
+    pub consistency: Vec<MonthCheck>,
+}
+
+#[utoipa::path(get, path = "/api/v1/metering/meters/{id}/checks", tag = "metering", params(Range), responses((status = 200, body = Checks), (status = 404, body = qcity_platform::web::error::Problem)))]
+async fn checks(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<i64>,
+    Query(r): Query<Range>,
+) -> ApiResult<Json<Checks>> {
+    let s = view(&p)?;
+    let m = meter_in_scope(&st, &s, id).await?;
+    let (from, to) = r.resolve(30)?;
+    Ok(Json(Checks {
+        completeness: analysis::completeness(&st.db, p.city_id, &m, from, to).await?,
+        consistency: analysis::consistency(&st.db, p.city_id, m.id, from, to).await?,
+    }))
+}
+
+#[utoipa::path(post, path = "/api/v1/metering/meters/{id}/vee", tag = "metering", params(Range), responses((status = 200, body = VeeReport), (status = 404, body = qcity_platform::web::error::Problem)))]
+async fn vee(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<i64>,
+    Query(r): Query<Range>,
+) -> ApiResult<Json<VeeReport>> {
+    let s = need_manage(&p).or_else(|_| {
+        if p.can(Capability::ViewAll) && p.role != Role::Viewer {
+            view(&p)
+        } else {
+            Err(AppError::Forbidden)
+        }
+    })?;
+    let m = meter_in_scope(&st, &s, id).await?;
+    let (from, to) = r.resolve(7)?;
+    Ok(Json(
+        analysis::run_vee_for(&st.db, p.city_id, &m, from, to, &p.actor_name()).await?,
+    ))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Detected {
+    pub new_alerts: usize,
+}
+
+#[utoipa::path(post, path = "/api/v1/metering/meters/{id}/detect", tag = "metering", params(Range), responses((status = 200, body = inline(Detected)), (status = 404, body = qcity_platform::web::error::Problem)))]
+async fn detect(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<i64>,
+    Query(r): Query<Range>,
+) -> ApiResult<Json<Detected>> {
+    let s = view(&p)?;
+    let m = meter_in_scope(&st, &s, id).await?;
+    let (from, to) = r.resolve(30)?;
+    Ok(Json(Detected {
+        new_alerts: analysis::detect(&st.db, p.city_id, &m, from, to).await?,
+    }))
+}
+
+/// Batch ingest: a JSON array of `{meter_id, ts, value}` (`Content-Type: application/json`) or
+/// CSV `meter_id,timestamp,value` (`text/csv`). One transaction, committed before the answer;
+/// idempotent on (meter, ts); bad rows are listed with their row number and reason.
+#[utoipa::path(post, path = "/api/v1/meters/readings", tag = "metering", request_body(content = [RawReading], description = "JSON array, or text/csv with meter_id,timestamp,value"), responses((status = 200, body = IngestReport), (status = 422, body = qcity_platform::web::error::Problem)))]
+async fn ingest(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<IngestReport>> {
+    let s = need_manage(&p)?;
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let (rows, rejects) = if ct.contains("csv") || ct.starts_with("text/plain") {
+        store::parse_csv(&body)?
+    } else {
+        let v: Vec<RawReading> = serde_json::from_slice(&body).map_err(|e| {
+            AppError::validation(
+                "body",
+                format!(
+                    "JSON 数组格式错误 / expected a JSON array of {{meter_id, ts, value}}: {e}"
+                ),
+            )
+        })?;
+        store::parse_json_rows(&v)
+    };
+    let rep = store::ingest(&st.db, &s, rows, rejects).await?;
+    Ok(Json(rep))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct AlertFilter {
+    /// `open` (default) or `all`.
+    pub status: Option<String>,
+    pub unit_id: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/api/v1/metering/alerts", tag = "metering", params(AlertFilter), responses((status = 200, body = [Alert])))]
+async fn list_alerts(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Query(f): Query<AlertFilter>,
+) -> ApiResult<Json<Vec<Alert>>> {
+    let s = view(&p)?;
+    let open = f.status.as_deref() != Some("all");
+    Ok(Json(
+        analysis::alerts(&st.db, &s, open, f.unit_id, 500).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct AckReq {
+    #[serde(default)]
+    pub note: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/metering/alerts/{id}/ack", tag = "metering", request_body = AckReq, responses((status = 200, body = Alert), (status = 404, body = qcity_platform::web::error::Problem), (status = 409, body = qcity_platform::web::error::Problem)))]
+async fn ack_alert(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<i64>,
+    Json(r): Json<AckReq>,
+) -> ApiResult<Json<Alert>> {
+    let s = need_manage(&p)?;
+    Ok(Json(
+        analysis::ack_alert(&st.db, &s, &Actor::from(&p), &p.actor_name(), id, &r.note).await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/metering/projects", tag = "metering", params(MeterFilter), responses((status = 200, body = [analysis::Project])))]
+async fn list_projects(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Query(f): Query<MeterFilter>,
+) -> ApiResult<Json<Vec<analysis::Project>>> {
+    let s = view(&p)?;
+    Ok(Json(analysis::projects(&st.db, &s, f.unit_id).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/metering/projects/{id}/savings", tag = "metering", responses((status = 200, body = Savings), (status = 404, body = qcity_platform::web::error::Problem)))]
+async fn project_savings(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Savings>> {
+    let s = view(&p)?;
+    let pr = analysis::projects(&st.db, &s, None)
+        .await?
+        .into_iter()
+        .find(|x| x.id == id)
+        .ok_or_else(|| AppError::NotFound("project".into()))?;
+    Ok(Json(analysis::savings(&st.db, &s, &pr).await?))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct YearQ {
+    pub year: Option<i32>,
+}
+
+#[utoipa::path(get, path = "/api/v1/metering/city", tag = "metering", params(YearQ), responses((status = 200, body = [crate::CityRow])))]
+async fn city_summary(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Query(q): Query<YearQ>,
+) -> ApiResult<Json<Vec<crate::CityRow>>> {
+    let s = view(&p)?;
+    let year = q.year.unwrap_or_else(|| {
+        domain::local_date(domain::now_ts())
+            .format("%Y")
+            .to_string()
+            .parse()
+            .unwrap_or(2025)
+    });
+    Ok(Json(crate::city_rows(&st.db, &s, year).await?))
+}

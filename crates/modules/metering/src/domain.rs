@@ -1,0 +1,222 @@
+//! Validated domain types of the metering module: the unified social credit code, energy types,
+//! meter-tree levels and local-time buckets (China Standard Time, UTC+8, no DST).
+
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, TimeZone, Utc};
+
+/// Seconds east of UTC of the city's local time (北京时间).
+pub const LOCAL_OFFSET: i64 = 8 * 3600;
+
+const USCC_CHARS: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
+const USCC_WEIGHTS: [u32; 17] = [
+    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
+];
+
+/// 统一社会信用代码 (GB 32100-2015): 18 characters, positions 3–8 the administrative division
+/// code, the last one a check character over the first 17 (weights 3^i mod 31).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Uscc(String);
+
+impl Uscc {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let t = s.trim().to_ascii_uppercase();
+        let chars: Vec<char> = t.chars().collect();
+        if chars.len() != 18 {
+            return Err(format!(
+                "统一社会信用代码应为18位 / must be 18 characters (got {})",
+                chars.len()
+            ));
+        }
+        for (i, c) in chars.iter().enumerate() {
+            if !USCC_CHARS.contains(*c) {
+                return Err(format!(
+                    "第{}位字符“{c}”不合法 / character {} `{c}` is not allowed (I, O, S, V, Z are never used)",
+                    i + 1,
+                    i + 1
+                ));
+            }
+        }
+        if !chars[2..8].iter().all(|c| c.is_ascii_digit()) {
+            return Err("第3–8位应为行政区划代码 / positions 3–8 must be the division code".into());
+        }
+        let expected = check_char(&t[..17]).ok_or("invalid characters")?;
+        if chars[17] != expected {
+            return Err(format!(
+                "校验码错误, 应为 {expected} / check character should be {expected}"
+            ));
+        }
+        Ok(Uscc(t))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The GB 32100 check character of the first 17 characters.
+pub fn check_char(first17: &str) -> Option<char> {
+    let mut sum = 0u32;
+    for (i, c) in first17.chars().enumerate() {
+        let v = USCC_CHARS.find(c)? as u32;
+        sum += v * USCC_WEIGHTS.get(i)?;
+    }
+    let c = (31 - sum % 31) % 31;
+    USCC_CHARS.chars().nth(c as usize)
+}
+
+/// Energy types a meter may measure, with their GB/T 2589 factor id and default unit.
+pub const ENERGY_TYPES: &[(&str, &str, &str)] = &[
+    ("electricity", "electricity_equivalent", "kWh"),
+    ("steam", "steam_low_pressure", "kg"),
+    ("raw_coal", "raw_coal", "kg"),
+    ("natural_gas", "natural_gas", "m3"),
+    ("water", "fresh_water", "t"),
+    ("compressed_air", "compressed_air", "m3"),
+    ("heat", "heat", "MJ"),
+    ("diesel", "diesel", "kg"),
+];
+
+/// GB/T 2589 factor id of an energy type.
+pub fn coal_factor_id(energy_type: &str) -> Option<&'static str> {
+    ENERGY_TYPES
+        .iter()
+        .find(|e| e.0 == energy_type)
+        .map(|e| e.1)
+}
+
+/// GB 17167-2006 required fitting rates (unit / main sub-unit / main equipment), percent.
+pub fn gb17167_required(energy_type: &str) -> (f64, f64, f64) {
+    match energy_type {
+        "electricity" => (100.0, 100.0, 95.0),
+        "raw_coal" | "natural_gas" | "heat" => (100.0, 100.0, 90.0),
+        "diesel" => (100.0, 100.0, 95.0),
+        "steam" => (100.0, 80.0, 70.0),
+        "water" => (100.0, 95.0, 80.0),
+        _ => (100.0, 90.0, 80.0),
+    }
+}
+
+/// Levels of the meter tree, top down.
+pub const LEVELS: &[&str] = &["site", "building", "line", "device"];
+
+/// GB 17167 tier of a level: 0 unit (site), 1 sub-unit (building, line), 2 equipment (device).
+pub fn tier(level: &str) -> usize {
+    match level {
+        "site" => 0,
+        "building" | "line" => 1,
+        _ => 2,
+    }
+}
+
+pub fn local_offset() -> FixedOffset {
+    FixedOffset::east_opt(LOCAL_OFFSET as i32).expect("offset")
+}
+
+/// Start of the local hour containing `ts`.
+pub fn hour_bucket(ts: i64) -> i64 {
+    ts - ts.rem_euclid(3600)
+}
+
+/// Start (epoch s) of the local day containing `ts`.
+pub fn day_bucket(ts: i64) -> i64 {
+    (ts + LOCAL_OFFSET).div_euclid(86400) * 86400 - LOCAL_OFFSET
+}
+
+/// Start (epoch s) of the local month containing `ts`, and of the next month.
+pub fn month_bounds(ts: i64) -> (i64, i64) {
+    let d = local_date(ts);
+    let first = NaiveDate::from_ymd_opt(d.year(), d.month(), 1).expect("date");
+    let next = if d.month() == 12 {
+        NaiveDate::from_ymd_opt(d.year() + 1, 1, 1)
+    } else {
+        NaiveDate::from_ymd_opt(d.year(), d.month() + 1, 1)
+    }
+    .expect("date");
+    (date_start(first), date_start(next))
+}
+
+/// Local date of `ts`.
+pub fn local_date(ts: i64) -> NaiveDate {
+    DateTime::from_timestamp(ts, 0)
+        .unwrap_or_default()
+        .with_timezone(&local_offset())
+        .date_naive()
+}
+
+/// Epoch seconds of the local midnight starting `d`.
+pub fn date_start(d: NaiveDate) -> i64 {
+    local_offset()
+        .from_local_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight"))
+        .single()
+        .map(|t| t.timestamp())
+        .unwrap_or(0)
+}
+
+/// Epoch seconds of local midnight of Jan 1 of `year`.
+pub fn year_start(year: i32) -> i64 {
+    date_start(NaiveDate::from_ymd_opt(year, 1, 1).expect("date"))
+}
+
+/// Local time string of `ts` (`2025-03-01 08:15`).
+pub fn fmt_local(ts: i64) -> String {
+    DateTime::from_timestamp(ts, 0)
+        .unwrap_or_default()
+        .with_timezone(&local_offset())
+        .format("%Y-%m-%d %H:%M")
+        .to_string()
+}
+
+/// Parses a timestamp: RFC 3339 with offset, or a local `YYYY-MM-DD HH:MM[:SS]`, or epoch seconds.
+pub fn parse_ts(s: &str) -> Result<i64, String> {
+    let t = s.trim();
+    if let Ok(n) = t.parse::<i64>() {
+        return Ok(n);
+    }
+    if let Ok(d) = DateTime::parse_from_rfc3339(t) {
+        return Ok(d.timestamp());
+    }
+    for f in ["%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M:%S"] {
+        if let Ok(n) = chrono::NaiveDateTime::parse_from_str(t, f)
+            && let Some(d) = local_offset().from_local_datetime(&n).single()
+        {
+            return Ok(d.timestamp());
+        }
+    }
+    Err(format!(
+        "`{t}` 不是有效时间 / is not a timestamp (ISO 8601)"
+    ))
+}
+
+pub fn now_ts() -> i64 {
+    Utc::now().timestamp()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn uscc_check_digit() {
+        let code = format!("91350100MA2XN0{}", "12");
+        let first = format!("{code}3");
+        let full = format!("{first}{}", check_char(&first).unwrap());
+        assert!(Uscc::parse(&full).is_ok(), "{full}");
+        let mut bad: Vec<char> = full.chars().collect();
+        bad[17] = if bad[17] == '0' { '1' } else { '0' };
+        let bad: String = bad.into_iter().collect();
+        assert!(Uscc::parse(&bad).unwrap_err().contains("校验码"));
+        assert!(Uscc::parse("123").is_err());
+        assert!(Uscc::parse("91350100MA2XNOI23X").is_err());
+        // A published code (Alibaba (China) Co., Ltd.).
+        assert!(Uscc::parse("91330100799655058B").is_ok());
+    }
+    #[test]
+    fn buckets() {
+        let ts = parse_ts("2025-03-01T00:10:00+08:00").unwrap();
+        assert_eq!(
+            day_bucket(ts),
+            parse_ts("2025-03-01T00:00:00+08:00").unwrap()
+        );
+        let (a, b) = month_bounds(ts);
+        assert_eq!(fmt_local(a), "2025-03-01 00:00");
+        assert_eq!(fmt_local(b), "2025-04-01 00:00");
+        assert_eq!(parse_ts("2025-03-01 00:10").unwrap(), ts);
+    }
+}

@@ -1,0 +1,935 @@
+//! Store functions of the metering module. The city and the caller's scope are explicit
+//! parameters; every query filters by `city_id`, the region prefix and, for energy managers,
+//! their own enterprise.
+
+use crate::domain::{self, Uscc};
+use crate::sql;
+use chrono::Utc;
+use qcity_platform::auth::{Capability, Principal, Role};
+use qcity_platform::store::StoreError;
+use sea_orm::{ConnectionTrait, QueryResult, TransactionSession, TransactionTrait, Value};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// Who may see what: city, region prefix and (energy managers) one enterprise.
+#[derive(Debug, Clone)]
+pub struct Scope {
+    pub city_id: i64,
+    pub prefix: String,
+    /// `Some(id)`: only this unit (an energy manager; `-1` when they are bound to none).
+    pub unit: Option<i64>,
+}
+
+impl Scope {
+    /// The scope of a principal, or `None` when the role may not see metering data.
+    pub fn of(p: &Principal) -> Option<Scope> {
+        if p.role == Role::EnergyManager {
+            return Some(Scope {
+                city_id: p.city_id,
+                prefix: p.scope.prefix.clone(),
+                unit: Some(p.enterprise_id.unwrap_or(-1)),
+            });
+        }
+        if p.can(Capability::ViewAll) || p.can(Capability::ManageMetering) {
+            return Some(Scope {
+                city_id: p.city_id,
+                prefix: p.scope.prefix.clone(),
+                unit: None,
+            });
+        }
+        None
+    }
+    /// The whole city (system processes: MQTT, hooks).
+    pub fn city(city_id: i64) -> Scope {
+        Scope {
+            city_id,
+            prefix: String::new(),
+            unit: None,
+        }
+    }
+    /// `AND …` clause over a table alias with `city_id`, `region_code` and the unit column.
+    pub fn clause(&self, alias: &str, unit_col: &str, vals: &mut Vec<Value>) -> String {
+        vals.push(self.city_id.into());
+        vals.push(sql::like(&self.prefix).into());
+        let mut s = format!(" {alias}.city_id = ? AND {alias}.region_code LIKE ?");
+        if let Some(u) = self.unit {
+            vals.push(u.into());
+            s.push_str(&format!(" AND {alias}.{unit_col} = ?"));
+        }
+        s
+    }
+}
+
+fn g<T: sea_orm::TryGetable>(r: &QueryResult, c: &str) -> Result<T, StoreError> {
+    r.try_get("", c).map_err(StoreError::from)
+}
+
+// ---------------------------------------------------------------- units
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct NewUnit {
+    pub uscc: String,
+    pub name_zh: String,
+    #[serde(default)]
+    pub name_en: String,
+    #[serde(default)]
+    pub industry: String,
+    pub region_code: String,
+    #[serde(default)]
+    pub address: String,
+    /// Unit of the production output, e.g. `hl` (百升) or `t`.
+    #[serde(default)]
+    pub output_unit: String,
+    /// Industrial value added, 10,000 yuan per year (for energy per 10,000 yuan GDP).
+    pub value_added_10k_yuan: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Unit {
+    pub id: i64,
+    pub uscc: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub industry: String,
+    pub region_code: String,
+    pub address: String,
+    pub output_unit: String,
+    pub value_added_10k_yuan: Option<f64>,
+}
+
+const UNIT_COLS: &str = "u.id, u.uscc, u.name_zh, u.name_en, u.industry, u.region_code, u.address, u.output_unit, u.value_added_10k_yuan";
+
+fn unit_of(r: &QueryResult) -> Result<Unit, StoreError> {
+    Ok(Unit {
+        id: g(r, "id")?,
+        uscc: g(r, "uscc")?,
+        name_zh: g(r, "name_zh")?,
+        name_en: g(r, "name_en")?,
+        industry: g(r, "industry")?,
+        region_code: g(r, "region_code")?,
+        address: g(r, "address")?,
+        output_unit: g(r, "output_unit")?,
+        value_added_10k_yuan: g(r, "value_added_10k_yuan")?,
+    })
+}
+
+async fn region_exists(
+    db: &impl ConnectionTrait,
+    city_id: i64,
+    code: &str,
+) -> Result<bool, StoreError> {
+    Ok(sql::one(
+        db,
+        "SELECT code FROM regions WHERE city_id = ? AND code = ?",
+        vec![city_id.into(), code.into()],
+    )
+    .await?
+    .is_some())
+}
+
+/// Creates a key energy-consuming unit inside the caller's region scope.
+pub async fn create_unit(
+    db: &impl ConnectionTrait,
+    s: &Scope,
+    u: &NewUnit,
+) -> Result<Unit, StoreError> {
+    let uscc = Uscc::parse(&u.uscc).map_err(|m| StoreError::invalid("uscc", m))?;
+    if u.name_zh.trim().is_empty() {
+        return Err(StoreError::invalid(
+            "name_zh",
+            "名称必填 / name is required",
+        ));
+    }
+    if !u.region_code.starts_with(&s.prefix)
+        || !region_exists(db, s.city_id, &u.region_code).await?
+    {
+        return Err(StoreError::invalid(
+            "region_code",
+            "区划不存在或不在您的范围内 / unknown region or outside your scope",
+        ));
+    }
+    if let Some(v) = u.value_added_10k_yuan
+        && !(v.is_finite() && v >= 0.0)
+    {
+        return Err(StoreError::invalid("value_added_10k_yuan", "must be ≥ 0"));
+    }
+    let id = qcity_platform::ids::new_id();
+    let r = sql::exec(
+        db,
+        "INSERT INTO mt_units (city_id, id, uscc, name_zh, name_en, industry, region_code, address, output_unit, value_added_10k_yuan, annual_tce, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)",
+        vec![
+            s.city_id.into(),
+            id.into(),
+            uscc.as_str().into(),
+            u.name_zh.trim().into(),
+            u.name_en.trim().into(),
+            u.industry.trim().into(),
+            u.region_code.clone().into(),
+            u.address.trim().into(),
+            u.output_unit.trim().into(),
+            u.value_added_10k_yuan.into(),
+            Utc::now().into(),
+        ],
+    )
+    .await;
+    match r {
+        Err(e) if sql::is_unique_violation(&e) => Err(StoreError::Conflict(format!(
+            "统一社会信用代码 {} 已登记 / already registered",
+            uscc.as_str()
+        ))),
+        Err(e) => Err(e.into()),
+        Ok(_) => unit(db, s, id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound("unit".into())),
+    }
+}
+
+pub async fn unit(
+    db: &impl ConnectionTrait,
+    s: &Scope,
+    id: i64,
+) -> Result<Option<Unit>, StoreError> {
+    let mut v = Vec::new();
+    let c = s.clause("u", "id", &mut v);
+    v.push(id.into());
+    sql::one(
+        db,
+        &format!("SELECT {UNIT_COLS} FROM mt_units u WHERE{c} AND u.id = ?"),
+        v,
+    )
+    .await?
+    .map(|r| unit_of(&r))
+    .transpose()
+}
+
+pub async fn units(db: &impl ConnectionTrait, s: &Scope) -> Result<Vec<Unit>, StoreError> {
+    let mut v = Vec::new();
+    let c = s.clause("u", "id", &mut v);
+    sql::all(
+        db,
+        &format!("SELECT {UNIT_COLS} FROM mt_units u WHERE{c} ORDER BY u.region_code, u.name_zh"),
+        v,
+    )
+    .await?
+    .iter()
+    .map(unit_of)
+    .collect()
+}
+
+// ---------------------------------------------------------------- meters
+
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct NewMeter {
+    pub unit_id: i64,
+    pub parent_id: Option<i64>,
+    /// site | building | line | device
+    pub level: String,
+    pub code: String,
+    pub name_zh: String,
+    #[serde(default)]
+    pub name_en: String,
+    /// electricity | steam | raw_coal | natural_gas | water | compressed_air | heat | diesel
+    pub energy_type: String,
+    /// Physical unit; defaults to the energy type's unit.
+    #[serde(default)]
+    pub measure_unit: String,
+    /// Interval minutes (default 15).
+    pub interval_min: Option<i32>,
+    /// CT/PT or pulse multiplier applied to raw values (default 1).
+    pub multiplier: Option<f64>,
+    pub high_limit: Option<f64>,
+    /// installed | planned | virtual (default installed)
+    #[serde(default)]
+    pub status: String,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Meter {
+    pub id: i64,
+    pub unit_id: i64,
+    pub parent_id: Option<i64>,
+    pub level: String,
+    pub code: String,
+    pub name_zh: String,
+    pub name_en: String,
+    pub energy_type: String,
+    pub measure_unit: String,
+    pub interval_min: i32,
+    pub multiplier: f64,
+    pub high_limit: Option<f64>,
+    pub status: String,
+    pub region_code: String,
+}
+
+const METER_COLS: &str = "m.id, m.unit_id, m.parent_id, m.level, m.code, m.name_zh, m.name_en, m.energy_type, m.measure_unit, m.interval_min, m.multiplier, m.high_limit, m.status, m.region_code";
+
+fn meter_of(r: &QueryResult) -> Result<Meter, StoreError> {
+    Ok(Meter {
+        id: g(r, "id")?,
+        unit_id: g(r, "unit_id")?,
+        parent_id: g(r, "parent_id")?,
+        level: g(r, "level")?,
+        code: g(r, "code")?,
+        name_zh: g(r, "name_zh")?,
+        name_en: g(r, "name_en")?,
+        energy_type: g(r, "energy_type")?,
+        measure_unit: g(r, "measure_unit")?,
+        interval_min: g(r, "interval_min")?,
+        multiplier: g(r, "multiplier")?,
+        high_limit: g(r, "high_limit")?,
+        status: g(r, "status")?,
+        region_code: g(r, "region_code")?,
+    })
+}
+
+/// Adds a node to a unit's meter tree (the unit must be in scope; the parent in the same unit
+/// and one level up or higher).
+pub async fn create_meter(
+    db: &impl ConnectionTrait,
+    s: &Scope,
+    m: &NewMeter,
+) -> Result<Meter, StoreError> {
+    let u = unit(db, s, m.unit_id)
+        .await?
+        .ok_or_else(|| StoreError::invalid("unit_id", "用能单位不存在 / unknown unit"))?;
+    let lvl = domain::LEVELS
+        .iter()
+        .position(|l| *l == m.level)
+        .ok_or_else(|| StoreError::invalid("level", "must be site, building, line or device"))?;
+    let unit_default = domain::ENERGY_TYPES
+        .iter()
+        .find(|e| e.0 == m.energy_type)
+        .map(|e| e.2)
+        .ok_or_else(|| {
+            StoreError::invalid(
+                "energy_type",
+                "must be electricity, steam, raw_coal, natural_gas, water, compressed_air, heat or diesel",
+            )
+        })?;
+    if m.code.trim().is_empty() {
+        return Err(StoreError::invalid(
+            "code",
+            "表计编号必填 / meter number is required",
+        ));
+    }
+    if m.name_zh.trim().is_empty() {
+        return Err(StoreError::invalid(
+            "name_zh",
+            "名称必填 / name is required",
+        ));
+    }
+    let interval = m.interval_min.unwrap_or(15);
+    if interval <= 0 || 1440 % interval != 0 {
+        return Err(StoreError::invalid(
+            "interval_min",
+            "must divide a day (e.g. 15, 60)",
+        ));
+    }
+    let mult = m.multiplier.unwrap_or(1.0);
+    if !(mult.is_finite() && mult > 0.0) {
+        return Err(StoreError::invalid("multiplier", "must be > 0"));
+    }
+    let status = if m.status.is_empty() {
+        "installed"
+    } else {
+        m.status.as_str()
+    };
+    if !["installed", "planned", "virtual"].contains(&status) {
+        return Err(StoreError::invalid(
+            "status",
+            "must be installed, planned or virtual",
+        ));
+    }
+    if let Some(pid) = m.parent_id {
+        let p = meter(db, s, pid)
+            .await?
+            .filter(|p| p.unit_id == u.id)
+            .ok_or_else(|| {
+                StoreError::invalid("parent_id", "上级节点不存在 / unknown parent in this unit")
+            })?;
+        let plvl = domain::LEVELS
+            .iter()
+            .position(|l| *l == p.level)
+            .unwrap_or(0);
+        if plvl >= lvl {
+            return Err(StoreError::invalid(
+                "level",
+                "下级节点层级须低于上级 / a child must be below its parent's level",
+            ));
+        }
+    }
+    let id = qcity_platform::ids::new_id();
+    let mu = if m.measure_unit.trim().is_empty() {
+        unit_default.to_string()
+    } else {
+        m.measure_unit.trim().to_string()
+    };
+    let r = sql::exec(
+        db,
+        "INSERT INTO mt_meters (city_id, id, unit_id, parent_id, level, code, name_zh, name_en, energy_type, measure_unit, interval_min, multiplier, high_limit, status, region_code, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        vec![
+            s.city_id.into(),
+            id.into(),
+            u.id.into(),
+            m.parent_id.into(),
+            m.level.clone().into(),
+            m.code.trim().into(),
+            m.name_zh.trim().into(),
+            m.name_en.trim().into(),
+            m.energy_type.clone().into(),
+            mu.into(),
+            interval.into(),
+            mult.into(),
+            m.high_limit.into(),
+            status.into(),
+            u.region_code.clone().into(),
+            Utc::now().into(),
+        ],
+    )
+    .await;
+    match r {
+        Err(e) if sql::is_unique_violation(&e) => Err(StoreError::Conflict(format!(
+            "表计编号 {} 已存在 / meter number already used in this unit",
+            m.code.trim()
+        ))),
+        Err(e) => Err(e.into()),
+        Ok(_) => meter(db, s, id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound("meter".into())),
+    }
+}
+
+pub async fn meter(
+    db: &impl ConnectionTrait,
+    s: &Scope,
+    id: i64,
+) -> Result<Option<Meter>, StoreError> {
+    let mut v = Vec::new();
+    let c = s.clause("m", "unit_id", &mut v);
+    v.push(id.into());
+    sql::one(
+        db,
+        &format!("SELECT {METER_COLS} FROM mt_meters m WHERE{c} AND m.id = ?"),
+        v,
+    )
+    .await?
+    .map(|r| meter_of(&r))
+    .transpose()
+}
+
+/// Meters in scope, optionally of one unit.
+pub async fn meters(
+    db: &impl ConnectionTrait,
+    s: &Scope,
+    unit_id: Option<i64>,
+) -> Result<Vec<Meter>, StoreError> {
+    let mut v = Vec::new();
+    let mut c = s.clause("m", "unit_id", &mut v);
+    if let Some(u) = unit_id {
+        v.push(u.into());
+        c.push_str(" AND m.unit_id = ?");
+    }
+    sql::all(
+        db,
+        &format!(
+            "SELECT {METER_COLS} FROM mt_meters m WHERE{c} ORDER BY m.unit_id, m.level, m.code"
+        ),
+        v,
+    )
+    .await?
+    .iter()
+    .map(meter_of)
+    .collect()
+}
+
+// ---------------------------------------------------------------- coverage (GB 17167)
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct CoverageRow {
+    pub energy_type: String,
+    /// 0 unit (进出用能单位), 1 sub-unit (次级用能单位), 2 main equipment (主要用能设备).
+    pub tier: usize,
+    pub installed: i64,
+    pub required: i64,
+    /// installed / required × 100.
+    pub rate: f64,
+    /// GB 17167-2006 minimum for this energy type and tier.
+    pub required_rate: f64,
+    pub ok: bool,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Coverage {
+    pub rows: Vec<CoverageRow>,
+    /// Installed / required over all tiers and energy types, %.
+    pub overall: Option<f64>,
+    /// Every row meets its GB 17167 rate.
+    pub compliant: bool,
+}
+
+/// The 配备率 of a unit: installed meters / meters required (installed + planned) per energy
+/// type and tier, against the GB 17167 minimum.
+pub fn coverage_of(ms: &[Meter]) -> Coverage {
+    let mut acc: BTreeMap<(String, usize), (i64, i64)> = BTreeMap::new();
+    for m in ms.iter().filter(|m| m.status != "virtual") {
+        let e = acc
+            .entry((m.energy_type.clone(), domain::tier(&m.level)))
+            .or_default();
+        e.1 += 1;
+        if m.status == "installed" {
+            e.0 += 1;
+        }
+    }
+    let (mut inst, mut req) = (0, 0);
+    let rows: Vec<CoverageRow> = acc
+        .into_iter()
+        .map(|((et, tier), (i, r))| {
+            inst += i;
+            req += r;
+            let rq = domain::gb17167_required(&et);
+            let need = [rq.0, rq.1, rq.2][tier.min(2)];
+            let rate = if r > 0 {
+                i as f64 / r as f64 * 100.0
+            } else {
+                100.0
+            };
+            CoverageRow {
+                energy_type: et,
+                tier,
+                installed: i,
+                required: r,
+                rate,
+                required_rate: need,
+                ok: rate + 1e-9 >= need,
+            }
+        })
+        .collect();
+    Coverage {
+        compliant: rows.iter().all(|r| r.ok),
+        overall: (req > 0).then(|| inst as f64 / req as f64 * 100.0),
+        rows,
+    }
+}
+
+// ---------------------------------------------------------------- ingest
+
+/// One reading as received (JSON body, CSV row or MQTT payload).
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct RawReading {
+    pub meter_id: serde_json::Value,
+    /// ISO 8601 with offset, local `YYYY-MM-DD HH:MM`, or epoch seconds.
+    #[serde(alias = "timestamp")]
+    pub ts: serde_json::Value,
+    pub value: serde_json::Value,
+}
+
+/// A rejected row and why.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema, PartialEq)]
+pub struct Reject {
+    /// 1-based row (CSV: data row, header excluded).
+    pub row: usize,
+    pub field: String,
+    pub reason: String,
+}
+
+/// Outcome of an ingest call.
+#[derive(Debug, Clone, Serialize, Default, utoipa::ToSchema)]
+pub struct IngestReport {
+    pub received: usize,
+    /// Rows stored (new, corrected or identical re-sends).
+    pub accepted: usize,
+    /// Rows that changed the stored data (new or corrected values).
+    pub changed: u64,
+    /// Stored but flagged (negative value, above the high limit): value withheld from rollups.
+    pub flagged: usize,
+    pub rejected: usize,
+    pub rejects: Vec<Reject>,
+}
+
+/// A parsed reading ready to store.
+#[derive(Debug, Clone, Copy)]
+pub struct Parsed {
+    pub meter_id: i64,
+    pub ts: i64,
+    pub raw: f64,
+}
+
+fn as_i64(v: &serde_json::Value) -> Option<i64> {
+    match v {
+        serde_json::Value::Number(n) => n.as_i64(),
+        serde_json::Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// Parsed rows (with their 1-based row number) and the rejected ones.
+pub type ParsedRows = (Vec<(usize, Parsed)>, Vec<Reject>);
+
+/// Parses JSON readings; rows that fail are returned as rejects.
+pub fn parse_json_rows(rows: &[RawReading]) -> (Vec<(usize, Parsed)>, Vec<Reject>) {
+    let mut ok = Vec::with_capacity(rows.len());
+    let mut bad = Vec::new();
+    for (i, r) in rows.iter().enumerate() {
+        let row = i + 1;
+        let Some(meter_id) = as_i64(&r.meter_id) else {
+            bad.push(Reject {
+                row,
+                field: "meter_id".into(),
+                reason: "不是表计编号 / not a meter id".into(),
+            });
+            continue;
+        };
+        let ts = match &r.ts {
+            serde_json::Value::Number(n) => n.as_i64().ok_or_else(|| "not an integer".to_string()),
+            serde_json::Value::String(s) => domain::parse_ts(s),
+            _ => Err("缺少时间 / missing timestamp".to_string()),
+        };
+        let ts = match ts {
+            Ok(t) => t,
+            Err(e) => {
+                bad.push(Reject {
+                    row,
+                    field: "ts".into(),
+                    reason: e,
+                });
+                continue;
+            }
+        };
+        let value = match &r.value {
+            serde_json::Value::Number(n) => n.as_f64(),
+            serde_json::Value::String(s) => s.trim().parse::<f64>().ok(),
+            _ => None,
+        };
+        match value {
+            Some(v) if v.is_finite() => ok.push((
+                row,
+                Parsed {
+                    meter_id,
+                    ts,
+                    raw: v,
+                },
+            )),
+            _ => bad.push(Reject {
+                row,
+                field: "value".into(),
+                reason: "不是有效数值 / not a finite number".into(),
+            }),
+        }
+    }
+    (ok, bad)
+}
+
+/// Parses CSV `meter_id,timestamp,value` (header required; UTF-8 or GBK).
+pub fn parse_csv(bytes: &[u8]) -> Result<ParsedRows, StoreError> {
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => std::borrow::Cow::Borrowed(t),
+        Err(_) => encoding_rs::GBK.decode(bytes).0,
+    };
+    let text = text.trim_start_matches('\u{feff}');
+    let mut lines = text.lines();
+    let header = lines.next().unwrap_or("").to_ascii_lowercase();
+    let cols: Vec<&str> = header.split(',').map(|c| c.trim()).collect();
+    let find = |names: &[&str]| cols.iter().position(|c| names.contains(c));
+    let (Some(mi), Some(ti), Some(vi)) = (
+        find(&["meter_id", "meter", "表计"]),
+        find(&["timestamp", "ts", "time", "时间"]),
+        find(&["value", "数值", "reading"]),
+    ) else {
+        return Err(StoreError::invalid(
+            "header",
+            "CSV 表头须含 meter_id,timestamp,value / header must name meter_id, timestamp and value",
+        ));
+    };
+    let mut ok = Vec::new();
+    let mut bad = Vec::new();
+    for (i, line) in lines.enumerate() {
+        let row = i + 1;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let f: Vec<&str> = line.split(',').collect();
+        let get = |k: usize| f.get(k).map(|s| s.trim()).unwrap_or("");
+        let Ok(meter_id) = get(mi).parse::<i64>() else {
+            bad.push(Reject {
+                row,
+                field: "meter_id".into(),
+                reason: format!("`{}` 不是表计编号 / not a meter id", get(mi)),
+            });
+            continue;
+        };
+        let ts = match domain::parse_ts(get(ti)) {
+            Ok(t) => t,
+            Err(e) => {
+                bad.push(Reject {
+                    row,
+                    field: "timestamp".into(),
+                    reason: e,
+                });
+                continue;
+            }
+        };
+        match get(vi).parse::<f64>() {
+            Ok(v) if v.is_finite() => ok.push((
+                row,
+                Parsed {
+                    meter_id,
+                    ts,
+                    raw: v,
+                },
+            )),
+            _ => bad.push(Reject {
+                row,
+                field: "value".into(),
+                reason: format!("`{}` 不是有效数值 / not a finite number", get(vi)),
+            }),
+        }
+    }
+    Ok((ok, bad))
+}
+
+/// (meter, ts, raw, validated value, quality, rule) of a row to store.
+type Good = (
+    i64,
+    i64,
+    f64,
+    Option<f64>,
+    &'static str,
+    Option<&'static str>,
+);
+
+/// Rows per multi-row INSERT (6 bound values each; under SQLite's 32 766 variable limit).
+const CHUNK: usize = 4000;
+
+/// Stores parsed readings in ONE transaction (committed before returning): checks each row's
+/// meter against the scope, applies the multiplier, flags negative and over-limit values,
+/// upserts on (city, meter, ts) and recomputes the affected hourly/daily/monthly rollups.
+pub async fn ingest<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    s: &Scope,
+    rows: Vec<(usize, Parsed)>,
+    mut rejects: Vec<Reject>,
+) -> Result<IngestReport, StoreError> {
+    let received = rows.len() + rejects.len();
+    // Meters of the batch that the caller may write.
+    let ids: BTreeSet<i64> = rows.iter().map(|r| r.1.meter_id).collect();
+    let mut known: HashMap<i64, (f64, Option<f64>, String)> = HashMap::new();
+    for chunk in ids.iter().copied().collect::<Vec<_>>().chunks(500) {
+        let mut v = Vec::new();
+        let c = s.clause("m", "unit_id", &mut v);
+        let ph = vec!["?"; chunk.len()].join(",");
+        v.extend(chunk.iter().map(|i| Value::from(*i)));
+        for r in sql::all(db, &format!("SELECT m.id, m.multiplier, m.high_limit, m.status FROM mt_meters m WHERE{c} AND m.id IN ({ph})"), v).await? {
+            known.insert(g(&r, "id")?, (g(&r, "multiplier")?, g(&r, "high_limit")?, g(&r, "status")?));
+        }
+    }
+    let now = domain::now_ts();
+    let mut good: Vec<Good> = Vec::with_capacity(rows.len());
+    let mut flagged = 0;
+    for (row, p) in rows {
+        let Some((mult, high, status)) = known.get(&p.meter_id) else {
+            rejects.push(Reject {
+                row,
+                field: "meter_id".into(),
+                reason: format!(
+                    "表计 {} 不存在或无权限 / unknown meter {}",
+                    p.meter_id, p.meter_id
+                ),
+            });
+            continue;
+        };
+        if status != "installed" {
+            rejects.push(Reject {
+                row,
+                field: "meter_id".into(),
+                reason: format!(
+                    "表计 {} 未安装 / meter {} is {status}",
+                    p.meter_id, p.meter_id
+                ),
+            });
+            continue;
+        }
+        if p.ts > now + 86400 {
+            rejects.push(Reject {
+                row,
+                field: "ts".into(),
+                reason: "时间晚于当前超过一天 / timestamp more than a day in the future".into(),
+            });
+            continue;
+        }
+        if p.ts < 946_684_800 {
+            rejects.push(Reject {
+                row,
+                field: "ts".into(),
+                reason: "时间早于2000年 / timestamp before 2000".into(),
+            });
+            continue;
+        }
+        let v = p.raw * mult;
+        let (value, quality, rule) = if v < 0.0 {
+            flagged += 1;
+            (None, "suspect", Some("negative"))
+        } else if high.is_some_and(|h| v > h) {
+            flagged += 1;
+            (None, "suspect", Some("high_limit"))
+        } else {
+            (Some(v), "valid", None)
+        };
+        good.push((p.meter_id, p.ts, p.raw, value, quality, rule));
+    }
+    // Last value wins within one batch for a repeated (meter, ts).
+    let mut dedup: BTreeMap<(i64, i64), usize> = BTreeMap::new();
+    for (i, r) in good.iter().enumerate() {
+        dedup.insert((r.0, r.1), i);
+    }
+    let accepted = good.len();
+    let txn = db.begin().await?;
+    let mut changed = 0u64;
+    let keep: Vec<usize> = dedup.values().copied().collect();
+    let dist = sql::distinct(&txn);
+    for chunk in keep.chunks(CHUNK) {
+        let mut q = String::from(
+            "INSERT INTO mt_readings (city_id, meter_id, ts, raw_value, value, quality, rule_id, received_at) VALUES ",
+        );
+        let mut vals: Vec<Value> = Vec::with_capacity(chunk.len() * 8);
+        for (k, &i) in chunk.iter().enumerate() {
+            let r = good[i];
+            if k > 0 {
+                q.push(',');
+            }
+            q.push_str("(?,?,?,?,?,?,?,?)");
+            vals.extend([
+                s.city_id.into(),
+                r.0.into(),
+                r.1.into(),
+                r.2.into(),
+                r.3.into(),
+                r.4.into(),
+                r.5.into(),
+                now.into(),
+            ]);
+        }
+        let q = format!(
+            "{q} ON CONFLICT (city_id, meter_id, ts) DO UPDATE SET raw_value = excluded.raw_value, value = excluded.value, quality = excluded.quality, rule_id = excluded.rule_id, received_at = excluded.received_at WHERE mt_readings.raw_value {dist} excluded.raw_value OR mt_readings.quality = 'estimated'"
+        );
+        changed += sql::exec(&txn, &q, vals).await?.rows_affected();
+    }
+    let touched: BTreeSet<(i64, i64)> = keep.iter().map(|&i| (good[i].0, good[i].1)).collect();
+    recompute_rollups(&txn, s.city_id, &touched).await?;
+    txn.commit().await?;
+    rejects.sort_by_key(|r| r.row);
+    Ok(IngestReport {
+        received,
+        accepted,
+        changed,
+        flagged,
+        rejected: rejects.len(),
+        rejects,
+    })
+}
+
+/// Recomputes the hourly, daily and monthly rollups of every (meter, day) touched by `ts` values.
+pub async fn recompute_rollups(
+    db: &impl ConnectionTrait,
+    city_id: i64,
+    touched: &BTreeSet<(i64, i64)>,
+) -> Result<(), StoreError> {
+    // Contiguous day ranges per meter.
+    let mut days: BTreeMap<i64, BTreeSet<i64>> = BTreeMap::new();
+    for &(m, ts) in touched {
+        days.entry(m).or_default().insert(domain::day_bucket(ts));
+    }
+    for (meter, ds) in days {
+        let mut ranges: Vec<(i64, i64)> = Vec::new();
+        for d in ds {
+            match ranges.last_mut() {
+                Some(r) if r.1 >= d => r.1 = d + 86400,
+                _ => ranges.push((d, d + 86400)),
+            }
+        }
+        let mut months = BTreeSet::new();
+        for (a, b) in ranges {
+            sql::exec(db, "DELETE FROM mt_rollups WHERE city_id = ? AND meter_id = ? AND grain IN ('h', 'd') AND bucket >= ? AND bucket < ?", vec![city_id.into(), meter.into(), a.into(), b.into()]).await?;
+            sql::exec(db, "INSERT INTO mt_rollups (city_id, meter_id, grain, bucket, value, n) SELECT city_id, meter_id, 'h', ts - (ts % 3600), COALESCE(SUM(value), 0), COUNT(value) FROM mt_readings WHERE city_id = ? AND meter_id = ? AND ts >= ? AND ts < ? GROUP BY city_id, meter_id, ts - (ts % 3600)", vec![city_id.into(), meter.into(), a.into(), b.into()]).await?;
+            sql::exec(db, &format!("INSERT INTO mt_rollups (city_id, meter_id, grain, bucket, value, n) SELECT city_id, meter_id, 'd', ((bucket + {o}) / 86400) * 86400 - {o}, SUM(value), SUM(n) FROM mt_rollups WHERE city_id = ? AND meter_id = ? AND grain = 'h' AND bucket >= ? AND bucket < ? GROUP BY city_id, meter_id, ((bucket + {o}) / 86400) * 86400 - {o}", o = domain::LOCAL_OFFSET), vec![city_id.into(), meter.into(), a.into(), b.into()]).await?;
+            let mut d = a;
+            while d < b {
+                months.insert(domain::month_bounds(d));
+                d += 86400;
+            }
+        }
+        for (a, b) in months {
+            sql::exec(db, "DELETE FROM mt_rollups WHERE city_id = ? AND meter_id = ? AND grain = 'm' AND bucket = ?", vec![city_id.into(), meter.into(), a.into()]).await?;
+            sql::exec(db, "INSERT INTO mt_rollups (city_id, meter_id, grain, bucket, value, n) SELECT city_id, meter_id, 'm', ?, SUM(value), SUM(n) FROM mt_rollups WHERE city_id = ? AND meter_id = ? AND grain = 'd' AND bucket >= ? AND bucket < ? GROUP BY city_id, meter_id", vec![a.into(), city_id.into(), meter.into(), a.into(), b.into()]).await?;
+        }
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- series
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Point {
+    pub ts: i64,
+    pub value: f64,
+    pub n: i64,
+}
+
+/// Rollup series of one meter (`grain` h, d or m) over `[from, to)`.
+pub async fn rollup_series(
+    db: &impl ConnectionTrait,
+    city_id: i64,
+    meter_id: i64,
+    grain: &str,
+    from: i64,
+    to: i64,
+) -> Result<Vec<Point>, StoreError> {
+    sql::all(db, "SELECT bucket, value, n FROM mt_rollups WHERE city_id = ? AND meter_id = ? AND grain = ? AND bucket >= ? AND bucket < ? ORDER BY bucket", vec![city_id.into(), meter_id.into(), grain.into(), from.into(), to.into()])
+        .await?
+        .iter()
+        .map(|r| Ok(Point { ts: g(r, "bucket")?, value: g(r, "value")?, n: g(r, "n")? }))
+        .collect()
+}
+
+/// Stored interval readings of one meter over `[from, to)`.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct StoredReading {
+    pub ts: i64,
+    pub raw_value: Option<f64>,
+    pub value: Option<f64>,
+    pub quality: String,
+    pub rule_id: Option<String>,
+}
+
+pub async fn readings(
+    db: &impl ConnectionTrait,
+    city_id: i64,
+    meter_id: i64,
+    from: i64,
+    to: i64,
+) -> Result<Vec<StoredReading>, StoreError> {
+    sql::all(db, "SELECT ts, raw_value, value, quality, rule_id FROM mt_readings WHERE city_id = ? AND meter_id = ? AND ts >= ? AND ts < ? ORDER BY ts", vec![city_id.into(), meter_id.into(), from.into(), to.into()])
+        .await?
+        .iter()
+        .map(|r| Ok(StoredReading { ts: g(r, "ts")?, raw_value: g(r, "raw_value")?, value: g(r, "value")?, quality: g(r, "quality")?, rule_id: g(r, "rule_id")? }))
+        .collect()
+}
+
+/// Latest reading time of a meter.
+pub async fn last_ts(
+    db: &impl ConnectionTrait,
+    city_id: i64,
+    meter_id: i64,
+) -> Result<Option<i64>, StoreError> {
+    Ok(
+        match sql::one(
+            db,
+            "SELECT MAX(ts) AS t FROM mt_readings WHERE city_id = ? AND meter_id = ?",
+            vec![city_id.into(), meter_id.into()],
+        )
+        .await?
+        {
+            Some(r) => g::<Option<i64>>(&r, "t")?,
+            None => None,
+        },
+    )
+}
