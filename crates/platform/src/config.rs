@@ -171,11 +171,20 @@ impl Config {
                 path.display()
             )));
         }
+        // Only `QCITY_SECTION__KEY` variables are configuration; other `QCITY_…` variables
+        // (test and tool settings such as QCITY_TEST_POSTGRES_URL) are not.
+        let env: std::collections::HashMap<String, String> = std::env::vars()
+            .filter(|(k, _)| {
+                k.strip_prefix("QCITY_")
+                    .is_some_and(|rest| rest.contains("__"))
+            })
+            .collect();
         builder = builder.add_source(
             config::Environment::with_prefix("QCITY")
                 .prefix_separator("_")
                 .separator("__")
-                .try_parsing(true),
+                .try_parsing(true)
+                .source(Some(env)),
         );
         for (var, key) in [
             ("QCITY_BIND", "server.bind"),
@@ -395,6 +404,15 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("bindd"), "{err}");
+    }
+
+    #[test]
+    fn unrelated_qcity_variables_are_not_configuration() {
+        // SAFETY: tests in this module do not read this variable concurrently.
+        unsafe { std::env::set_var("QCITY_SOME_TOOL_SETTING", "x") };
+        let c = Config::load(None, &Overrides::default());
+        unsafe { std::env::remove_var("QCITY_SOME_TOOL_SETTING") };
+        assert!(c.is_ok(), "{:?}", c.err());
     }
 
     #[test]
