@@ -19,8 +19,15 @@ for _ in $(seq 1 600); do
   kill -0 $PID 2>/dev/null || { cat "$DATA/server.log"; exit 1; }
   sleep 0.2
 done
+# The demo seeds bulky data in the background; retry while it holds the write lock.
 for u in admin analyst officer inspector dispatcher maintainer energy viewer; do
-  printf '%s\n' "$E2E_PASSWORD" | "$BIN" user passwd "$u" --password-stdin --data-dir "$DATA" >/dev/null
+  for attempt in $(seq 1 20); do
+    if printf '%s\n' "$E2E_PASSWORD" | "$BIN" user passwd "$u" --password-stdin --data-dir "$DATA" >/dev/null 2>"$DATA/passwd.err"; then
+      break
+    fi
+    [ "$attempt" -lt 20 ] || { cat "$DATA/passwd.err"; exit 1; }
+    sleep 3
+  done
 done
 cd "$HERE"
 [ -d node_modules/@playwright/test ] || PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund

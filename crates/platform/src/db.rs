@@ -43,7 +43,7 @@ pub async fn connect_url(
         o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
             .foreign_keys(true)
             .synchronous(sync)
-            .busy_timeout(Duration::from_secs(10))
+            .busy_timeout(Duration::from_secs(30))
             .create_if_missing(true)
     });
     Database::connect(opt).await
