@@ -51,9 +51,7 @@ pub async fn serve(cfg: Config, demo_city: bool) -> Result<()> {
             jobs: state.jobs.clone(),
         };
         for m in mods.iter() {
-            m.seed_demo(&ctx)
-                .await
-                .map_err(|e| anyhow::anyhow!("demo data of module {}: {e}", m.name()))?;
+            seed_module(m.as_ref(), &ctx).await?;
         }
     }
     for m in mods.iter() {
@@ -77,6 +75,27 @@ pub async fn serve(cfg: Config, demo_city: bool) -> Result<()> {
     .with_graceful_shutdown(shutdown_signal())
     .await?;
     Ok(())
+}
+
+/// Seeds one module's demo data. Seeders are idempotent and transactional, so when another
+/// module's background generation holds SQLite's write lock, waiting and trying again is safe.
+async fn seed_module(m: &dyn qcity_platform::Module, ctx: &DemoContext) -> Result<()> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match m.seed_demo(ctx).await {
+            Ok(()) => return Ok(()),
+            Err(e) if attempt < 15 && e.to_string().contains("database is locked") => {
+                tracing::warn!(
+                    module = m.name(),
+                    attempt,
+                    "database busy while seeding demo data; retrying"
+                );
+                tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            }
+            Err(e) => return Err(anyhow::anyhow!("demo data of module {}: {e}", m.name())),
+        }
+    }
 }
 
 fn print_accounts(city: &DemoCity, addr: SocketAddr) {
