@@ -13,7 +13,9 @@ use axum::routing::get;
 struct Assets;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/assets/{*path}", get(serve))
+    Router::new()
+        .route("/assets/{*path}", get(serve))
+        .route("/favicon.ico", get(favicon))
 }
 
 async fn serve(Path(path): Path<String>) -> Response {
@@ -36,6 +38,11 @@ async fn serve(Path(path): Path<String>) -> Response {
         }
         None => (StatusCode::NOT_FOUND, "not found").into_response(),
     }
+}
+
+/// Browsers ask for `/favicon.ico` on their own; answer with the embedded SVG icon.
+async fn favicon() -> Response {
+    serve(Path("favicon.svg".to_string())).await
 }
 
 /// Whether an embedded asset exists (tests).
