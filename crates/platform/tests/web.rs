@@ -309,6 +309,30 @@ async fn language_switch_is_remembered() {
     assert_eq!(resp.location(), Some("/login"));
     let page = c.get("/login").await.body;
     assert!(page.contains("<html lang=\"en\">") && page.contains("Sign in"));
+    // Without `next`, it returns to the page it was clicked on (same origin only).
+    let back = c
+        .request(
+            "GET",
+            "/lang?set=zh-CN",
+            None,
+            Vec::new(),
+            &[
+                ("host", "qcity.test"),
+                ("referer", "http://qcity.test/app/admin/regions?x=1"),
+            ],
+        )
+        .await;
+    assert_eq!(back.location(), Some("/app/admin/regions?x=1"));
+    let foreign = c
+        .request(
+            "GET",
+            "/lang?set=zh-CN",
+            None,
+            Vec::new(),
+            &[("host", "qcity.test"), ("referer", "http://evil.example/x")],
+        )
+        .await;
+    assert_eq!(foreign.location(), Some("/app"));
     // Open redirects are not followed.
     assert_eq!(
         c.get("/lang?set=zh-CN&next=//evil.example")

@@ -271,10 +271,23 @@ struct LangQuery {
     next: Option<String>,
 }
 
-/// Switches the UI language and remembers it in a cookie for a year.
-async fn switch_lang(State(st): State<AppState>, Query(q): Query<LangQuery>) -> Response {
+/// Switches the UI language, remembers it in a cookie for a year, and returns to `next` or
+/// else to the page the switch was clicked on (same-origin `Referer`).
+async fn switch_lang(
+    State(st): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<LangQuery>,
+) -> Response {
     let lang = Lang::parse(&q.set).unwrap_or_default();
-    let mut resp = Redirect::to(&local_next(q.next.as_deref())).into_response();
+    let back = q.next.clone().or_else(|| {
+        let r = headers.get(header::REFERER)?.to_str().ok()?;
+        let host = headers.get(header::HOST)?.to_str().ok()?;
+        let rest = r
+            .strip_prefix("http://")
+            .or_else(|| r.strip_prefix("https://"))?;
+        rest.strip_prefix(host).map(str::to_string)
+    });
+    let mut resp = Redirect::to(&local_next(back.as_deref())).into_response();
     resp.headers_mut().append(
         header::SET_COOKIE,
         cookies::set(
