@@ -1,7 +1,9 @@
 //! Core tables: cities, regions, users, sessions, API tokens, audit log.
 
-use sea_orm::{ConnectionTrait, DbBackend};
+use sea_orm::ConnectionTrait;
 use sea_orm_migration::prelude::*;
+
+use super::schema::{append_only_triggers, fk_city, id, text, text_null, ts, ts_null};
 
 pub struct Migration;
 
@@ -14,55 +16,6 @@ impl MigrationName for Migration {
 /// Tables without `city_id` that the Citus readiness check skips: `cities` is the tenant registry
 /// itself (a Citus reference table).
 pub const PG_TENANT_REFERENCE_TABLES: &[&str] = &["cities", "qcity_migrations"];
-
-fn id(name: &'static str) -> ColumnDef {
-    ColumnDef::new(Alias::new(name))
-        .big_integer()
-        .not_null()
-        .to_owned()
-}
-fn text(name: &'static str) -> ColumnDef {
-    ColumnDef::new(Alias::new(name))
-        .text()
-        .not_null()
-        .to_owned()
-}
-fn text_null(name: &'static str) -> ColumnDef {
-    ColumnDef::new(Alias::new(name)).text().null().to_owned()
-}
-fn ts(name: &'static str) -> ColumnDef {
-    ColumnDef::new(Alias::new(name))
-        .timestamp_with_time_zone()
-        .not_null()
-        .to_owned()
-}
-fn ts_null(name: &'static str) -> ColumnDef {
-    ColumnDef::new(Alias::new(name))
-        .timestamp_with_time_zone()
-        .null()
-        .to_owned()
-}
-fn fk_city(table: &'static str) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .name(format!("fk_{table}_city"))
-        .from(Alias::new(table), Alias::new("city_id"))
-        .to(Alias::new("cities"), Alias::new("id"))
-        .to_owned()
-}
-
-/// SQL that makes a table append-only on both backends (no UPDATE, no DELETE).
-pub fn append_only_triggers(backend: DbBackend, table: &str) -> Vec<String> {
-    match backend {
-        DbBackend::Postgres => vec![
-            "CREATE OR REPLACE FUNCTION qcity_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'table % is append-only', TG_TABLE_NAME; END $$".to_string(),
-            format!("CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} FOR EACH ROW EXECUTE FUNCTION qcity_append_only()"),
-        ],
-        _ => vec![
-            format!("CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table} BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"),
-            format!("CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"),
-        ],
-    }
-}
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {

@@ -5,12 +5,14 @@
 //! refuses a database that has migrations this binary does not know (a newer schema).
 
 mod m0001_core;
+pub mod schema;
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, TransactionTrait};
 pub use sea_orm_migration::MigrationTrait;
 use sea_orm_migration::SchemaManager;
 
-pub use m0001_core::{PG_TENANT_REFERENCE_TABLES, append_only_triggers};
+pub use m0001_core::PG_TENANT_REFERENCE_TABLES;
+pub use schema::append_only_triggers;
 
 /// The platform's own migrations (cities, regions, users, sessions, tokens, audit log).
 pub fn platform_migrations() -> Vec<Box<dyn MigrationTrait>> {
