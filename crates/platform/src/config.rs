@@ -37,6 +37,9 @@ pub struct ServerConfig {
     pub public_url: String,
     /// Default UI language: `zh-CN` or `en`.
     pub default_lang: String,
+    /// How long home-dashboard figures may be reused before they are recomputed (seconds;
+    /// 0 = compute on every request).
+    pub dashboard_cache_seconds: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -88,6 +91,7 @@ impl Default for ServerConfig {
             bind: "127.0.0.1:8080".into(),
             public_url: String::new(),
             default_lang: "zh-CN".into(),
+            dashboard_cache_seconds: 30,
         }
     }
 }
@@ -320,6 +324,8 @@ bind = "127.0.0.1:8080"
 public_url = ""
 # Default UI language: "zh-CN" or "en" (users can switch; the choice is remembered).
 default_lang = "zh-CN"
+# Seconds the home dashboard's figures may be reused before they are recomputed (0 = never reuse).
+dashboard_cache_seconds = 30
 
 [database]
 # Directory for the embedded SQLite database (flag: --data-dir).

@@ -345,9 +345,7 @@ async fn home(
             href: None,
         },
     ];
-    for m in st.modules.iter() {
-        tiles.extend(m.dashboard_tiles(&st, &p).await);
-    }
+    tiles.extend(module_tiles(&st, &p).await);
     let names: Vec<String> = districts
         .iter()
         .map(|r| t.pick(&r.name_zh, &r.name_en).to_string())
@@ -392,6 +390,25 @@ async fn home(
         has_map,
     };
     render(&page)
+}
+
+/// The modules' dashboard tiles for this principal, reused for `server.dashboard_cache_seconds`
+/// (the key holds everything that scopes them: city, role, region scope, company, enterprise).
+async fn module_tiles(st: &AppState, p: &Principal) -> Vec<Tile> {
+    let key = format!(
+        "{}|{:?}|{}|{:?}|{:?}",
+        p.city_id, p.role, p.scope.prefix, p.company_id, p.enterprise_id
+    );
+    let (st2, p2) = (st.clone(), p.clone());
+    st.dashboard_tiles
+        .get_or_compute(key, move || async move {
+            let mut tiles = Vec::new();
+            for m in st2.modules.iter() {
+                tiles.extend(m.dashboard_tiles(&st2, &p2).await);
+            }
+            tiles
+        })
+        .await
 }
 
 /// Progress of background jobs (polled by htmx while any runs).

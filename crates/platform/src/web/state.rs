@@ -2,9 +2,10 @@
 
 use crate::auth::session::SessionPolicy;
 use crate::auth::throttle::LoginThrottle;
+use crate::cache::TtlCache;
 use crate::config::Config;
 use crate::jobs::Jobs;
-use crate::module::Module;
+use crate::module::{Module, Tile};
 use crate::web::metrics::Metrics;
 use sea_orm::DatabaseConnection;
 use std::sync::Arc;
@@ -18,6 +19,8 @@ pub struct AppState {
     pub throttle: Arc<LoginThrottle>,
     pub metrics: Arc<Metrics>,
     pub jobs: Jobs,
+    /// Home-dashboard tiles of the modules, per city, role, region scope and company.
+    pub dashboard_tiles: Arc<TtlCache<String, Vec<Tile>>>,
 }
 
 impl AppState {
@@ -27,8 +30,10 @@ impl AppState {
             config.security.login_max_failures_per_ip,
             std::time::Duration::from_secs(config.security.login_window_minutes as u64 * 60),
         );
+        let tiles_ttl = std::time::Duration::from_secs(config.server.dashboard_cache_seconds);
         Self {
             db,
+            dashboard_tiles: Arc::new(TtlCache::new(tiles_ttl, 10_000)),
             config: Arc::new(config),
             modules: Arc::new(modules),
             throttle: Arc::new(throttle),
