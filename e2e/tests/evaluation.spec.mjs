@@ -61,3 +61,31 @@ test("officer: entry grid in own district only, completeness", async ({ page }) 
   await expect(page.getByTestId("completeness")).toContainText("已发布");
   w.assertClean();
 });
+
+test("analyst: validation rules from the passport (htmx)", async ({ page }) => {
+  const w = watchPage(page);
+  await login(page, "analyst");
+  await page.goto("/app/evaluation");
+  await page.getByTestId("frameworks").getByRole("link", { name: "城市质量发展评价指标体系" }).click();
+  const tree = page.getByTestId("framework-tree");
+  await tree.getByText("电梯万台困人率").click();
+  await tree.locator("#CQ-ELEV-TRAP").getByTestId("rules-link").click();
+  await expect(page.locator("h1")).toContainText("CQ-ELEV-TRAP");
+  const panel = page.getByTestId("rules-panel");
+  const before = await panel.locator("tr[data-rule-id]").count();
+  // add a year-on-year rule for this indicator; htmx swaps the panel in place
+  const form = page.getByTestId("rule-new");
+  await form.locator('select[name="kind"]').selectOption("yoy");
+  await form.locator('input[name="threshold"]').fill("15");
+  await form.getByRole("button").click();
+  await expect(panel.locator("tr[data-rule-id]")).toHaveCount(before + 1);
+  const row = panel.locator('tr[data-kind="yoy"]').filter({ hasText: "CQ-ELEV-TRAP" });
+  await expect(row.locator('input[name="threshold"]')).toHaveValue("15");
+  // disable, then delete it
+  await row.getByRole("button", { name: "停用" }).click();
+  await expect(panel.locator('tr[data-kind="yoy"].muted').filter({ hasText: "CQ-ELEV-TRAP" })).toHaveCount(1);
+  page.once("dialog", (d) => d.accept());
+  await panel.locator('tr[data-kind="yoy"]').filter({ hasText: "CQ-ELEV-TRAP" }).getByRole("button", { name: "删除" }).click();
+  await expect(panel.locator("tr[data-rule-id]")).toHaveCount(before);
+  w.assertClean();
+});

@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1/evaluation` (documented in the OpenAPI document).
 
 use crate::import::{self, ImportReport};
+use crate::rules::{self, NewRule, RulePatch, RuleView};
 use crate::runs::{self, NewRun, RunResults};
 use crate::store::{
     self, Action, Completeness, EvalError, FeedReport, FrameworkView, NodeView, PassportPatch,
@@ -31,6 +32,14 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/evaluation/frameworks/{id}/indicators/{code}",
             post(passport).patch(passport),
         )
+        .route(
+            "/api/v1/evaluation/frameworks/{id}/rules",
+            get(rules_list).post(rule_create),
+        )
+        .route(
+            "/api/v1/evaluation/frameworks/{id}/rules/{rule_id}",
+            get(rule_get).patch(rule_update).delete(rule_delete),
+        )
         .route("/api/v1/evaluation/frameworks/{id}/feeds", post(feeds))
         .route(
             "/api/v1/evaluation/frameworks/{id}/import",
@@ -51,8 +60,8 @@ pub fn routes() -> Router<AppState> {
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(catalogue, frameworks, install, framework, passport, feeds, import_values, template, values, save, value, act, completeness, runs_list, run_create, run_get, run_reproduce),
-    components(schemas(CatalogueEntry, FrameworkView, FrameworkDetail, NodeView, PassportPatch, ValueView, ValueInput, Warning, ValueWithWarnings, ActBody, Completeness, FeedReport, ImportReport, import::RowError, NewRun, RunSummary, RunDetail, RunResults, runs::YearResult, runs::UnitScores, runs::RankInterval, runs::ProgressRow, Reproduced, InstallBody)),
+    paths(catalogue, frameworks, install, framework, passport, rules_list, rule_create, rule_get, rule_update, rule_delete, feeds, import_values, template, values, save, value, act, completeness, runs_list, run_create, run_get, run_reproduce),
+    components(schemas(RuleView, NewRule, RulePatch, CatalogueEntry, FrameworkView, FrameworkDetail, NodeView, PassportPatch, ValueView, ValueInput, Warning, ValueWithWarnings, ActBody, Completeness, FeedReport, ImportReport, import::RowError, NewRun, RunSummary, RunDetail, RunResults, runs::YearResult, runs::UnitScores, runs::RankInterval, runs::ProgressRow, Reproduced, InstallBody)),
     tags((name = "evaluation", description = "City quality evaluation: frameworks, governed indicator data, composite-index runs"))
 )]
 pub struct EvalApi;
@@ -169,6 +178,86 @@ async fn passport(
 ) -> Result<Json<NodeView>, ApiError> {
     let n = store::update_passport(&st.db, &p, id, &code, b).await?;
     Ok(Json(NodeView::from(&n)))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct RuleQuery {
+    /// Only the rules that apply to this indicator (its own and the framework defaults).
+    pub indicator: Option<String>,
+}
+
+/// Validation rules of a framework (defaults first, then per indicator).
+#[utoipa::path(get, path = "/api/v1/evaluation/frameworks/{id}/rules", tag = "evaluation", params(("id" = i64, Path), RuleQuery), responses((status = 200, body = [RuleView]), (status = 404, body = qcity_platform::web::error::Problem)))]
+async fn rules_list(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<i64>,
+    Query(q): Query<RuleQuery>,
+) -> Result<Json<Vec<RuleView>>, ApiError> {
+    reader(&p)?;
+    Ok(Json(
+        rules::list_rules(&st.db, &p, id, q.indicator.as_deref())
+            .await?
+            .iter()
+            .map(RuleView::from)
+            .collect(),
+    ))
+}
+
+/// Creates a validation rule (analysts, admins). Without `indicator` it is a framework
+/// default that applies to every indicator.
+#[utoipa::path(post, path = "/api/v1/evaluation/frameworks/{id}/rules", tag = "evaluation", params(("id" = i64, Path)), request_body = NewRule, responses((status = 201, body = RuleView), (status = 403, body = qcity_platform::web::error::Problem), (status = 422, body = qcity_platform::web::error::Problem)))]
+async fn rule_create(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<i64>,
+    Json(b): Json<NewRule>,
+) -> Result<Response, ApiError> {
+    let m = rules::create_rule(&st.db, &p, id, &b).await?;
+    Ok((StatusCode::CREATED, Json(RuleView::from(&m))).into_response())
+}
+
+#[utoipa::path(get, path = "/api/v1/evaluation/frameworks/{id}/rules/{rule_id}", tag = "evaluation", params(("id" = i64, Path), ("rule_id" = i64, Path)), responses((status = 200, body = RuleView), (status = 404, body = qcity_platform::web::error::Problem)))]
+async fn rule_get(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path((id, rule_id)): Path<(i64, i64)>,
+) -> Result<Json<RuleView>, ApiError> {
+    reader(&p)?;
+    let m = rules::get_rule(&st.db, &p, id, rule_id).await?;
+    Ok(Json(RuleView::from(&m)))
+}
+
+/// Edits a rule's parameters or enables / disables it (`active`); `null` clears a parameter.
+#[utoipa::path(patch, path = "/api/v1/evaluation/frameworks/{id}/rules/{rule_id}", tag = "evaluation", params(("id" = i64, Path), ("rule_id" = i64, Path)), request_body = RulePatch, responses((status = 200, body = RuleView), (status = 403, body = qcity_platform::web::error::Problem), (status = 404, body = qcity_platform::web::error::Problem), (status = 422, body = qcity_platform::web::error::Problem)))]
+async fn rule_update(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path((id, rule_id)): Path<(i64, i64)>,
+    Json(b): Json<RulePatch>,
+) -> Result<Json<RuleView>, ApiError> {
+    let m = rules::update_rule(&st.db, &p, id, rule_id, &b).await?;
+    Ok(Json(RuleView::from(&m)))
+}
+
+/// Deletes a rule (analysts, admins).
+#[utoipa::path(delete, path = "/api/v1/evaluation/frameworks/{id}/rules/{rule_id}", tag = "evaluation", params(("id" = i64, Path), ("rule_id" = i64, Path)), responses((status = 204), (status = 403, body = qcity_platform::web::error::Problem), (status = 404, body = qcity_platform::web::error::Problem)))]
+async fn rule_delete(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path((id, rule_id)): Path<(i64, i64)>,
+) -> Result<StatusCode, ApiError> {
+    rules::delete_rule(&st.db, &p, id, rule_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Who may read frameworks and their rules.
+fn reader(p: &Principal) -> Result<(), ApiError> {
+    if p.can(Capability::ViewAll) || p.can(Capability::EnterData) {
+        Ok(())
+    } else {
+        Err(ApiError(AppError::Forbidden))
+    }
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

@@ -9,6 +9,7 @@ pub mod hooks;
 pub mod import;
 pub mod migration;
 pub mod pages;
+pub mod rules;
 pub mod runs;
 pub mod store;
 
