@@ -1,8 +1,10 @@
 //! Reading the data back out of an ECharts option so the PDF (and the open-data files) can
-//! show the same chart: categories and numeric series.
+//! show the same chart: categories and numeric series; and drawing that data as SVG for print
+//! (图表: the PDF shows the same figures as the HTML page's ECharts charts).
 
 use serde_json::Value;
 use std::collections::HashMap;
+use std::fmt::Write as _;
 
 /// How a chart is drawn in print.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,6 +137,263 @@ pub fn extract(option: &Value, names: &HashMap<String, String>) -> Option<Simple
     }
 }
 
+/// The series colours (the same order as the web charts' palette).
+pub const PALETTE: [&str; 6] = [
+    "#2f6db5", "#e07b39", "#3a9d5d", "#b5452f", "#7a5bb5", "#5b8fa8",
+];
+
+/// Text safe inside SVG/XML content and attribute values.
+fn xml(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c if (c as u32) < 0x20 && c != '\t' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A data label: at most two decimals, no trailing zeros.
+pub fn label_num(v: f64) -> String {
+    let s = format!("{v:.2}");
+    let s = if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    };
+    if s == "-0" { "0".into() } else { s }
+}
+
+/// A short category label (long names are cut with an ellipsis).
+fn short(s: &str, max_chars: usize) -> String {
+    if s.chars().count() <= max_chars {
+        s.to_string()
+    } else {
+        let mut out: String = s.chars().take(max_chars.saturating_sub(1)).collect();
+        out.push('…');
+        out
+    }
+}
+
+/// Approximate width of a text in px at a font size (CJK characters are square, Latin half).
+fn text_width(s: &str, size: f64) -> f64 {
+    s.chars()
+        .map(|c| if c.is_ascii() { 0.55 } else { 1.0 })
+        .sum::<f64>()
+        * size
+}
+
+/// Width of the drawing in SVG user units (px).
+pub const SVG_WIDTH: f64 = 640.0;
+
+fn legend(out: &mut String, series: &[(String, Vec<Option<f64>>)], y: f64, font: &str) -> f64 {
+    if series.len() < 2 {
+        return 0.0;
+    }
+    let mut x = 8.0;
+    let mut row = 0.0;
+    for (i, (name, _)) in series.iter().enumerate() {
+        let w = 18.0 + text_width(name, 11.0) + 14.0;
+        if x + w > SVG_WIDTH && x > 8.0 {
+            x = 8.0;
+            row += 16.0;
+        }
+        let _ = write!(
+            out,
+            r##"<rect x="{x:.1}" y="{:.1}" width="10" height="10" fill="{}"/><text x="{:.1}" y="{:.1}" font-family="{font}" font-size="11" fill="#333">{}</text>"##,
+            y + row,
+            PALETTE[i % PALETTE.len()],
+            x + 14.0,
+            y + row + 9.5,
+            xml(name)
+        );
+        x += w;
+    }
+    row + 20.0
+}
+
+/// The chart as a standalone SVG document: horizontal grouped bars for [`Kind::Bar`] (one row
+/// per category, a shared zero line, the value at each bar's end) or a line chart with data
+/// labels for [`Kind::Line`]. `font` is the font family the text is set in; missing values are
+/// drawn as "–" (bars) or left out (lines).
+pub fn to_svg(c: &SimpleChart, font: &str) -> String {
+    match c.kind {
+        Kind::Bar => bar_svg(c, &xml(font)),
+        Kind::Line => line_svg(c, &xml(font)),
+    }
+}
+
+fn finite_values(c: &SimpleChart) -> Vec<f64> {
+    c.series
+        .iter()
+        .flat_map(|(_, v)| v.iter().flatten().copied())
+        .filter(|v| v.is_finite())
+        .collect()
+}
+
+fn bar_svg(c: &SimpleChart, font: &str) -> String {
+    let mut body = String::new();
+    let top = 4.0 + legend(&mut body, &c.series, 4.0, font);
+    let n_series = c.series.len().max(1) as f64;
+    let bar_h = if n_series > 1.0 { 10.0 } else { 14.0 };
+    let row_h = n_series * bar_h + 8.0;
+    let label_w = c
+        .categories
+        .iter()
+        .map(|s| text_width(&short(s, 14), 11.0))
+        .fold(40.0_f64, f64::max)
+        .min(170.0)
+        + 8.0;
+    let plot_x0 = label_w;
+    let plot_w = SVG_WIDTH - label_w - 56.0;
+    let vals = finite_values(c);
+    let lo = vals.iter().copied().fold(0.0_f64, f64::min);
+    let hi = vals.iter().copied().fold(0.0_f64, f64::max);
+    let span = if hi - lo > 0.0 { hi - lo } else { 1.0 };
+    let x_of = |v: f64| plot_x0 + (v - lo) / span * plot_w;
+    let zero = x_of(0.0);
+    for (ci, cat) in c.categories.iter().enumerate() {
+        let y0 = top + ci as f64 * row_h;
+        let _ = write!(
+            body,
+            r##"<text x="{:.1}" y="{:.1}" font-family="{font}" font-size="11" fill="#333" text-anchor="end">{}</text>"##,
+            label_w - 6.0,
+            y0 + row_h / 2.0 + 4.0,
+            xml(&short(cat, 14))
+        );
+        for (si, (_, vs)) in c.series.iter().enumerate() {
+            let y = y0 + 4.0 + si as f64 * bar_h;
+            match vs.get(ci).copied().flatten().filter(|v| v.is_finite()) {
+                Some(v) => {
+                    let (x, w) = if v >= 0.0 {
+                        (zero, x_of(v) - zero)
+                    } else {
+                        (x_of(v), zero - x_of(v))
+                    };
+                    let _ = write!(
+                        body,
+                        r##"<rect x="{x:.1}" y="{y:.1}" width="{:.1}" height="{:.1}" fill="{}"/><text x="{:.1}" y="{:.1}" font-family="{font}" font-size="10" fill="#333">{}</text>"##,
+                        w.max(0.5),
+                        bar_h - 2.0,
+                        PALETTE[si % PALETTE.len()],
+                        x_of(v.max(0.0)) + 4.0,
+                        y + bar_h - 3.5,
+                        label_num(v)
+                    );
+                }
+                None => {
+                    let _ = write!(
+                        body,
+                        r##"<text x="{:.1}" y="{:.1}" font-family="{font}" font-size="10" fill="#999">–</text>"##,
+                        zero + 4.0,
+                        y + bar_h - 3.5
+                    );
+                }
+            }
+        }
+    }
+    let height = top + c.categories.len() as f64 * row_h + 6.0;
+    let _ = write!(
+        body,
+        r##"<line x1="{zero:.1}" y1="{:.1}" x2="{zero:.1}" y2="{:.1}" stroke="#888" stroke-width="1"/>"##,
+        top - 2.0,
+        height - 4.0
+    );
+    format!(
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{SVG_WIDTH}" height="{height:.0}" viewBox="0 0 {SVG_WIDTH} {height:.0}">{body}</svg>"##
+    )
+}
+
+fn line_svg(c: &SimpleChart, font: &str) -> String {
+    let mut body = String::new();
+    let top = 4.0 + legend(&mut body, &c.series, 4.0, font) + 14.0;
+    let (left, right, plot_h) = (48.0, 24.0, 180.0);
+    let plot_w = SVG_WIDTH - left - right;
+    let vals = finite_values(c);
+    let (mut lo, mut hi) = (
+        vals.iter().copied().fold(f64::INFINITY, f64::min),
+        vals.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+    );
+    if !lo.is_finite() {
+        (lo, hi) = (0.0, 1.0);
+    }
+    let pad = if hi - lo > 0.0 { (hi - lo) * 0.15 } else { 1.0 };
+    let (lo, hi) = (lo - pad, hi + pad);
+    let n = c.categories.len().max(1);
+    let x_of = |i: usize| {
+        if n == 1 {
+            left + plot_w / 2.0
+        } else {
+            left + plot_w * i as f64 / (n - 1) as f64
+        }
+    };
+    let y_of = |v: f64| top + plot_h * (1.0 - (v - lo) / (hi - lo));
+    for k in 0..=4 {
+        let v = lo + (hi - lo) * k as f64 / 4.0;
+        let y = y_of(v);
+        let _ = write!(
+            body,
+            r##"<line x1="{left}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="#e3e3e3" stroke-width="1"/><text x="{:.1}" y="{:.1}" font-family="{font}" font-size="10" fill="#777" text-anchor="end">{}</text>"##,
+            left + plot_w,
+            left - 6.0,
+            y + 3.5,
+            label_num(v)
+        );
+    }
+    for (i, cat) in c.categories.iter().enumerate() {
+        let _ = write!(
+            body,
+            r##"<text x="{:.1}" y="{:.1}" font-family="{font}" font-size="11" fill="#333" text-anchor="middle">{}</text>"##,
+            x_of(i),
+            top + plot_h + 16.0,
+            xml(&short(cat, 10))
+        );
+    }
+    for (si, (_, vs)) in c.series.iter().enumerate() {
+        let col = PALETTE[si % PALETTE.len()];
+        let pts: Vec<(usize, f64)> = vs
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| v.filter(|v| v.is_finite()).map(|v| (i, v)))
+            .filter(|(i, _)| *i < n)
+            .collect();
+        // Segments join consecutive categories only: a gap stays a gap.
+        for w in pts.windows(2) {
+            if w[1].0 == w[0].0 + 1 {
+                let _ = write!(
+                    body,
+                    r##"<line x1="{:.1}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="{col}" stroke-width="2"/>"##,
+                    x_of(w[0].0),
+                    y_of(w[0].1),
+                    x_of(w[1].0),
+                    y_of(w[1].1)
+                );
+            }
+        }
+        for (i, v) in pts {
+            let _ = write!(
+                body,
+                r##"<circle cx="{:.1}" cy="{:.1}" r="3" fill="{col}"/><text x="{:.1}" y="{:.1}" font-family="{font}" font-size="10" fill="#333" text-anchor="middle">{}</text>"##,
+                x_of(i),
+                y_of(v),
+                x_of(i),
+                y_of(v) - 7.0,
+                label_num(v)
+            );
+        }
+    }
+    let height = top + plot_h + 24.0;
+    format!(
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{SVG_WIDTH}" height="{height:.0}" viewBox="0 0 {SVG_WIDTH} {height:.0}">{body}</svg>"##
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,5 +421,82 @@ mod tests {
         assert_eq!(c.series[0].0, "2025");
         assert_eq!(c.series[0].1.len(), 3);
         assert!(extract(&json!({"series": []}), &names).is_none());
+    }
+
+    fn attr(svg: &str, tag_start: usize, name: &str) -> f64 {
+        let rest = &svg[tag_start..];
+        let key = format!(" {name}=\"");
+        let i = rest.find(&key).unwrap() + key.len();
+        let j = rest[i..].find('"').unwrap();
+        rest[i..i + j].parse().unwrap()
+    }
+
+    #[test]
+    fn bar_svg_lengths_are_proportional_and_labels_exact() {
+        let c = SimpleChart {
+            kind: Kind::Bar,
+            categories: vec!["中心区".into(), "东湖区 & <新区>".into(), "西山区".into()],
+            series: vec![("2025".into(), vec![Some(80.0), Some(40.0), None])],
+        };
+        let svg = to_svg(&c, "Noto Sans CJK SC");
+        assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
+        assert!(svg.ends_with("</svg>"));
+        // Escaped text, never raw markup from the data.
+        assert!(svg.contains("东湖区 &amp; &lt;新区&gt;"));
+        assert!(!svg.contains("<新区>"));
+        // One bar per present value; the 80 bar is twice the 40 bar.
+        let bars: Vec<usize> = svg.match_indices("<rect").map(|(i, _)| i).collect();
+        assert_eq!(bars.len(), 2);
+        let (w1, w2) = (attr(&svg, bars[0], "width"), attr(&svg, bars[1], "width"));
+        assert!((w1 / w2 - 2.0).abs() < 0.01, "{w1} {w2}");
+        for label in [">80<", ">40<", ">中心区<", ">–<"] {
+            assert!(svg.contains(label), "{label}");
+        }
+    }
+
+    #[test]
+    fn bar_svg_negative_values_extend_left_of_zero() {
+        let c = SimpleChart {
+            kind: Kind::Bar,
+            categories: vec!["a".into(), "b".into()],
+            series: vec![
+                ("x".into(), vec![Some(-1.5), Some(3.0)]),
+                ("y".into(), vec![Some(1.0), Some(0.25)]),
+            ],
+        };
+        let svg = to_svg(&c, "f");
+        // Data bars are 8 high (the legend squares 10).
+        let data: Vec<(f64, f64)> = svg
+            .match_indices("<rect")
+            .map(|(i, _)| i)
+            .filter(|&i| attr(&svg, i, "height") < 9.0)
+            .map(|i| (attr(&svg, i, "x"), attr(&svg, i, "width")))
+            .collect();
+        assert_eq!(data.len(), 4);
+        let zero = data[1].0; // the positive bar of `y` in row a starts at zero
+        assert!((data[0].0 + data[0].1 - zero).abs() < 0.11, "{data:?}");
+        assert!((data[2].1 / data[0].1 - 2.0).abs() < 0.01);
+        assert!(svg.contains(">-1.5<") && svg.contains(">0.25<"));
+        // A legend with both series names.
+        assert!(svg.contains(">x<") && svg.contains(">y<"));
+    }
+
+    #[test]
+    fn line_svg_points_follow_the_values() {
+        let c = SimpleChart {
+            kind: Kind::Line,
+            categories: vec!["2023".into(), "2024".into(), "2025".into()],
+            series: vec![("指数".into(), vec![Some(75.2), None, Some(78.4)])],
+        };
+        let svg = to_svg(&c, "f");
+        let pts: Vec<usize> = svg.match_indices("<circle").map(|(i, _)| i).collect();
+        assert_eq!(pts.len(), 2);
+        // Higher value → smaller y; a gap is not bridged by a line.
+        assert!(attr(&svg, pts[1], "cy") < attr(&svg, pts[0], "cy"));
+        assert_eq!(svg.matches("stroke-width=\"2\"").count(), 0);
+        assert!(svg.contains(">75.2<") && svg.contains(">78.4<") && svg.contains(">2024<"));
+        assert_eq!(label_num(1.0 / 3.0), "0.33");
+        assert_eq!(label_num(-0.001), "0");
+        assert_eq!(label_num(80.0), "80");
     }
 }

@@ -6,6 +6,7 @@
 //! → published, and a published version is immutable (a correction is a new version with a
 //! change note). The public portal under `/p/{city}` shows only published data.
 
+pub mod cache;
 pub mod charts;
 pub mod entity;
 pub mod migration;

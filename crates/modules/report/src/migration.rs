@@ -1,5 +1,8 @@
 //! The report module's tables: versions of the annual report (报告版本).
 
+use qcity_platform::migration::schema::{
+    fk_city, id, ident, index, int, tenant_pk, text, text_null, ts, ts_null,
+};
 use qcity_platform::sea_orm_migration::prelude::*;
 use sea_orm::{ConnectionTrait, DbBackend};
 
@@ -9,40 +12,6 @@ impl MigrationName for M0400ReportCore {
     fn name(&self) -> &str {
         "m0400_report_core"
     }
-}
-
-fn big(name: &'static str) -> ColumnDef {
-    ColumnDef::new(Alias::new(name))
-        .big_integer()
-        .not_null()
-        .to_owned()
-}
-fn int(name: &'static str) -> ColumnDef {
-    ColumnDef::new(Alias::new(name))
-        .integer()
-        .not_null()
-        .to_owned()
-}
-fn text(name: &'static str) -> ColumnDef {
-    ColumnDef::new(Alias::new(name))
-        .text()
-        .not_null()
-        .to_owned()
-}
-fn text_null(name: &'static str) -> ColumnDef {
-    ColumnDef::new(Alias::new(name)).text().null().to_owned()
-}
-fn ts(name: &'static str) -> ColumnDef {
-    ColumnDef::new(Alias::new(name))
-        .timestamp_with_time_zone()
-        .not_null()
-        .to_owned()
-}
-fn ts_null(name: &'static str) -> ColumnDef {
-    ColumnDef::new(Alias::new(name))
-        .timestamp_with_time_zone()
-        .null()
-        .to_owned()
 }
 
 /// SQL that makes a published version immutable on both backends (no UPDATE, no DELETE once
@@ -65,9 +34,9 @@ impl MigrationTrait for M0400ReportCore {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
         m.create_table(
             Table::create()
-                .table(Alias::new("report_versions"))
-                .col(big("city_id"))
-                .col(big("id"))
+                .table(ident("report_versions"))
+                .col(id("city_id"))
+                .col(id("id"))
                 .col(int("year"))
                 .col(int("version"))
                 .col(text("status"))
@@ -80,30 +49,17 @@ impl MigrationTrait for M0400ReportCore {
                 .col(ts_null("submitted_at"))
                 .col(ts_null("published_at"))
                 .col(text_null("published_by"))
-                .primary_key(
-                    Index::create()
-                        .col(Alias::new("city_id"))
-                        .col(Alias::new("id")),
-                )
-                .foreign_key(
-                    ForeignKey::create()
-                        .name("fk_report_versions_city")
-                        .from(Alias::new("report_versions"), Alias::new("city_id"))
-                        .to(Alias::new("cities"), Alias::new("id")),
-                )
+                .primary_key(&mut tenant_pk("id"))
+                .foreign_key(&mut fk_city("report_versions"))
                 .to_owned(),
         )
         .await?;
-        m.create_index(
-            Index::create()
-                .name("ux_report_versions_year_version")
-                .table(Alias::new("report_versions"))
-                .col(Alias::new("city_id"))
-                .col(Alias::new("year"))
-                .col(Alias::new("version"))
-                .unique()
-                .to_owned(),
-        )
+        m.create_index(index(
+            "ux_report_versions_year_version",
+            "report_versions",
+            &["city_id", "year", "version"],
+            true,
+        ))
         .await?;
         let backend = m.get_database_backend();
         for sql in published_is_immutable(backend) {

@@ -1,32 +1,105 @@
-//! The report as PDF, typeset with typst (as a library): a title page, a table of contents,
-//! page numbers, CJK text in Noto Sans CJK, and the charts drawn natively from their data.
+//! The report as PDF, typeset with typst (as a library): a title page, a table of contents
+//! (typst's `outline`), page numbers, CJK text in a system CJK font, the headline figures,
+//! tables and method notes, and the charts as SVG images drawn from the same data as the HTML
+//! page's charts ([`crate::charts::to_svg`]).
 //!
 //! The CJK font is loaded from the system at run time (Debian `fonts-noto-cjk`, SIL OFL 1.1)
-//! rather than embedded: the two faces are 40 MB, which would triple the binary. The directory
-//! can be changed with `QCITY_CJK_FONT_DIR`; a missing font is a clear error, not a blank PDF.
+//! rather than embedded: the faces are 20–27 MB each, which would triple the binary. The font
+//! file or directory is set with [`FONT_ENV`] (default [`DEFAULT_FONT_DIR`]); a missing font is
+//! a clear error naming that setting, never a PDF with blank boxes.
 
-use crate::charts::{self, Kind, SimpleChart};
+use crate::charts::{self, SimpleChart};
 use crate::narrative::{fmt_num, with_unit};
-use crate::store::Version;
+use crate::store::{Status, Version};
+use crate::view::status_label;
+use qcity_platform::i18n::{Lang, Tr};
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
 
-/// Default directory of the CJK fonts.
+/// Default directory of the CJK fonts (Debian `fonts-noto-cjk`).
 pub const DEFAULT_FONT_DIR: &str = "/usr/share/fonts/opentype/noto";
-#[cfg_attr(not(feature = "pdf"), allow(dead_code))]
-const FONT_FILES: [&str; 2] = ["NotoSansCJK-Regular.ttc", "NotoSansCJK-Bold.ttc"];
-/// The family typst is told to use (Simplified Chinese face of the collection).
-const FAMILY: &str = "Noto Sans CJK SC";
+/// Environment variable naming a CJK font file (`.ttc`, `.otf`, `.ttf`) or a directory of
+/// them. (A single underscore after `REPORT`: `QCITY_SECTION__KEY` names are configuration
+/// keys, which the platform's configuration checks strictly.)
+pub const FONT_ENV: &str = "QCITY_REPORT_FONT_DIR";
+/// Families tried first, in order (Simplified Chinese faces).
+const PREFERRED_FAMILIES: [&str; 4] = [
+    "Noto Sans CJK SC",
+    "Source Han Sans SC",
+    "Noto Serif CJK SC",
+    "Source Han Serif SC",
+];
 
 /// Why a PDF could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum PdfError {
     #[error(
-        "CJK font missing: {0} (install the Debian package fonts-noto-cjk or set QCITY_CJK_FONT_DIR)"
+        "CJK font missing: {0} (set {FONT_ENV} to a CJK font file or directory, e.g. {DEFAULT_FONT_DIR} from the Debian package fonts-noto-cjk)"
     )]
     FontMissing(String),
     #[error("typesetting failed: {0}")]
     Typeset(String),
+}
+
+/// The font file or directory the PDF is set with: [`FONT_ENV`] or [`DEFAULT_FONT_DIR`].
+pub fn font_path() -> PathBuf {
+    std::env::var_os(FONT_ENV)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_FONT_DIR))
+}
+
+/// The font files to load from `path`: the file itself, or the font files of a directory
+/// (only the Noto Sans CJK collections when the directory has them, so the Serif faces are
+/// not read for nothing).
+pub fn font_files(path: &Path) -> Result<Vec<PathBuf>, PdfError> {
+    if path.is_file() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let rd = std::fs::read_dir(path)
+        .map_err(|e| PdfError::FontMissing(format!("{}: {e}", path.display())))?;
+    let mut files: Vec<PathBuf> = rd
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.is_file()
+                && p.extension().and_then(|x| x.to_str()).is_some_and(|x| {
+                    matches!(
+                        x.to_ascii_lowercase().as_str(),
+                        "ttc" | "otc" | "otf" | "ttf"
+                    )
+                })
+        })
+        .collect();
+    files.sort();
+    let sans: Vec<PathBuf> = files
+        .iter()
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("NotoSansCJK"))
+        })
+        .cloned()
+        .collect();
+    let files = if sans.is_empty() { files } else { sans };
+    if files.is_empty() {
+        return Err(PdfError::FontMissing(format!(
+            "no font file (.ttc, .otc, .otf, .ttf) in {}",
+            path.display()
+        )));
+    }
+    Ok(files)
+}
+
+/// The family to set the text in: a preferred family when present, else the first family
+/// that has the characters of a Chinese report title.
+pub fn pick_family<'a>(families: impl IntoIterator<Item = (&'a str, bool)>) -> Option<String> {
+    let all: Vec<(&str, bool)> = families.into_iter().collect();
+    PREFERRED_FAMILIES
+        .iter()
+        .find(|p| all.iter().any(|(f, _)| f.eq_ignore_ascii_case(p)))
+        .map(|p| p.to_string())
+        .or_else(|| all.iter().find(|(_, cjk)| *cjk).map(|(f, _)| f.to_string()))
 }
 
 /// A typst string literal.
@@ -55,84 +128,13 @@ fn arr(items: impl IntoIterator<Item = String>) -> String {
     }
 }
 
-fn num(v: Option<f64>) -> String {
-    match v {
-        Some(x) if x.is_finite() => format!("{x}"),
-        _ => "none".into(),
-    }
-}
-
-/// Typst helpers: a grouped horizontal bar chart and a line chart, drawn from data.
-const PRELUDE: &str = r##"
-#let palette = (rgb("#2f6db5"), rgb("#e07b39"), rgb("#3a9d5d"), rgb("#b5452f"), rgb("#7a5bb5"), rgb("#5b8fa8"))
-#let legend(series) = if series.len() > 1 {
-  for (i, s) in series.enumerate() {
-    box(rect(width: 8pt, height: 8pt, fill: palette.at(calc.rem(i, palette.len()))))
-    h(3pt)
-    text(size: 8pt, s.at(0))
-    h(10pt)
-  }
-}
-#let barchart(title, cats, series) = {
-  let vals = series.map(s => s.at(1)).flatten().filter(v => v != none)
-  let mx = if vals.len() == 0 { 1 } else { calc.max(..vals.map(v => calc.abs(v))) }
-  let mx = if mx == 0 { 1 } else { mx }
-  block(breakable: false, width: 100%, inset: (y: 6pt))[
-    #text(weight: "bold", size: 9.5pt, title) \
-    #legend(series)
-    #grid(columns: (3.6cm, 1fr, 1.6cm), row-gutter: 3pt, column-gutter: 6pt, align: (right + horizon, left + horizon, left + horizon),
-      ..cats.enumerate().map(((ci, c)) => series.enumerate().map(((si, s)) => {
-        let v = s.at(1).at(ci, default: none)
-        (
-          if si == 0 { text(size: 8pt, c) } else { [] },
-          if v == none { text(size: 7pt, fill: gray)[–] } else { box(width: 100% * (calc.abs(v) / mx), height: 7pt, fill: palette.at(calc.rem(si, palette.len()))) },
-          text(size: 7.5pt, if v == none { "–" } else { str(calc.round(v, digits: 2)) }),
-        )
-      }).flatten()).flatten()
-    )
-  ]
-}
-#let linechart(title, cats, series) = {
-  let vals = series.map(s => s.at(1)).flatten().filter(v => v != none)
-  let lo = if vals.len() == 0 { 0 } else { calc.min(..vals) }
-  let hi = if vals.len() == 0 { 1 } else { calc.max(..vals) }
-  let span = if hi - lo == 0 { 1 } else { hi - lo }
-  let lo = lo - span * 0.1
-  let span = span * 1.2
-  let w = 14cm
-  let hgt = 4.5cm
-  let n = calc.max(cats.len() - 1, 1)
-  let px(i) = w * (i / n)
-  let py(v) = hgt * (1 - (v - lo) / span)
-  block(breakable: false, width: 100%, inset: (y: 6pt))[
-    #text(weight: "bold", size: 9.5pt, title) \
-    #legend(series)
-    #box(width: w, height: hgt + 14pt, {
-      place(line(start: (0pt, hgt), end: (w, hgt), stroke: 0.5pt + gray))
-      for (i, c) in cats.enumerate() {
-        place(dx: px(i) - 1cm, dy: hgt + 3pt, box(width: 2cm, align(center, text(size: 7pt, c))))
-      }
-      for (si, s) in series.enumerate() {
-        let col = palette.at(calc.rem(si, palette.len()))
-        let vs = s.at(1)
-        for i in range(vs.len()) {
-          let v = vs.at(i)
-          if v != none {
-            place(dx: px(i) - 2pt, dy: py(v) - 2pt, circle(radius: 2pt, fill: col))
-            place(dx: px(i) - 1cm, dy: py(v) - 11pt, box(width: 2cm, align(center, text(size: 6.5pt, str(calc.round(v, digits: 2))))))
-            if i + 1 < vs.len() and vs.at(i + 1) != none {
-              place(line(start: (px(i), py(v)), end: (px(i + 1), py(vs.at(i + 1))), stroke: 1.2pt + col))
-            }
-          }
-        }
-      }
-    })
-  ]
-}
-"##;
-
-/// Typst source of the report in one language.
-pub fn typst_source(v: &Version, en: bool, region_names: &HashMap<String, String>) -> String {
+/// Typst source of the report in one language, set in the font `family`.
+pub fn typst_source(
+    v: &Version,
+    en: bool,
+    region_names: &HashMap<String, String>,
+    family: &str,
+) -> String {
     let snap = &v.snapshot;
     let pick = |zh: &str, e: &str| -> String {
         if en && !e.is_empty() {
@@ -147,33 +149,22 @@ pub fn typst_source(v: &Version, en: bool, region_names: &HashMap<String, String
     } else {
         format!("{city}{}年城市质量状况分析报告", snap.year)
     };
-    let status_line = if en {
-        format!(
-            "Version {} · {}",
-            v.row.version,
-            match v.status {
-                crate::store::Status::Published => "published",
-                crate::store::Status::Review => "in review (not published)",
-                crate::store::Status::Draft => "draft (not published)",
-            }
-        )
-    } else {
-        format!(
-            "第{}版 · {}",
-            v.row.version,
-            match v.status {
-                crate::store::Status::Published => "已发布",
-                crate::store::Status::Review => "审核中（未发布）",
-                crate::store::Status::Draft => "草稿（未发布）",
-            }
-        )
-    };
+    let tr = Tr::new(if en { Lang::En } else { Lang::ZhCn });
+    let mut status_line = format!(
+        "{} {} · {}",
+        tr.t("report-version"),
+        v.row.version,
+        status_label(v.status, en)
+    );
+    if v.status != Status::Published {
+        let _ = write!(status_line, " ({})", tr.t("report-pdf-not-published"));
+    }
     let mut t = String::new();
     let _ = writeln!(t, "#set document(title: {})", s(&title));
     let _ = writeln!(
         t,
         "#set text(font: {}, size: 10.5pt, lang: {})",
-        s(FAMILY),
+        s(family),
         s(if en { "en" } else { "zh" })
     );
     let _ = writeln!(
@@ -195,33 +186,25 @@ pub fn typst_source(v: &Version, en: bool, region_names: &HashMap<String, String
         t,
         "#set table(stroke: 0.5pt + gray, inset: 4pt)\n#show table: set text(size: 8.5pt)"
     );
-    t.push_str(PRELUDE);
     // Title page.
     let _ = writeln!(
         t,
         "#page(numbering: none)[#align(center + horizon)[#text(size: 24pt, weight: \"bold\", {}) \\ #v(1em) #text(size: 12pt, {}) \\ #v(0.5em) #text(size: 10pt, fill: gray, {})]]",
         s(&title),
         s(&status_line),
-        s(&if en {
-            format!(
-                "Data as assembled on {}",
-                snap.assembled_at.format("%Y-%m-%d")
-            )
-        } else {
-            format!("数据汇集于{}", snap.assembled_at.format("%Y-%m-%d"))
-        })
+        s(&format!(
+            "{} {}",
+            tr.t("report-assembled"),
+            snap.assembled_at.format("%Y-%m-%d")
+        ))
     );
     let _ = writeln!(
         t,
         "#outline(title: {}, indent: auto)\n#pagebreak()",
-        s(if en { "Contents" } else { "目录" })
+        s(&tr.t("report-toc"))
     );
     // Overview.
-    let _ = writeln!(
-        t,
-        "#heading(level: 1, {})",
-        s(if en { "Overview" } else { "总体情况" })
-    );
+    let _ = writeln!(t, "#heading(level: 1, {})", s(&tr.t("report-overview")));
     if let Some(b) = v.block("overview") {
         let _ = writeln!(t, "#par({})\n", s(b.text(en)));
     }
@@ -248,7 +231,7 @@ pub fn typst_source(v: &Version, en: bool, region_names: &HashMap<String, String
         }
         for c in &sec.charts {
             if let Some(sc) = charts::extract(&c.option, region_names) {
-                chart(&mut t, &pick(&c.title_zh, &c.title_en), &sc);
+                chart(&mut t, &pick(&c.title_zh, &c.title_en), &sc, family);
             }
         }
         for tb in &sec.tables {
@@ -280,7 +263,7 @@ pub fn typst_source(v: &Version, en: bool, region_names: &HashMap<String, String
             let _ = writeln!(
                 t,
                 "#heading(level: 2, {})\n#text(size: 9pt, {})\n",
-                s(if en { "Method notes" } else { "方法说明" }),
+                s(&tr.t("report-method")),
                 s(&method)
             );
         }
@@ -289,32 +272,33 @@ pub fn typst_source(v: &Version, en: bool, region_names: &HashMap<String, String
         let _ = writeln!(
             t,
             "#text(size: 8pt, fill: gray, {})",
-            s(&if en {
-                format!(
-                    "Sections unavailable when assembled: {}",
-                    snap.unavailable.join(", ")
-                )
-            } else {
-                format!("汇集时未能获取的部分：{}", snap.unavailable.join("、"))
-            })
+            s(&format!(
+                "{}: {}",
+                tr.t("report-unavailable"),
+                snap.unavailable.join(", ")
+            ))
         );
     }
     t
 }
 
 fn figures_table(t: &mut String, figs: &[&qcity_platform::feeds::ReportFigure], en: bool) {
-    let head = if en {
-        ["Indicator", "Value", "Previous year", "Change", "95% CI"]
-    } else {
-        ["指标", "数值", "上年", "变化", "95%置信区间"]
-    };
+    let tr = Tr::new(if en { Lang::En } else { Lang::ZhCn });
+    let head = [
+        "report-col-indicator",
+        "report-col-value",
+        "report-col-previous",
+        "report-col-change",
+        "report-col-ci",
+    ]
+    .map(|k| tr.t(k));
     let mut cells: Vec<String> = Vec::new();
     for f in figs {
         let label = if en { &f.label_en } else { &f.label_zh };
         let val = f
             .value
             .map(|x| with_unit(x, f, en))
-            .unwrap_or_else(|| if en { "n/a".into() } else { "暂无".into() });
+            .unwrap_or_else(|| tr.t("report-value-missing"));
         let prev = f
             .previous
             .map(|x| with_unit(x, f, en))
@@ -339,17 +323,16 @@ fn figures_table(t: &mut String, figs: &[&qcity_platform::feeds::ReportFigure], 
     );
 }
 
-fn chart(t: &mut String, title: &str, c: &SimpleChart) {
-    let cats = arr(c.categories.iter().map(|x| s(x)));
-    let series = arr(c
-        .series
-        .iter()
-        .map(|(n, vals)| format!("({}, {})", s(n), arr(vals.iter().map(|v| num(*v))))));
-    let f = match c.kind {
-        Kind::Bar => "barchart",
-        Kind::Line => "linechart",
-    };
-    let _ = writeln!(t, "#{f}({}, {cats}, {series})", s(title));
+/// A chart as an SVG image in a figure with its title as caption.
+fn chart(t: &mut String, title: &str, c: &SimpleChart, family: &str) {
+    let svg = charts::to_svg(c, family);
+    let _ = writeln!(
+        t,
+        "#figure(image(bytes({}), format: \"svg\", width: 100%, alt: {}), caption: {})\n",
+        s(&svg),
+        s(title),
+        s(title)
+    );
 }
 
 /// Typesets the report into PDF bytes (blocking: call through `spawn_blocking`).
@@ -360,7 +343,8 @@ pub fn render(
 ) -> Result<Vec<u8>, PdfError> {
     #[cfg(feature = "pdf")]
     {
-        typeset::render(&typst_source(v, en, region_names))
+        let fonts = typeset::fonts()?;
+        typeset::render(&typst_source(v, en, region_names, &fonts.family), fonts)
     }
     #[cfg(not(feature = "pdf"))]
     {
@@ -372,9 +356,12 @@ pub fn render(
 }
 
 #[cfg(feature = "pdf")]
-mod typeset {
-    use super::{DEFAULT_FONT_DIR, FAMILY, FONT_FILES, PdfError};
-    use std::sync::OnceLock;
+pub mod typeset {
+    //! typst as a library: the fonts, the standard library and a one-file world.
+
+    use super::{PdfError, font_files, font_path, pick_family};
+    use std::path::Path;
+    use std::sync::{Arc, LazyLock, Mutex};
     use typst::diag::{FileError, FileResult};
     use typst::foundations::{Bytes, Datetime};
     use typst::syntax::{FileId, Source};
@@ -382,51 +369,64 @@ mod typeset {
     use typst::utils::LazyHash;
     use typst::{Library, LibraryExt, World};
 
-    struct Fonts {
+    /// The loaded font faces and the family the report is set in.
+    pub struct Fonts {
         book: LazyHash<FontBook>,
         fonts: Vec<Font>,
+        /// The family the text is set in, e.g. `Noto Sans CJK SC`.
+        pub family: String,
     }
 
-    static FONTS: OnceLock<Result<Fonts, String>> = OnceLock::new();
-
-    fn load_fonts() -> Result<&'static Fonts, PdfError> {
-        FONTS
-            .get_or_init(|| {
-                let dir = std::env::var("QCITY_CJK_FONT_DIR")
-                    .ok()
-                    .filter(|d| !d.is_empty())
-                    .unwrap_or_else(|| DEFAULT_FONT_DIR.to_string());
-                let mut fonts = Vec::new();
-                for f in FONT_FILES {
-                    let path = std::path::Path::new(&dir).join(f);
-                    let data =
-                        std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-                    fonts.extend(Font::iter(Bytes::new(data)));
-                }
-                if !fonts
-                    .iter()
-                    .any(|f| f.info().family.eq_ignore_ascii_case(FAMILY))
-                {
-                    return Err(format!("no face `{FAMILY}` in {dir}"));
-                }
-                Ok(Fonts {
-                    book: LazyHash::new(FontBook::from_fonts(&fonts)),
-                    fonts,
-                })
-            })
-            .as_ref()
-            .map_err(|e| PdfError::FontMissing(e.clone()))
+    /// Loads the faces of `path` (a font file or directory) and picks a CJK family.
+    pub fn load(path: &Path) -> Result<Fonts, PdfError> {
+        let mut fonts = Vec::new();
+        for f in font_files(path)? {
+            let data = std::fs::read(&f)
+                .map_err(|e| PdfError::FontMissing(format!("{}: {e}", f.display())))?;
+            fonts.extend(Font::iter(Bytes::new(data)));
+        }
+        // 质 (quality): a face without it cannot set the report.
+        let family = pick_family(fonts.iter().map(|f| {
+            (
+                f.info().family.as_str(),
+                f.info().coverage.contains('质' as u32),
+            )
+        }))
+        .ok_or_else(|| PdfError::FontMissing(format!("no CJK font in {}", path.display())))?;
+        Ok(Fonts {
+            book: LazyHash::new(FontBook::from_fonts(&fonts)),
+            fonts,
+            family,
+        })
     }
+
+    /// The configured fonts, loaded once (a failure is not kept: installing the font and
+    /// asking again works without a restart).
+    pub fn fonts() -> Result<Arc<Fonts>, PdfError> {
+        static FONTS: Mutex<Option<Arc<Fonts>>> = Mutex::new(None);
+        let mut slot = FONTS
+            .lock()
+            .map_err(|_| PdfError::Typeset("font cache poisoned".into()))?;
+        if let Some(f) = slot.as_ref() {
+            return Ok(f.clone());
+        }
+        let f = Arc::new(load(&font_path())?);
+        *slot = Some(f.clone());
+        Ok(f)
+    }
+
+    /// typst's standard library, built once.
+    static LIBRARY: LazyLock<LazyHash<Library>> =
+        LazyLock::new(|| LazyHash::new(<Library as LibraryExt>::default()));
 
     struct ReportWorld {
-        library: LazyHash<Library>,
-        fonts: &'static Fonts,
+        fonts: Arc<Fonts>,
         main: Source,
     }
 
     impl World for ReportWorld {
         fn library(&self) -> &LazyHash<Library> {
-            &self.library
+            &LIBRARY
         }
         fn book(&self) -> &LazyHash<FontBook> {
             &self.fonts.book
@@ -458,30 +458,85 @@ mod typeset {
         }
     }
 
-    pub fn render(source: &str) -> Result<Vec<u8>, PdfError> {
-        let fonts = load_fonts()?;
+    fn messages(errs: &[typst::diag::SourceDiagnostic]) -> String {
+        errs.iter()
+            .map(|e| e.message.to_string())
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    /// Typesets typst `source` with `fonts` into PDF bytes.
+    pub fn render(source: &str, fonts: Arc<Fonts>) -> Result<Vec<u8>, PdfError> {
         let world = ReportWorld {
-            library: LazyHash::new(<Library as LibraryExt>::default()),
             fonts,
             main: Source::detached(source.to_string()),
         };
-        let doc = typst::compile::<typst::layout::PagedDocument>(&world)
+        let doc = typst::compile::<typst_layout::PagedDocument>(&world)
             .output
-            .map_err(|errs| {
-                PdfError::Typeset(
-                    errs.iter()
-                        .map(|e| e.message.to_string())
-                        .collect::<Vec<_>>()
-                        .join("; "),
-                )
-            })?;
-        typst_pdf::pdf(&doc, &typst_pdf::PdfOptions::default()).map_err(|errs| {
-            PdfError::Typeset(
-                errs.iter()
-                    .map(|e| e.message.to_string())
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            )
-        })
+            .map_err(|errs| PdfError::Typeset(messages(errs.as_slice())));
+        // Keep typst's memoisation cache from growing with every distinct report.
+        typst::comemo::evict(4);
+        typst_pdf::pdf(&doc?, &typst_pdf::PdfOptions::default())
+            .map_err(|errs| PdfError::Typeset(messages(errs.as_slice())))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn family_choice_prefers_simplified_chinese_then_any_cjk() {
+        assert_eq!(
+            pick_family([("Noto Sans CJK JP", true), ("Noto Sans CJK SC", true)]).as_deref(),
+            Some("Noto Sans CJK SC")
+        );
+        assert_eq!(
+            pick_family([("DejaVu Sans", false), ("WenQuanYi Zen Hei", true)]).as_deref(),
+            Some("WenQuanYi Zen Hei")
+        );
+        assert_eq!(pick_family([("DejaVu Sans", false)]), None);
+    }
+
+    #[test]
+    fn missing_font_names_the_setting() {
+        let e = font_files(Path::new("/nonexistent/qcity-fonts")).unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains(FONT_ENV), "{msg}");
+        assert!(msg.contains("/nonexistent/qcity-fonts"), "{msg}");
+        let empty = std::env::temp_dir().join(format!("qcity-no-fonts-{}", std::process::id()));
+        std::fs::create_dir_all(&empty).unwrap();
+        let msg = font_files(&empty).unwrap_err().to_string();
+        assert!(
+            msg.contains("no font file") && msg.contains(FONT_ENV),
+            "{msg}"
+        );
+        let _ = std::fs::remove_dir(&empty);
+    }
+
+    #[test]
+    fn typst_strings_are_escaped() {
+        assert_eq!(s("a\"b\\c\nd"), "\"a\\\"b\\\\c\\nd\"");
+        assert_eq!(arr(["\"x\"".to_string()]), "(\"x\",)");
+    }
+
+    /// A directory of Latin-only fonts is refused with the setting named (needs the DejaVu
+    /// fonts, present on Debian; skipped otherwise).
+    #[cfg(feature = "pdf")]
+    #[test]
+    fn latin_only_fonts_are_refused() {
+        let dir = Path::new("/usr/share/fonts/truetype/dejavu");
+        if !dir.is_dir() {
+            eprintln!("SKIPPED: no {}", dir.display());
+            return;
+        }
+        let msg = match typeset::load(dir) {
+            Ok(_) => panic!("DejaVu accepted as a CJK font"),
+            Err(e) => e.to_string(),
+        };
+        assert!(
+            msg.contains("no CJK font") && msg.contains(FONT_ENV),
+            "{msg}"
+        );
     }
 }

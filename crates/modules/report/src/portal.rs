@@ -5,11 +5,13 @@
 //! `/p/{city}/data/{key}.{csv|json|xlsx}`, `/p/{city}/data/all.zip`,
 //! `/p/{city}/districts.geojson` and `/api/v1/public/{city}/indicators`.
 
+use crate::cache::{self, CSRF_SLOT};
 use crate::opendata::{self, safe_key};
 use crate::store::{self, Version};
 use crate::view::{FigureView, ReportView};
 use askama::Template;
 use axum::Json;
+use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -20,50 +22,73 @@ use qcity_platform::web::shell::{embed_json, render};
 use qcity_platform::web::{ApiError, AppError, AppState, CsrfToken, PageCtx, PageError, ReqLang};
 use serde_json::json;
 use std::collections::HashMap;
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::Arc;
 
-type Fingerprint = (usize, Option<i64>);
-
-/// Published versions per city, re-read only when what is published changes.
-type PublishedCache = HashMap<i64, (Fingerprint, Arc<Vec<Version>>)>;
-static PUBLISHED: LazyLock<Mutex<PublishedCache>> = LazyLock::new(Default::default);
-
-/// The current published version of every year (newest first), cached by fingerprint.
+/// The current published version of every year (newest first), from the portal cache.
 pub async fn published(st: &AppState, city_id: i64) -> Result<Arc<Vec<Version>>, AppError> {
-    let fp = store::published_fingerprint(&st.db, city_id).await?;
-    if let Ok(c) = PUBLISHED.lock()
-        && let Some((f, v)) = c.get(&city_id)
-        && *f == fp
-    {
-        return Ok(v.clone());
-    }
-    let v = Arc::new(store::published_all(&st.db, city_id).await?);
-    if let Ok(mut c) = PUBLISHED.lock() {
-        c.insert(city_id, (fp, v.clone()));
-    }
-    Ok(v)
+    let db = st.db.clone();
+    cache::get(
+        st,
+        city_id,
+        "published",
+        cache::PUBLISHED_TTL,
+        move || async move { Ok(store::published_all(&db, city_id).await?) },
+    )
+    .await
 }
 
-async fn city_by_code(st: &AppState, code: &str) -> Result<city::Model, AppError> {
-    qcity_platform::store::cities::by_code(&st.db, code)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("city {code}")))
+/// A city by its code (a code that cannot be one is 404 without a query).
+async fn city_by_code(st: &AppState, code: &str) -> Result<Arc<city::Model>, AppError> {
+    if code.is_empty() || code.len() > 12 || !code.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(AppError::NotFound(format!("city {code}")));
+    }
+    let db = st.db.clone();
+    let owned = code.to_string();
+    cache::get(
+        st,
+        0,
+        &format!("city:{code}"),
+        cache::PUBLISHED_TTL,
+        move || async move {
+            qcity_platform::store::cities::by_code(&db, &owned)
+                .await?
+                .ok_or_else(|| AppError::NotFound(format!("city {owned}")))
+        },
+    )
+    .await
 }
 
-fn public_ctx(
-    lang: ReqLang,
-    csrf: &CsrfToken,
-    path: &str,
-    title: String,
-    c: &city::Model,
-) -> PageCtx {
-    let mut ctx = PageCtx::public(lang.0, &csrf.0, path, title);
+/// The frame of a public page, with [`CSRF_SLOT`] for the visitor's token (the page is cached
+/// and shared; [`cache::personalise`] puts the token in).
+fn public_ctx(lang: ReqLang, path: &str, title: String, c: &city::Model) -> PageCtx {
+    let mut ctx = PageCtx::public(lang.0, CSRF_SLOT, path, title);
     ctx.city_name = lang.tr().pick(&c.name_zh, &c.name_en).to_string();
     ctx
 }
 
 fn is_en(lang: ReqLang) -> bool {
     lang.0 == Lang::En
+}
+
+/// A cached public page, rendered by `make` when needed, with the visitor's CSRF token.
+async fn cached_page<F, Fut>(
+    st: &AppState,
+    city_id: i64,
+    item: String,
+    ttl: std::time::Duration,
+    csrf: &CsrfToken,
+    make: F,
+) -> Result<Html<String>, PageError>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<String, AppError>> + Send + 'static,
+{
+    let page = cache::get(st, city_id, &item, ttl, make).await?;
+    Ok(Html(cache::personalise(&page, &csrf.0)))
+}
+
+fn html<T: Template>(t: &T) -> Result<String, AppError> {
+    t.render().map_err(AppError::internal)
 }
 
 // ---------- city chooser ----------
@@ -216,9 +241,27 @@ pub async fn home(
     Path(code): Path<String>,
 ) -> Result<Html<String>, PageError> {
     let c = city_by_code(&st, &code).await?;
+    let item = format!("page:home:{}", lang.0.code());
+    let st2 = st.clone();
+    let c2 = c.clone();
+    // The public links (an open survey) are live: the page lives LIVE_TTL.
+    cached_page(
+        &st,
+        c.id,
+        item,
+        cache::LIVE_TTL,
+        &csrf,
+        move || async move { home_page(&st2, &c2, lang).await },
+    )
+    .await
+}
+
+/// Renders the portal home of a city (published data only).
+async fn home_page(st: &AppState, c: &city::Model, lang: ReqLang) -> Result<String, AppError> {
     let t = lang.tr();
     let en = is_en(lang);
-    let versions = published(&st, c.id).await?;
+    let code = &c.code;
+    let versions = published(st, c.id).await?;
     let latest = versions.first();
     let mut pillars: Vec<PillarCard> = PILLAR_KEYS
         .iter()
@@ -251,15 +294,8 @@ pub async fn home(
     }
     let links: Vec<PublicLink> = store::module_public_links(&st.db, &st.modules, c.id).await;
     // Other modules' open data can be slow to compute: the home page only links to it.
-
     let page = HomePage {
-        ctx: public_ctx(
-            lang,
-            &csrf,
-            &format!("/p/{code}"),
-            t.t("report-portal-title"),
-            &c,
-        ),
+        ctx: public_ctx(lang, &format!("/p/{code}"), t.t("report-portal-title"), c),
         city_code: c.code.clone(),
         latest_year: latest.map(|v| v.snapshot.year),
         headlines: latest
@@ -300,7 +336,7 @@ pub async fn home(
             .map(|l| (l.href.clone(), t.pick(&l.title_zh, &l.title_en).to_string()))
             .collect(),
     };
-    render(&page)
+    html(&page)
 }
 
 /// District boundaries of the city as public GeoJSON (for the portal map).
@@ -309,12 +345,32 @@ pub async fn districts_geojson(
     Path(code): Path<String>,
 ) -> Result<Response, ApiError> {
     let c = city_by_code(&st, &code).await?;
-    let scope = qcity_platform::auth::RegionScope::new(c.id, &c.code);
-    let rs = qcity_platform::store::regions::list_visible(&st.db, &scope).await?;
-    let fc =
-        qcity_platform::web::api::feature_collection(rs.iter().filter(|r| r.level == "district"));
-    let mut resp = Json(fc).into_response();
-    resp.headers_mut().insert(
+    let db = st.db.clone();
+    let (city_id, city_code) = (c.id, c.code.clone());
+    let body: Arc<Bytes> = cache::get(
+        &st,
+        c.id,
+        "geojson",
+        cache::PUBLISHED_TTL,
+        move || async move {
+            let scope = qcity_platform::auth::RegionScope::new(city_id, &city_code);
+            let rs = qcity_platform::store::regions::list_visible(&db, &scope).await?;
+            let fc = qcity_platform::web::api::feature_collection(
+                rs.iter().filter(|r| r.level == "district"),
+            );
+            Ok(Bytes::from(
+                serde_json::to_vec(&fc).map_err(AppError::internal)?,
+            ))
+        },
+    )
+    .await?;
+    let mut resp = Bytes::clone(&body).into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    h.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=3600"),
     );
@@ -360,21 +416,50 @@ pub async fn report(
             v.row.version,
             if en { "-en" } else { "" }
         );
-        return Ok(crate::web::pdf_response(&st, v.clone(), en, name).await?);
+        // A published version is immutable: its PDF is typeset once per language.
+        let item = format!("pdf:{}:{}", v.row.id, lang.0.code());
+        let (st2, v2) = (st.clone(), v.clone());
+        let bytes: Arc<Bytes> = cache::get(&st, c.id, &item, cache::PDF_TTL, move || async move {
+            crate::web::pdf_bytes(&st2, v2, en).await.map(Bytes::from)
+        })
+        .await?;
+        return Ok(crate::web::pdf_response(Bytes::clone(&bytes), &name));
     }
-    let t = lang.tr();
-    // Earlier published versions of the year (corrections history).
-    let corrections = store::list(&st.db, c.id)
+    let item = format!("page:report:{year}:{}", lang.0.code());
+    let (st2, v2) = (st.clone(), v.clone());
+    let page = cached_page(
+        &st,
+        c.id,
+        item,
+        cache::PUBLISHED_TTL,
+        &csrf,
+        move || async move { report_page(&st2, &c, &v2, lang).await },
+    )
+    .await?;
+    Ok(page.into_response())
+}
+
+/// Renders a published report version as a public page.
+async fn report_page(
+    st: &AppState,
+    c: &city::Model,
+    v: &Version,
+    lang: ReqLang,
+) -> Result<String, AppError> {
+    let en = is_en(lang);
+    let code = &c.code;
+    let year = v.snapshot.year;
+    // Published versions of the year (corrections history).
+    let corrections = store::published_history(&st.db, c.id, year)
         .await?
         .into_iter()
-        .filter(|r| r.year == year && r.status == "published")
-        .map(|r| {
+        .map(|(version, published_at, note)| {
             (
-                r.version,
-                r.published_at
+                version,
+                published_at
                     .map(|t| t.format("%Y-%m-%d").to_string())
                     .unwrap_or_default(),
-                r.change_note,
+                note,
             )
         })
         .collect();
@@ -386,37 +471,49 @@ pub async fn report(
     let page = ReportPage {
         ctx: public_ctx(
             lang,
-            &csrf,
             &format!("/p/{code}/reports/{year}"),
             r.title.clone(),
-            &c,
+            c,
         ),
         r,
         city_code: c.code.clone(),
         corrections,
         datasets,
     };
-    let _ = t;
-    Ok(render(&page)?.into_response())
+    html(&page)
 }
 
 // ---------- open data ----------
 
-/// Every published dataset of the city: the modules' open data and the published reports'.
+/// Every published dataset of the city: the modules' open data and the published reports'
+/// (cached: other modules' data for [`cache::OPEN_DATA_TTL`], and dropped at a publication).
 pub async fn all_datasets(
     st: &AppState,
     c: &city::Model,
     en: bool,
-) -> Result<Vec<OpenDataset>, AppError> {
-    let mut out = store::module_open_data(&st.db, &st.modules, c.id).await;
-    let names = crate::web::region_names(st, c.id, en).await?;
-    for v in published(st, c.id).await?.iter() {
-        out.extend(opendata::report_datasets(v, &names));
-    }
-    // One dataset per file name (two modules may offer the same indicator).
-    let mut seen = std::collections::HashSet::new();
-    out.retain(|d| seen.insert(safe_key(&d.key)));
-    Ok(out)
+) -> Result<Arc<Vec<OpenDataset>>, AppError> {
+    let st2 = st.clone();
+    let city_id = c.id;
+    let item = format!("open-data:{}", if en { "en" } else { "zh" });
+    cache::get(
+        st,
+        city_id,
+        &item,
+        cache::OPEN_DATA_TTL,
+        move || async move {
+            let st = st2;
+            let mut out = store::module_open_data(&st.db, &st.modules, city_id).await;
+            let names = crate::web::region_names(&st, city_id, en).await?;
+            for v in published(&st, city_id).await?.iter() {
+                out.extend(opendata::report_datasets(v, &names));
+            }
+            // One dataset per file name (two modules may offer the same indicator).
+            let mut seen = std::collections::HashSet::new();
+            out.retain(|d| seen.insert(safe_key(&d.key)));
+            Ok(out)
+        },
+    )
+    .await
 }
 
 struct DatasetRow {
@@ -455,35 +552,46 @@ pub async fn data_page(
     Path(code): Path<String>,
 ) -> Result<Html<String>, PageError> {
     let c = city_by_code(&st, &code).await?;
-    let en = is_en(lang);
-    let t = lang.tr();
-    let ds = all_datasets(&st, &c, en).await?;
-    let page = DataPage {
-        ctx: public_ctx(
-            lang,
-            &csrf,
-            &format!("/p/{code}/data"),
-            t.t("report-data-title"),
-            &c,
-        ),
-        city_code: c.code.clone(),
-        datasets: ds
-            .iter()
-            .map(|d| DatasetRow {
-                key: safe_key(&d.key),
-                title: t.pick(&d.title_zh, &d.title_en).to_string(),
-                definition: passport_text(&d.passport, "definition", en),
-                unit: passport_text(&d.passport, "unit", en),
-                source: passport_text(&d.passport, "source", en),
-                rows: d.rows.len(),
-            })
-            .collect(),
-    };
-    render(&page)
+    let item = format!("page:data:{}", lang.0.code());
+    let (st2, c2) = (st.clone(), c.clone());
+    cached_page(
+        &st,
+        c.id,
+        item,
+        cache::OPEN_DATA_TTL,
+        &csrf,
+        move || async move {
+            let en = is_en(lang);
+            let t = lang.tr();
+            let ds = all_datasets(&st2, &c2, en).await?;
+            let page = DataPage {
+                ctx: public_ctx(
+                    lang,
+                    &format!("/p/{}/data", c2.code),
+                    t.t("report-data-title"),
+                    &c2,
+                ),
+                city_code: c2.code.clone(),
+                datasets: ds
+                    .iter()
+                    .map(|d| DatasetRow {
+                        key: safe_key(&d.key),
+                        title: t.pick(&d.title_zh, &d.title_en).to_string(),
+                        definition: passport_text(&d.passport, "definition", en),
+                        unit: passport_text(&d.passport, "unit", en),
+                        source: passport_text(&d.passport, "source", en),
+                        rows: d.rows.len(),
+                    })
+                    .collect(),
+            };
+            html(&page)
+        },
+    )
+    .await
 }
 
-fn download(bytes: Vec<u8>, ctype: &'static str, name: &str) -> Response {
-    let mut resp = bytes.into_response();
+fn download(bytes: impl Into<Bytes>, ctype: &'static str, name: &str) -> Response {
+    let mut resp = bytes.into().into_response();
     let h = resp.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(ctype));
     if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
@@ -499,14 +607,22 @@ pub async fn data_file(
     Path((code, file)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let c = city_by_code(&st, &code).await?;
-    let ds = all_datasets(&st, &c, is_en(lang)).await?;
+    let en = is_en(lang);
     if file == "all.zip" {
-        let bytes = tokio::task::spawn_blocking(move || opendata::zip_all(&ds))
-            .await
-            .map_err(AppError::internal)?
-            .map_err(AppError::internal)?;
+        let (st2, c2) = (st.clone(), c.clone());
+        let item = format!("zip:{}", lang.0.code());
+        let bytes: Arc<Bytes> =
+            cache::get(&st, c.id, &item, cache::OPEN_DATA_TTL, move || async move {
+                let ds = all_datasets(&st2, &c2, en).await?;
+                tokio::task::spawn_blocking(move || opendata::zip_all(&ds))
+                    .await
+                    .map_err(AppError::internal)?
+                    .map(Bytes::from)
+                    .map_err(AppError::internal)
+            })
+            .await?;
         return Ok(download(
-            bytes,
+            Bytes::clone(&bytes),
             "application/zip",
             &format!("{}-open-data.zip", c.code),
         ));
@@ -514,18 +630,20 @@ pub async fn data_file(
     let (key, ext) = file
         .rsplit_once('.')
         .ok_or_else(|| AppError::NotFound(format!("dataset {file}")))?;
+    let ds = all_datasets(&st, &c, en).await?;
     let d = ds
-        .into_iter()
+        .iter()
         .find(|d| safe_key(&d.key) == key)
         .ok_or_else(|| AppError::NotFound(format!("dataset {key}")))?;
     match ext {
         "csv" => Ok(download(
-            opendata::to_csv(&d).map_err(AppError::internal)?,
+            opendata::to_csv(d).map_err(AppError::internal)?,
             "text/csv; charset=utf-8",
             &file,
         )),
-        "json" => Ok(Json(opendata::to_json(&d)).into_response()),
+        "json" => Ok(Json(opendata::to_json(d)).into_response()),
         "xlsx" => {
+            let d = d.clone();
             let bytes = tokio::task::spawn_blocking(move || opendata::to_xlsx(&d))
                 .await
                 .map_err(AppError::internal)?
@@ -548,39 +666,55 @@ pub async fn api_indicators(
     State(st): State<AppState>,
     lang: ReqLang,
     Path(code): Path<String>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let c = city_by_code(&st, &code).await?;
-    let ds = all_datasets(&st, &c, is_en(lang)).await?;
-    let items: Vec<serde_json::Value> = ds
-        .iter()
-        .map(|d| {
-            let k = safe_key(&d.key);
-            let mut j = opendata::to_json(d);
-            j["downloads"] = json!({
-                "csv": format!("/p/{code}/data/{k}.csv"),
-                "json": format!("/p/{code}/data/{k}.json"),
-                "xlsx": format!("/p/{code}/data/{k}.xlsx"),
-            });
-            j
-        })
-        .collect();
-    let reports: Vec<serde_json::Value> = published(&st, c.id)
-        .await?
-        .iter()
-        .map(|v| {
-            json!({
-                "year": v.snapshot.year,
-                "version": v.row.version,
-                "published_at": v.row.published_at,
-                "html": format!("/p/{code}/reports/{}", v.snapshot.year),
-                "pdf": format!("/p/{code}/reports/{}.pdf", v.snapshot.year),
+    let (st2, c2) = (st.clone(), c.clone());
+    let item = format!("api:indicators:{}", lang.0.code());
+    let body: Arc<Bytes> = cache::get(&st, c.id, &item, cache::OPEN_DATA_TTL, move || async move {
+        let (st, c) = (st2, c2);
+        let code = &c.code;
+        let ds = all_datasets(&st, &c, is_en(lang)).await?;
+        let items: Vec<serde_json::Value> = ds
+            .iter()
+            .map(|d| {
+                let k = safe_key(&d.key);
+                let mut j = opendata::to_json(d);
+                j["downloads"] = json!({
+                    "csv": format!("/p/{code}/data/{k}.csv"),
+                    "json": format!("/p/{code}/data/{k}.json"),
+                    "xlsx": format!("/p/{code}/data/{k}.xlsx"),
+                });
+                j
             })
-        })
-        .collect();
-    Ok(Json(json!({
-        "city": {"code": c.code, "name_zh": c.name_zh, "name_en": c.name_en},
-        "reports": reports,
-        "datasets": items,
-        "all_zip": format!("/p/{code}/data/all.zip"),
-    })))
+            .collect();
+        let reports: Vec<serde_json::Value> = published(&st, c.id)
+            .await?
+            .iter()
+            .map(|v| {
+                json!({
+                    "year": v.snapshot.year,
+                    "version": v.row.version,
+                    "published_at": v.row.published_at,
+                    "html": format!("/p/{code}/reports/{}", v.snapshot.year),
+                    "pdf": format!("/p/{code}/reports/{}.pdf", v.snapshot.year),
+                })
+            })
+            .collect();
+        let doc = json!({
+            "city": {"code": c.code, "name_zh": c.name_zh, "name_en": c.name_en},
+            "reports": reports,
+            "datasets": items,
+            "all_zip": format!("/p/{code}/data/all.zip"),
+        });
+        serde_json::to_vec(&doc)
+            .map(Bytes::from)
+            .map_err(AppError::internal)
+    })
+    .await?;
+    let mut resp = Bytes::clone(&body).into_response();
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Ok(resp)
 }

@@ -373,26 +373,25 @@ pub async fn published_all(
     Ok(out)
 }
 
-/// A cheap fingerprint of what is published for a city (changes at every publication).
-pub async fn published_fingerprint(
+/// The published versions of a year, newest first: (version, published at, change note).
+pub async fn published_history(
     db: &impl ConnectionTrait,
     city_id: i64,
-) -> Result<(usize, Option<i64>), StoreError> {
+    year: i32,
+) -> Result<Vec<(i32, Option<DateTime<Utc>>, String)>, StoreError> {
     use sea_orm::QuerySelect;
-    let rows: Vec<(i64, Option<DateTime<Utc>>)> = Rv::find()
+    Ok(Rv::find()
         .select_only()
-        .column(rv::Column::Id)
+        .column(rv::Column::Version)
         .column(rv::Column::PublishedAt)
+        .column(rv::Column::ChangeNote)
         .filter(rv::Column::CityId.eq(city_id))
+        .filter(rv::Column::Year.eq(year))
         .filter(rv::Column::Status.eq(Status::Published.as_str()))
+        .order_by_desc(rv::Column::Version)
         .into_tuple()
         .all(db)
-        .await?;
-    let latest = rows
-        .iter()
-        .filter_map(|(_, t)| t.map(|t| t.timestamp_micros()))
-        .max();
-    Ok((rows.len(), latest))
+        .await?)
 }
 
 /// Starts a new version for a year: the first draft, or a correction of a published report
@@ -687,6 +686,10 @@ pub async fn transition(
     )
     .await?;
     txn.commit().await?;
+    if action == Action::Publish {
+        // The public portal shows the new version from the next request on.
+        crate::cache::invalidate();
+    }
     Version::from_row(row)
 }
 

@@ -68,22 +68,22 @@ pub async fn region_names(
         .collect())
 }
 
-/// A PDF response (typeset in a blocking task).
-pub async fn pdf_response(
-    st: &AppState,
-    v: Version,
-    en: bool,
-    file_name: String,
-) -> Result<Response, AppError> {
+/// The PDF of a version in one language (typeset in a blocking task).
+pub async fn pdf_bytes(st: &AppState, v: Version, en: bool) -> Result<Vec<u8>, AppError> {
     let names = region_names(st, v.row.city_id, en).await?;
-    let bytes = tokio::task::spawn_blocking(move || crate::pdf::render(&v, en, &names))
+    let span = tracing::Span::current();
+    tokio::task::spawn_blocking(move || span.in_scope(|| crate::pdf::render(&v, en, &names)))
         .await
         .map_err(AppError::internal)?
         .map_err(|e| {
             tracing::error!(error = %e, "report PDF");
             AppError::internal(e)
-        })?;
-    let mut resp = bytes.into_response();
+        })
+}
+
+/// A PDF response shown inline under `file_name`.
+pub fn pdf_response(bytes: impl Into<axum::body::Bytes>, file_name: &str) -> Response {
+    let mut resp = bytes.into().into_response();
     let h = resp.headers_mut();
     h.insert(
         header::CONTENT_TYPE,
@@ -92,7 +92,7 @@ pub async fn pdf_response(
     if let Ok(v) = HeaderValue::from_str(&format!("inline; filename=\"{file_name}\"")) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
-    Ok(resp)
+    resp
 }
 
 // ---------- pages ----------
@@ -408,7 +408,8 @@ pub async fn staff_pdf(
         v.row.version,
         v.status.as_str()
     );
-    Ok(pdf_response(&st, v, lang.0 == qcity_platform::i18n::Lang::En, name).await?)
+    let bytes = pdf_bytes(&st, v, lang.0 == qcity_platform::i18n::Lang::En).await?;
+    Ok(pdf_response(bytes, &name))
 }
 
 // ---------- API ----------

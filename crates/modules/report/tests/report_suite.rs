@@ -268,6 +268,36 @@ async fn publish(c: &mut TestClient, year: i32, note: &str) -> String {
     id
 }
 
+/// The raw bytes of a GET (the test client's body is text).
+async fn get_bytes(router: &axum::Router, path: &str, lang: &str) -> (u16, Vec<u8>) {
+    use tower::ServiceExt;
+    let req = axum::http::Request::builder()
+        .uri(path)
+        .header("cookie", format!("qcity_lang={lang}"))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let resp = router.clone().oneshot(req).await.unwrap();
+    let status = resp.status().as_u16();
+    let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (status, bytes.to_vec())
+}
+
+/// Every file of a zip as text.
+fn unzip_text(bytes: &[u8]) -> Vec<(String, String)> {
+    use std::io::Read;
+    let mut z = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    (0..z.len())
+        .map(|i| {
+            let mut f = z.by_index(i).unwrap();
+            let mut text = String::new();
+            f.read_to_string(&mut text).unwrap();
+            (f.name().unwrap().to_string(), text)
+        })
+        .collect()
+}
+
 async fn tenant_keys_lead_with_city_id(b: Backend) {
     let e = env(b).await;
     let problems = citus_problems(&e.t.db, &[]).await;
@@ -542,19 +572,42 @@ async fn public_pages_show_only_published(b: Backend) {
             .contains("2024年全市质量发展指数为76.8，比上年提高1.6")
     );
     assert!(!rep.body.contains("78.8"));
+    // The cached page carries this visitor's CSRF token, never the placeholder.
+    assert!(!home.body.contains(qcity_report::cache::CSRF_SLOT));
+    let token = anon.cookies.get("qcity_csrf").cloned().unwrap_or_default();
+    assert!(
+        token.len() >= 32 && home.body.contains(&token),
+        "csrf token"
+    );
+    let mut other = TestClient::new(e.router.clone());
+    let home2 = other.get("/p/990100").await;
+    let token2 = other.cookies.get("qcity_csrf").cloned().unwrap_or_default();
+    assert!(token2 != token && home2.body.contains(&token2) && !home2.body.contains(&token));
     for url in [
         "/p/990100/reports/2025",
         "/p/990100/reports/2025.pdf",
         "/p/990100/reports/2026",
         "/p/990100/reports/2026.pdf",
         "/p/990100/reports/2023",
+        "/p/990100/reports/+2025",
+        "/p/990100/reports/%32%30%32%35",
+        "/p/990100/reports/2025.PDF",
+        "/p/990100/reports/2025.pdf.pdf",
         "/p/990100/reports/abc",
         "/p/990100/reports/2024.exe",
         "/p/999900",
+        "/p/abc",
+        "/p/990100%00",
         "/p/999900/reports/2024",
         "/p/999900/data",
+        "/p/999900/data/all.zip",
+        "/p/999900/districts.geojson",
         "/p/990100/data/report-2025-evaluation.index-figures.csv",
         "/p/990100/data/report-2026-evaluation.index-figures.json",
+        "/p/990100/data/report-2025-survey.satisfaction-figures.xlsx",
+        "/p/990100/data/report-2026-evaluation.index-chart-map.csv",
+        "/p/990100/data/report-2024-evaluation.index-figures.pdf",
+        "/p/990100/data/..%2Freport-2025-evaluation.index-figures.csv",
         "/p/990100/data/nothing.csv",
         "/api/v1/public/999900/indicators",
     ] {
@@ -574,6 +627,57 @@ async fn public_pages_show_only_published(b: Backend) {
     let geo = anon.get("/p/990100/districts.geojson").await;
     assert_eq!(geo.status, 200);
     assert_eq!(geo.json()["type"], "FeatureCollection");
+    // The zip of all open data: published datasets only, in every file.
+    let (status, zip) = get_bytes(&e.router, "/p/990100/data/all.zip", "zh-CN").await;
+    assert_eq!(status, 200);
+    let files = unzip_text(&zip);
+    assert!(
+        files
+            .iter()
+            .any(|(n, _)| n == "report-2024-evaluation.index-figures.csv")
+    );
+    for (name, text) in &files {
+        for secret in ["91.7", "55.5", "78.8", "report-2025", "report-2026"] {
+            assert!(
+                !name.contains(secret) && !text.contains(secret),
+                "unpublished {secret} in {name}"
+            );
+        }
+    }
+
+    // Publishing invalidates the portal's cache at once: the pages read above are cached,
+    // and the 2026 report (in review until now) shows on the next request.
+    let r = step(&mut c, &id26, "publish").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let home = anon.get("/p/990100").await;
+    assert!(
+        home.body.contains("55.5"),
+        "new publication not on the portal"
+    );
+    assert_eq!(anon.get("/p/990100/reports/2026").await.status, 200);
+    let api = anon.get("/api/v1/public/990100/indicators").await.body;
+    assert!(api.contains("report-2026") && api.contains("55.5"));
+    let data = anon.get("/p/990100/data").await;
+    assert!(data.body.contains("report-2026-evaluation.index-figures"));
+    let (_, zip) = get_bytes(&e.router, "/p/990100/data/all.zip", "zh-CN").await;
+    assert!(
+        unzip_text(&zip)
+            .iter()
+            .any(|(n, _)| n == "report-2026-evaluation.index-figures.csv")
+    );
+    // Still nothing of the 2025 draft or the 2024 correction (91.7 is now public as the
+    // 2026 report's previous-year value).
+    for body in [&home.body, &api, &data.body] {
+        for secret in ["78.8", "report-2025"] {
+            assert!(
+                !body.contains(secret),
+                "unpublished {secret} after a publication"
+            );
+        }
+    }
+    for url in ["/p/990100/reports/2025", "/p/990100/reports/2025.pdf"] {
+        assert_eq!(anon.get(url).await.status, 404, "{url}");
+    }
     // The language switch applies to the public pages.
     anon.cookies.insert("qcity_lang".into(), "en".into());
     let en = anon.get("/p/990100/reports/2024").await;
@@ -591,10 +695,10 @@ async fn public_pages_show_only_published(b: Backend) {
     let pdf = anon
         .request("GET", "/p/990100/reports/2024.pdf", None, Vec::new(), &[])
         .await;
-    if pdf.status == 500 && !std::path::Path::new(qcity_report::pdf::DEFAULT_FONT_DIR).exists() {
+    if pdf.status == 500 && !qcity_report::pdf::font_path().exists() {
         eprintln!(
             "SKIPPED PDF check: no CJK font in {}",
-            qcity_report::pdf::DEFAULT_FONT_DIR
+            qcity_report::pdf::font_path().display()
         );
         return;
     }
@@ -638,8 +742,26 @@ async fn open_data_formats(b: Backend) {
     assert!(z.body.as_bytes().starts_with(b"PK"));
 }
 
-/// The PDF's extracted text contains the headline figures (needs `pdftotext` and the CJK font;
-/// skipped with a message otherwise).
+/// The values of the headline tiles of a report page (`<div class="v" data-key=…>VALUE</div>`
+/// inside `data-testid="headlines"`).
+fn headline_values(page: &str) -> Vec<String> {
+    let start = page
+        .find("data-testid=\"headlines\"")
+        .expect("headlines on the page");
+    let block = &page[start..];
+    let block = &block[..block.find("</section>").unwrap_or(block.len())];
+    block
+        .split("<div class=\"v\" data-key=\"")
+        .skip(1)
+        .filter_map(|p| {
+            let p = &p[p.find("\">")? + 2..];
+            Some(p[..p.find("</div>")?].trim().to_string())
+        })
+        .collect()
+}
+
+/// The PDF's extracted text contains the headline figures of the HTML page, in Chinese and in
+/// English (needs `pdftotext` and the CJK font; skipped with a message otherwise).
 #[cfg(feature = "pdf")]
 #[tokio::test]
 async fn pdf_text_has_headline_figures() {
@@ -651,24 +773,28 @@ async fn pdf_text_has_headline_figures() {
         eprintln!("SKIPPED: pdftotext (poppler-utils) is not installed");
         return;
     }
-    if !std::path::Path::new(qcity_report::pdf::DEFAULT_FONT_DIR).exists() {
-        eprintln!("SKIPPED: no CJK font (fonts-noto-cjk)");
+    if !qcity_report::pdf::font_path().exists() {
+        eprintln!(
+            "SKIPPED: no CJK font at {} (fonts-noto-cjk)",
+            qcity_report::pdf::font_path().display()
+        );
         return;
     }
     let e = env(Backend::Sqlite).await;
     let mut c = signed_in(&e, "analyst").await;
     publish(&mut c, 2024, "").await;
-    let mut anon = TestClient::new(e.router.clone());
     for (lang, must) in [
         (
             "zh-CN",
             vec![
                 "示范市2024年城市质量状况分析报告",
                 "目录",
-                "76.8",
-                "82.3",
                 "质量发展指数",
                 "2024年全市质量发展指数为76.8",
+                "方法说明",
+                "熵权法加权",
+                "各区指数",
+                "中心区",
             ],
         ),
         (
@@ -676,26 +802,23 @@ async fn pdf_text_has_headline_figures() {
             vec![
                 "Demo City Quality Report 2024",
                 "Contents",
-                "76.8",
-                "82.3",
                 "quality development index was 76.8",
+                "Method notes",
+                "Entropy weights",
             ],
         ),
     ] {
-        anon.cookies.insert("qcity_lang".into(), lang.into());
-        let resp = {
-            use tower::ServiceExt;
-            let req = axum::http::Request::builder()
-                .uri("/p/990100/reports/2024.pdf")
-                .header("cookie", format!("qcity_lang={lang}"))
-                .body(axum::body::Body::empty())
-                .unwrap();
-            anon.router.clone().oneshot(req).await.unwrap()
-        };
-        assert_eq!(resp.status(), 200);
-        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
-            .await
-            .unwrap();
+        let (status, page) = get_bytes(&e.router, "/p/990100/reports/2024", lang).await;
+        assert_eq!(status, 200);
+        let heads = headline_values(&String::from_utf8(page).unwrap());
+        assert_eq!(heads.len(), 2, "{heads:?}");
+        if lang == "zh-CN" {
+            assert_eq!(heads, vec!["76.8".to_string(), "82.3分".to_string()]);
+        } else {
+            assert_eq!(heads, vec!["76.8".to_string(), "82.3 points".to_string()]);
+        }
+        let (status, bytes) = get_bytes(&e.router, "/p/990100/reports/2024.pdf", lang).await;
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&bytes));
         assert!(bytes.starts_with(b"%PDF"));
         let dir =
             std::env::temp_dir().join(format!("qcity-report-pdf-{}-{lang}", std::process::id()));
@@ -711,15 +834,36 @@ async fn pdf_text_has_headline_figures() {
         let text = String::from_utf8_lossy(&out.stdout).to_string();
         let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
         let nospace: String = text.split_whitespace().collect();
-        for m in must {
+        for m in heads.iter().map(String::as_str).chain(must) {
             let m_nospace: String = m.split_whitespace().collect();
             assert!(
                 flat.contains(m) || nospace.contains(&m_nospace),
                 "PDF ({lang}) lacks `{m}`:\n{text}"
             );
         }
-        // Page numbers: several pages, numbered.
-        assert!(text.contains('\u{c}'), "single page PDF");
+        // Page numbers: several pages, and the contents page lists a section with its page.
+        let pages: Vec<&str> = text
+            .split('\u{c}')
+            .filter(|p| !p.trim().is_empty())
+            .collect();
+        assert!(pages.len() >= 3, "{} pages", pages.len());
+        let last_line_numbers: Vec<String> = pages
+            .iter()
+            .skip(1)
+            .filter_map(|p| p.lines().rev().find(|l| !l.trim().is_empty()))
+            .map(|l| l.trim().to_string())
+            .collect();
+        assert!(
+            last_line_numbers.iter().any(|l| l == "2")
+                && last_line_numbers.iter().any(|l| l == "3"),
+            "page numbers missing: {last_line_numbers:?}"
+        );
+        // The charts are images (SVG, with their labels as text): the district names appear
+        // in the chart of the map data as well as the table.
+        assert!(
+            nospace.matches("中心区").count() >= 2 || lang == "en",
+            "chart labels missing"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

@@ -75,3 +75,6 @@ report-data-unit = Unit
 report-data-source = Source
 report-data-rows = Rows
 report-data-download = Download
+# The PDF
+report-pdf-not-published = not published
+report-value-missing = n/a

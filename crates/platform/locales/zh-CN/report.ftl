@@ -75,3 +75,6 @@ report-data-unit = 单位
 report-data-source = 来源
 report-data-rows = 行数
 report-data-download = 下载
+# The PDF
+report-pdf-not-published = 未发布
+report-value-missing = 暂无
