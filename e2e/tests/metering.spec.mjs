@@ -1,7 +1,8 @@
 // The metering pages in a real browser: the city overview draws its map and intensity chart;
 // the energy manager lands on their brewery (and only it), whose unit page draws the daily
 // energy, Sankey, baseline-vs-actual and CUSUM charts; a meter page draws its load curve and
-// heat map; an alert is acknowledged through the form. No console error, nothing external.
+// heat map; an alert is acknowledged through the form; operating hours are saved through the
+// unit page form. No console error, nothing external.
 import { test, expect } from "@playwright/test";
 import { watchPage, login, chartsDrawn } from "./lib.mjs";
 
@@ -38,5 +39,21 @@ test("an alert is acknowledged through the form", async ({ page }) => {
   await form.locator('input[name="note"]').fill("e2e: 已处理");
   await Promise.all([page.waitForURL(/\/app\/metering\/alerts/), form.locator("button").click()]);
   await expect(page.getByTestId("metering-alerts")).toContainText("e2e: 已处理");
+  w.assertClean();
+});
+
+test("operating hours are edited on the unit page", async ({ page }) => {
+  const w = watchPage(page);
+  await login(page, "energy");
+  await page.goto("/app/metering");
+  await page.locator('[data-testid="metering-units"] tbody tr a').first().click();
+  const form = page.getByTestId("metering-hours");
+  await expect(form.locator('input[name="open_0"]')).toHaveValue("8");
+  await form.locator('input[name="close_4"]').fill("20");
+  await Promise.all([
+    page.waitForURL(/\/app\/metering\/units\/\d+$/),
+    form.locator('button[type="submit"]').click(),
+  ]);
+  await expect(page.getByTestId("metering-hours").locator('input[name="close_4"]')).toHaveValue("20");
   w.assertClean();
 });

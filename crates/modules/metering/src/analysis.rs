@@ -437,9 +437,11 @@ type FindingRow = (&'static str, i64, i64, f64, String);
 /// alerts (one per meter, kind and start). Returns the number of new alerts.
 ///
 /// water: continuous non-zero flow ≥ 24 h and minimum night flow; electricity, steam and
-/// compressed air: out-of-hours use above the quiescent threshold (lower decile of the
-/// preceding 28 days' out-of-hours values) for ≥ 4 h; every meter: days below 90 %
-/// completeness (data gaps).
+/// compressed air: use outside the unit's operating hours above the quiescent threshold (lower
+/// decile of the preceding 28 days' out-of-hours values) for ≥ 4 h; a parent meter with
+/// installed children of its energy type: days on which parent − Σ children exceeds the city's
+/// imbalance tolerance (mass balance, 跑冒滴漏); every meter: days below 90 % completeness
+/// (data gaps).
 pub async fn detect(
     db: &impl ConnectionTrait,
     city_id: i64,
@@ -486,7 +488,7 @@ pub async fn detect(
             }
         }
         "electricity" | "steam" | "compressed_air" => {
-            let sched = Schedule::weekdays(domain::LOCAL_OFFSET as i32, 7, 19);
+            let sched = schedule(&operating_hours(db, city_id, m.unit_id).await?);
             let prior = series(store::readings(db, city_id, m.id, from - 28 * 86400, from).await?);
             if let Some(q) = leak::quiescent_threshold(&prior, &sched, 0.1) {
                 let thr = q * 1.25 + 1e-9;
@@ -520,6 +522,7 @@ pub async fn detect(
             ));
         }
     }
+    findings.extend(imbalance_findings(db, city_id, m, from, to).await?);
     // Limit breaches stored by ingest.
     for r in sql::all(db, "SELECT ts, raw_value FROM mt_readings WHERE city_id = ? AND meter_id = ? AND ts >= ? AND ts < ? AND rule_id = 'high_limit'", vec![city_id.into(), m.id.into(), from.into(), to.into()]).await? {
         let ts: i64 = r.try_get("", "ts")?;
@@ -804,4 +807,174 @@ pub fn cusum_series(s: &Savings) -> Vec<(i64, f64)> {
             (*d, acc / 1000.0)
         })
         .collect()
+}
+
+// ---------------------------------------------------------------- operating hours & imbalance
+
+/// Open hours `[open, close)` of one weekday, local time; `open == close` = closed all day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct DayHours {
+    pub open_hour: u8,
+    pub close_hour: u8,
+}
+
+/// 作息时间: open hours Monday first. The default is Monday–Friday 08:00–18:00, closed at
+/// weekends.
+pub fn default_hours() -> [DayHours; 7] {
+    let work = DayHours {
+        open_hour: 8,
+        close_hour: 18,
+    };
+    let closed = DayHours {
+        open_hour: 0,
+        close_hour: 0,
+    };
+    [work, work, work, work, work, closed, closed]
+}
+
+/// The engine schedule of a week of open hours (city local time).
+pub fn schedule(h: &[DayHours; 7]) -> Schedule {
+    Schedule {
+        utc_offset_seconds: domain::LOCAL_OFFSET as i32,
+        open: h
+            .iter()
+            .map(|d| {
+                let mut day = [false; 24];
+                for (i, slot) in day.iter_mut().enumerate() {
+                    *slot = i >= d.open_hour as usize && i < d.close_hour as usize;
+                }
+                day
+            })
+            .collect(),
+    }
+}
+
+/// A unit's operating hours (the default week where none are stored).
+pub async fn operating_hours(
+    db: &impl ConnectionTrait,
+    city_id: i64,
+    unit_id: i64,
+) -> Result<[DayHours; 7], StoreError> {
+    let mut out = default_hours();
+    for r in sql::all(db, "SELECT weekday, open_hour, close_hour FROM mt_operating_hours WHERE city_id = ? AND unit_id = ?", vec![city_id.into(), unit_id.into()]).await? {
+        let wd: i32 = r.try_get("", "weekday")?;
+        let o: i32 = r.try_get("", "open_hour")?;
+        let c: i32 = r.try_get("", "close_hour")?;
+        if let Some(d) = out.get_mut(wd as usize) {
+            *d = DayHours {
+                open_hour: o.clamp(0, 24) as u8,
+                close_hour: c.clamp(0, 24) as u8,
+            };
+        }
+    }
+    Ok(out)
+}
+
+/// Replaces a unit's operating hours (7 days, Monday first; 0 ≤ open ≤ close ≤ 24), in one
+/// transaction. The unit must be in scope.
+pub async fn set_operating_hours<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    s: &Scope,
+    unit_id: i64,
+    hours: &[DayHours],
+) -> Result<[DayHours; 7], StoreError> {
+    if store::unit(db, s, unit_id).await?.is_none() {
+        return Err(StoreError::NotFound("unit".into()));
+    }
+    if hours.len() != 7 {
+        return Err(StoreError::invalid(
+            "days",
+            format!(
+                "须为7天(周一起) / must list 7 days, Monday first (got {})",
+                hours.len()
+            ),
+        ));
+    }
+    for (i, d) in hours.iter().enumerate() {
+        if d.open_hour > d.close_hour || d.close_hour > 24 {
+            return Err(StoreError::invalid(
+                &format!("days[{i}]"),
+                format!(
+                    "须 0 ≤ 开始 ≤ 结束 ≤ 24 / need 0 ≤ open_hour ≤ close_hour ≤ 24 (got {}–{})",
+                    d.open_hour, d.close_hour
+                ),
+            ));
+        }
+    }
+    let txn = db.begin().await?;
+    sql::exec(
+        &txn,
+        "DELETE FROM mt_operating_hours WHERE city_id = ? AND unit_id = ?",
+        vec![s.city_id.into(), unit_id.into()],
+    )
+    .await?;
+    for (i, d) in hours.iter().enumerate() {
+        sql::exec(&txn, "INSERT INTO mt_operating_hours (city_id, unit_id, weekday, open_hour, close_hour) VALUES (?, ?, ?, ?, ?)", vec![s.city_id.into(), unit_id.into(), (i as i32).into(), i32::from(d.open_hour).into(), i32::from(d.close_hour).into()]).await?;
+    }
+    txn.commit().await?;
+    operating_hours(db, s.city_id, unit_id).await
+}
+
+/// Default tolerance of the parent-vs-children balance: 5 % of the parent's daily use.
+pub const IMBALANCE_TOLERANCE: f64 = 0.05;
+
+/// Daily rollups of a meter over `[from, to)` as engine readings, complete days only
+/// (≥ 90 % of the expected intervals), so a gap is not mistaken for a loss.
+async fn complete_days(
+    db: &impl ConnectionTrait,
+    city_id: i64,
+    m: &Meter,
+    from: i64,
+    to: i64,
+) -> Result<Vec<Reading>, StoreError> {
+    let expected = (1440 / m.interval_min.max(1)) as f64;
+    Ok(store::rollup_series(db, city_id, m.id, "d", from, to)
+        .await?
+        .into_iter()
+        .filter(|p| p.n as f64 >= 0.9 * expected)
+        .filter_map(|p| to_reading(p.ts, Some(p.value)))
+        .collect())
+}
+
+/// Parent-vs-children imbalance findings of a meter over `[from, to)`, by local day: parent
+/// minus the sum of its installed children of the same energy type beyond the city's
+/// tolerance (days where any of them is incomplete are skipped).
+pub async fn imbalance_findings(
+    db: &impl ConnectionTrait,
+    city_id: i64,
+    m: &Meter,
+    from: i64,
+    to: i64,
+) -> Result<Vec<(&'static str, i64, i64, f64, String)>, StoreError> {
+    let kids = sql::all(db, "SELECT id, interval_min FROM mt_meters WHERE city_id = ? AND parent_id = ? AND status = 'installed' AND energy_type = ?", vec![city_id.into(), m.id.into(), m.energy_type.clone().into()]).await?;
+    if kids.is_empty() || m.status != "installed" {
+        return Ok(Vec::new());
+    }
+    let tol = crate::retention::settings(db, city_id)
+        .await?
+        .imbalance_tolerance
+        .unwrap_or(IMBALANCE_TOLERANCE);
+    let (from, to) = (domain::day_bucket(from), domain::day_bucket(to - 1) + 86400);
+    let parent = complete_days(db, city_id, m, from, to).await?;
+    let mut children = Vec::new();
+    for k in kids {
+        let mut km = m.clone();
+        km.id = k.try_get("", "id")?;
+        km.interval_min = k.try_get("", "interval_min")?;
+        children.push(complete_days(db, city_id, &km, from, to).await?);
+    }
+    let refs: Vec<&[Reading]> = children.iter().map(Vec::as_slice).collect();
+    Ok(leak::imbalance(&parent, &refs, tol)
+        .into_iter()
+        .map(|f| {
+            let d = f.start.timestamp();
+            (
+                "imbalance",
+                d,
+                d + 86400,
+                f.magnitude,
+                format!("{} (tolerance {:.1} %)", f.detail, tol * 100.0),
+            )
+        })
+        .collect())
 }

@@ -49,6 +49,20 @@ pub fn routes() -> Router<AppState> {
             get(project_savings),
         )
         .route("/api/v1/metering/city", get(city_summary))
+        .route(
+            "/api/v1/metering/weather",
+            get(list_weather).post(post_weather),
+        )
+        .route("/api/v1/metering/meters/{id}/baseline", get(meter_baseline))
+        .route("/api/v1/metering/units/{id}/baseline", get(unit_baseline))
+        .route(
+            "/api/v1/metering/units/{id}/hours",
+            get(get_hours).put(put_hours),
+        )
+        .route(
+            "/api/v1/metering/settings",
+            get(get_settings).put(put_settings),
+        )
 }
 
 #[derive(OpenApi)]
@@ -70,7 +84,15 @@ pub fn routes() -> Router<AppState> {
         ack_alert,
         list_projects,
         project_savings,
-        city_summary
+        city_summary,
+        get_settings,
+        put_settings,
+        list_weather,
+        post_weather,
+        meter_baseline,
+        unit_baseline,
+        get_hours,
+        put_hours
     ),
     components(schemas(
         Unit,
@@ -94,7 +116,15 @@ pub fn routes() -> Router<AppState> {
         UnitDetail,
         Checks,
         AckReq,
-        crate::CityRow
+        crate::CityRow,
+        crate::retention::Settings,
+        crate::weather::TempRow,
+        crate::weather::WeatherReport,
+        crate::weather::TemperatureBaseline,
+        crate::weather::BaselineDay,
+        analysis::DayHours,
+        Hours,
+        DailyTemp
     )),
     tags((name = "metering", description = "能源计量 energy metering: units, meters, readings, checks, alerts, savings"))
 )]
@@ -484,4 +514,266 @@ async fn city_summary(
             .unwrap_or(2025)
     });
     Ok(Json(crate::city_rows(&st.db, &s, year).await?))
+}
+
+#[utoipa::path(get, path = "/api/v1/metering/settings", tag = "metering", responses((status = 200, body = crate::retention::Settings)))]
+async fn get_settings(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+) -> ApiResult<Json<crate::retention::Settings>> {
+    view(&p)?;
+    Ok(Json(crate::retention::settings(&st.db, p.city_id).await?))
+}
+
+/// Sets the city's metering settings (raw-data retention); administrators only, audited.
+#[utoipa::path(put, path = "/api/v1/metering/settings", tag = "metering", request_body = crate::retention::Settings, responses((status = 200, body = crate::retention::Settings), (status = 403, body = qcity_platform::web::error::Problem), (status = 422, body = qcity_platform::web::error::Problem)))]
+async fn put_settings(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Json(n): Json<crate::retention::Settings>,
+) -> ApiResult<Json<crate::retention::Settings>> {
+    if p.role != Role::Admin {
+        return Err(AppError::Forbidden.into());
+    }
+    let txn = st.db.begin().await?;
+    let before = crate::retention::settings(&txn, p.city_id).await?;
+    let after = crate::retention::set_settings(&txn, p.city_id, &n).await?;
+    qcity_platform::audit::record(
+        &txn,
+        p.city_id,
+        &Actor::from(&p),
+        "metering.settings.update",
+        "mt_settings",
+        &p.city_id.to_string(),
+        serde_json::to_value(&before).ok(),
+        serde_json::to_value(&after).ok(),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(Json(after))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct DailyTemp {
+    /// Local-day start, epoch seconds.
+    pub day: i64,
+    pub temperature_c: f64,
+}
+
+#[utoipa::path(get, path = "/api/v1/metering/weather", tag = "metering", params(Range), responses((status = 200, body = [DailyTemp])))]
+async fn list_weather(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Query(r): Query<Range>,
+) -> ApiResult<Json<Vec<DailyTemp>>> {
+    view(&p)?;
+    let (from, to) = r.resolve(365)?;
+    Ok(Json(
+        crate::weather::daily_means(&st.db, p.city_id, from, to)
+            .await?
+            .into_iter()
+            .map(|(day, temperature_c)| DailyTemp { day, temperature_c })
+            .collect(),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+struct TempIn {
+    ts: serde_json::Value,
+    #[serde(default)]
+    temperature_c: Option<f64>,
+}
+
+/// Imports outdoor temperatures for the caller's city: CSV `timestamp,temperature_c` (or
+/// `temperature_f`; a date-only timestamp is a daily mean) or a JSON array of `{ts,
+/// temperature_c}`. All or nothing: any bad row rejects the whole import (listed by row).
+#[utoipa::path(post, path = "/api/v1/metering/weather", tag = "metering", request_body(content = [crate::weather::TempRow], description = "text/csv timestamp,temperature_c or a JSON array of {ts, temperature_c}"), responses((status = 200, body = crate::weather::WeatherReport), (status = 422, body = qcity_platform::web::error::Problem)))]
+async fn post_weather(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<crate::weather::WeatherReport>> {
+    need_manage(&p)?;
+    if p.role == Role::EnergyManager {
+        return Err(AppError::Forbidden.into());
+    }
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let (rows, rejects) = if ct.contains("csv") || ct.starts_with("text/plain") {
+        crate::weather::parse_weather_csv(&body)?
+    } else {
+        let v: Vec<TempIn> = serde_json::from_slice(&body).map_err(|e| {
+            AppError::validation(
+                "body",
+                format!("JSON 数组格式错误 / expected a JSON array of {{ts, temperature_c}}: {e}"),
+            )
+        })?;
+        let csv: String = std::iter::once("timestamp,temperature_c\n".to_string())
+            .chain(v.iter().map(|t| {
+                let ts = match &t.ts {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                format!(
+                    "{},{}\n",
+                    ts.replace(',', " "),
+                    t.temperature_c.map(|c| c.to_string()).unwrap_or_default()
+                )
+            }))
+            .collect();
+        crate::weather::parse_weather_csv(csv.as_bytes())?
+    };
+    let rep = crate::weather::import(&st.db, p.city_id, &rows, rejects).await?;
+    if rep.rejected > 0 {
+        let r = &rep.rejects[0];
+        return Err(AppError::validation(
+            &format!("row {}: {}", r.row, r.field),
+            format!(
+                "{} ({} 行被拒, 未导入 / {} rows rejected, nothing imported)",
+                r.reason, rep.rejected, rep.rejected
+            ),
+        )
+        .into());
+    }
+    Ok(Json(rep))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct BaselineQ {
+    /// Baseline period start (default: 365 days before `reporting_from`).
+    pub baseline_from: Option<String>,
+    /// Baseline period end, exclusive (default: `reporting_from`).
+    pub baseline_to: Option<String>,
+    /// Reporting period start (default: 365 days before `reporting_to`).
+    pub reporting_from: Option<String>,
+    /// Reporting period end, exclusive (default: the day after the meter's latest data).
+    pub reporting_to: Option<String>,
+}
+
+/// The periods of a baseline query, defaults filled from the meter's latest data.
+async fn baseline_periods(
+    st: &AppState,
+    city_id: i64,
+    meter_id: i64,
+    q: &BaselineQ,
+) -> Result<((i64, i64), (i64, i64)), AppError> {
+    let last = store::last_ts(&st.db, city_id, meter_id).await?;
+    let rep_to = match parse_opt_ts(&q.reporting_to, "reporting_to")? {
+        Some(t) => t,
+        None => domain::day_bucket(last.unwrap_or_else(domain::now_ts)) + 86400,
+    };
+    let rep_from =
+        parse_opt_ts(&q.reporting_from, "reporting_from")?.unwrap_or(rep_to - 365 * 86400);
+    let base_to = parse_opt_ts(&q.baseline_to, "baseline_to")?.unwrap_or(rep_from);
+    let base_from =
+        parse_opt_ts(&q.baseline_from, "baseline_from")?.unwrap_or(base_to - 365 * 86400);
+    if base_from >= base_to {
+        return Err(AppError::validation(
+            "baseline_from",
+            "须早于 baseline_to / must be before baseline_to",
+        ));
+    }
+    if rep_from >= rep_to {
+        return Err(AppError::validation(
+            "reporting_from",
+            "须早于 reporting_to / must be before reporting_to",
+        ));
+    }
+    Ok(((base_from, base_to), (rep_from, rep_to)))
+}
+
+/// CalTRACK 2.0 daily temperature baseline of a meter: model, baseline vs actual per day and
+/// avoided energy over the reporting period.
+#[utoipa::path(get, path = "/api/v1/metering/meters/{id}/baseline", tag = "metering", params(BaselineQ), responses((status = 200, body = crate::weather::TemperatureBaseline), (status = 404, body = qcity_platform::web::error::Problem), (status = 422, body = qcity_platform::web::error::Problem)))]
+async fn meter_baseline(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<i64>,
+    Query(q): Query<BaselineQ>,
+) -> ApiResult<Json<crate::weather::TemperatureBaseline>> {
+    let s = view(&p)?;
+    let m = meter_in_scope(&st, &s, id).await?;
+    let (b, r) = baseline_periods(&st, p.city_id, m.id, &q).await?;
+    Ok(Json(
+        crate::weather::baseline(&st.db, p.city_id, &m, b, r).await?,
+    ))
+}
+
+/// The temperature baseline of a unit's main meter (its top-level electricity meter).
+#[utoipa::path(get, path = "/api/v1/metering/units/{id}/baseline", tag = "metering", params(BaselineQ), responses((status = 200, body = crate::weather::TemperatureBaseline), (status = 404, body = qcity_platform::web::error::Problem), (status = 422, body = qcity_platform::web::error::Problem)))]
+async fn unit_baseline(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<i64>,
+    Query(q): Query<BaselineQ>,
+) -> ApiResult<Json<crate::weather::TemperatureBaseline>> {
+    let s = view(&p)?;
+    store::unit(&st.db, &s, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("unit".into()))?;
+    let ms = store::meters(&st.db, &s, Some(id)).await?;
+    let m = crate::weather::default_meter(&st.db, p.city_id, &ms)
+        .await?
+        .cloned()
+        .ok_or_else(|| AppError::NotFound("meter".into()))?;
+    let (b, r) = baseline_periods(&st, p.city_id, m.id, &q).await?;
+    Ok(Json(
+        crate::weather::baseline(&st.db, p.city_id, &m, b, r).await?,
+    ))
+}
+
+/// 作息时间 operating hours of a unit, Monday first (out-of-hours baseload alerts use them).
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Hours {
+    pub days: Vec<analysis::DayHours>,
+}
+
+#[utoipa::path(get, path = "/api/v1/metering/units/{id}/hours", tag = "metering", responses((status = 200, body = Hours), (status = 404, body = qcity_platform::web::error::Problem)))]
+async fn get_hours(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<Hours>> {
+    let s = view(&p)?;
+    store::unit(&st.db, &s, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("unit".into()))?;
+    Ok(Json(Hours {
+        days: analysis::operating_hours(&st.db, p.city_id, id)
+            .await?
+            .to_vec(),
+    }))
+}
+
+/// Replaces a unit's operating hours (7 days, Monday first); audited.
+#[utoipa::path(put, path = "/api/v1/metering/units/{id}/hours", tag = "metering", request_body = Hours, responses((status = 200, body = Hours), (status = 404, body = qcity_platform::web::error::Problem), (status = 422, body = qcity_platform::web::error::Problem)))]
+async fn put_hours(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<i64>,
+    Json(h): Json<Hours>,
+) -> ApiResult<Json<Hours>> {
+    let s = need_manage(&p)?;
+    let txn = st.db.begin().await?;
+    let before = analysis::operating_hours(&txn, p.city_id, id).await?;
+    let after = analysis::set_operating_hours(&txn, &s, id, &h.days).await?;
+    qcity_platform::audit::record(
+        &txn,
+        p.city_id,
+        &Actor::from(&p),
+        "metering.unit.hours",
+        "mt_unit",
+        &id.to_string(),
+        serde_json::to_value(before).ok(),
+        serde_json::to_value(after).ok(),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(Json(Hours {
+        days: after.to_vec(),
+    }))
 }

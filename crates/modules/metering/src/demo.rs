@@ -588,6 +588,32 @@ async fn generate(
         }
         crate::sql::exec(db, &q, v).await?;
     }
+    // Outdoor temperature (a subtropical coastal city: ≈ 13 °C in January, ≈ 29 °C in July,
+    // day-to-day weather noise and a diurnal swing), stored hourly for CalTRACK baselines.
+    let mut wrng = DemoRng::stream(seed, "metering.weather");
+    let mut temp_day = std::collections::BTreeMap::new();
+    let mut hourly = Vec::new();
+    let mut d = start;
+    let mut anomaly = 0.0;
+    while d < end {
+        use chrono::Datelike;
+        let doy = domain::local_date(d).ordinal() as f64;
+        let summer = ((doy - 200.0) / 365.0 * std::f64::consts::TAU).cos();
+        // A persistent anomaly (AR(1)) so warm and cold spells last a few days.
+        anomaly = 0.7 * anomaly + wrng.range(-1.5, 1.5);
+        let t = 21.0 + 8.0 * summer + anomaly;
+        temp_day.insert(d, t);
+        for h in 0..24 {
+            let swing = 3.0 * ((h as f64 - 9.0) / 24.0 * std::f64::consts::TAU).sin();
+            hourly.push(crate::weather::TempRow {
+                ts: d + h * 3600,
+                grain: 'h',
+                temperature_c: ((t + swing) * 10.0).round() / 10.0,
+            });
+        }
+        d += 86400;
+    }
+    crate::weather::import(db, city_id, &hourly, Vec::new()).await?;
     job.set_done(1);
     let leak_water = end - 40 * 86400;
     let leak_air = end - 50 * 86400;
@@ -611,6 +637,10 @@ async fn generate(
                 let doy = l.ordinal() as f64;
                 let summer = ((doy - 200.0) / 365.0 * std::f64::consts::TAU).cos();
                 let after = t >= project_start;
+                // Refrigeration load (kWh per 15 min) driven by the outdoor temperature above
+                // a 14 °C balance point.
+                let cooling =
+                    60.0 + 9.0 * (temp_day.get(&day).copied().unwrap_or(21.0) - 14.0).max(0.0);
                 let k = g.interval as f64 / 900.0;
                 let working = (6.0..22.0).contains(&h);
                 let brew = |per_hl: f64| {
@@ -630,7 +660,7 @@ async fn generate(
                         }
                     }
                     Profile::BrewE3 => {
-                        (120.0 + 60.0 * summer + prod * 0.9 / 96.0) * if after { 0.8 } else { 1.0 }
+                        (cooling + prod * 0.9 / 96.0) * if after { 0.8 } else { 1.0 }
                     }
                     Profile::BrewE4 => {
                         if working {
@@ -646,8 +676,7 @@ async fn generate(
                         } else {
                             12.0
                         };
-                        let e3 = (120.0 + 60.0 * summer + prod * 0.9 / 96.0)
-                            * if after { 0.8 } else { 1.0 };
+                        let e3 = (cooling + prod * 0.9 / 96.0) * if after { 0.8 } else { 1.0 };
                         let e4 = if working {
                             90.0 + prod * 0.02
                         } else {

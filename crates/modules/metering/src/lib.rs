@@ -8,8 +8,10 @@ pub mod domain;
 pub mod migration;
 pub mod mqtt;
 pub mod pages;
+pub mod retention;
 pub mod sql;
 pub mod store;
+pub mod weather;
 
 use axum::Router;
 use qcity_platform::auth::{Capability, Principal};
@@ -357,7 +359,10 @@ impl Module for MeteringModule {
         "metering"
     }
     fn migrations(&self) -> Vec<Box<dyn qcity_platform::migration::MigrationTrait>> {
-        vec![Box::new(migration::Migration)]
+        vec![
+            Box::new(migration::Migration),
+            Box::new(migration::Migration2),
+        ]
     }
     fn routes(&self) -> Router<AppState> {
         api::routes().merge(pages::routes())
@@ -429,6 +434,10 @@ impl Module for MeteringModule {
             .map_err(|e| Box::new(e) as HookError)
     }
     async fn start_background(&self, st: &AppState) -> Result<(), HookError> {
+        tokio::spawn(retention::run(
+            st.db.clone(),
+            std::time::Duration::from_secs(3600),
+        ));
         if !st.config.mqtt.url.is_empty() {
             tokio::spawn(mqtt::run(
                 st.db.clone(),

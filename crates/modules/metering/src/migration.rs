@@ -5,7 +5,12 @@
 //! (`BIGINT`, UTC): bucket arithmetic (`ts - ts % 3600`) is then the same integer SQL on SQLite
 //! and PostgreSQL, and the bulk insert path binds plain integers.
 
+use qcity_platform::migration::schema::{
+    dbl, dbl_null, fk_city, id, id_null, ident as a, index, int, int_null, pk, tenant_fk as fk,
+    text, text_null, ts, ts_null,
+};
 use qcity_platform::sea_orm_migration::prelude::*;
+use sea_orm::{ConnectionTrait, DbBackend};
 
 pub struct Migration;
 
@@ -13,81 +18,6 @@ impl MigrationName for Migration {
     fn name(&self) -> &str {
         "m0500_metering_core"
     }
-}
-
-fn a(n: &str) -> Alias {
-    Alias::new(n)
-}
-fn id(n: &str) -> ColumnDef {
-    ColumnDef::new(a(n)).big_integer().not_null().to_owned()
-}
-fn id_null(n: &str) -> ColumnDef {
-    ColumnDef::new(a(n)).big_integer().null().to_owned()
-}
-fn int(n: &str) -> ColumnDef {
-    ColumnDef::new(a(n)).integer().not_null().to_owned()
-}
-fn text(n: &str) -> ColumnDef {
-    ColumnDef::new(a(n)).text().not_null().to_owned()
-}
-fn text_null(n: &str) -> ColumnDef {
-    ColumnDef::new(a(n)).text().null().to_owned()
-}
-fn dbl(n: &str) -> ColumnDef {
-    ColumnDef::new(a(n)).double().not_null().to_owned()
-}
-fn dbl_null(n: &str) -> ColumnDef {
-    ColumnDef::new(a(n)).double().null().to_owned()
-}
-fn ts(n: &str) -> ColumnDef {
-    ColumnDef::new(a(n))
-        .timestamp_with_time_zone()
-        .not_null()
-        .to_owned()
-}
-fn ts_null(n: &str) -> ColumnDef {
-    ColumnDef::new(a(n))
-        .timestamp_with_time_zone()
-        .null()
-        .to_owned()
-}
-fn pk(cols: &[&str]) -> IndexCreateStatement {
-    let mut i = Index::create();
-    for c in cols {
-        i.col(a(c));
-    }
-    i.to_owned()
-}
-fn fk(
-    name: &str,
-    table: &str,
-    col: &str,
-    to_table: &str,
-    to_col: &str,
-) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .name(name)
-        .from(a(table), (a("city_id"), a(col)))
-        .to(a(to_table), (a("city_id"), a(to_col)))
-        .to_owned()
-}
-fn fk_city(table: &str) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .name(format!("fk_{table}_city"))
-        .from(a(table), a("city_id"))
-        .to(a("cities"), a("id"))
-        .to_owned()
-}
-fn index(name: &str, table: &str, cols: &[&str], unique: bool) -> IndexCreateStatement {
-    let mut i = Index::create();
-    i.name(name).table(a(table));
-    for c in cols {
-        i.col(a(c));
-    }
-    if unique {
-        i.unique();
-    }
-    i.to_owned()
 }
 
 #[async_trait::async_trait]
@@ -346,6 +276,94 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
+        Ok(())
+    }
+}
+
+/// Second step: per-city settings (raw-data retention), per-unit operating hours and the
+/// outdoor temperature series of each city (CalTRACK baselines).
+pub struct Migration2;
+
+impl MigrationName for Migration2 {
+    fn name(&self) -> &str {
+        "m0501_metering_retention_hours_weather"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration2 {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        // Per-city settings; `raw_retention_days` NULL = keep raw interval readings forever,
+        // `imbalance_tolerance` NULL = the default 5 %.
+        m.create_table(
+            Table::create()
+                .table(a("mt_settings"))
+                .col(id("city_id"))
+                .col(int_null("raw_retention_days"))
+                .col(dbl_null("imbalance_tolerance"))
+                .col(ts("updated_at"))
+                .primary_key(&mut pk(&["city_id"]))
+                .foreign_key(&mut fk_city("mt_settings"))
+                .to_owned(),
+        )
+        .await?;
+        // 作息时间 operating hours per unit and weekday (0 = Monday): open `[open_hour,
+        // close_hour)` local time; open_hour = close_hour means closed all day.
+        m.create_table(
+            Table::create()
+                .table(a("mt_operating_hours"))
+                .col(id("city_id"))
+                .col(id("unit_id"))
+                .col(int("weekday"))
+                .col(int("open_hour"))
+                .col(int("close_hour"))
+                .primary_key(&mut pk(&["city_id", "unit_id", "weekday"]))
+                .foreign_key(&mut fk(
+                    "fk_mt_operating_hours_unit",
+                    "mt_operating_hours",
+                    "unit_id",
+                    "mt_units",
+                    "id",
+                ))
+                .to_owned(),
+        )
+        .await?;
+        // Outdoor dry-bulb temperature per city: grain h (hour start) or d (local-day start).
+        m.create_table(
+            Table::create()
+                .table(a("mt_weather"))
+                .col(id("city_id"))
+                .col(text("grain"))
+                .col(id("ts"))
+                .col(dbl("temperature_c"))
+                .primary_key(&mut pk(&["city_id", "grain", "ts"]))
+                .foreign_key(&mut fk_city("mt_weather"))
+                .to_owned(),
+        )
+        .await?;
+        // Staging table of the PostgreSQL bulk path (COPY, then INSERT … ON CONFLICT); rows
+        // live only between a batch's COPY and its transaction. UNLOGGED on PostgreSQL.
+        m.create_table(
+            Table::create()
+                .table(a("mt_readings_stage"))
+                .col(id("city_id"))
+                .col(id("batch_id"))
+                .col(id("meter_id"))
+                .col(id("ts"))
+                .col(dbl_null("raw_value"))
+                .col(dbl_null("value"))
+                .col(text("quality"))
+                .col(text_null("rule_id"))
+                .primary_key(&mut pk(&["city_id", "batch_id", "meter_id", "ts"]))
+                .foreign_key(&mut fk_city("mt_readings_stage"))
+                .to_owned(),
+        )
+        .await?;
+        if m.get_database_backend() == DbBackend::Postgres {
+            m.get_connection()
+                .execute_unprepared("ALTER TABLE mt_readings_stage SET UNLOGGED")
+                .await?;
+        }
         Ok(())
     }
 }

@@ -1,7 +1,12 @@
 //! MQTT consumer of meter readings: topic `qcity/{city}/meter/{meter_id}/reading`, payload
 //! `{"ts": "2025-01-01T00:15:00+08:00", "value": 12.5}` or an array of such objects.
-//! Messages are batched (≤ 5 000 readings or 200 ms), stored in one transaction, and only then
-//! acknowledged (manual QoS 1 acks), so a reading the broker delivered is never lost.
+//! Messages are batched (≤ 5 000 readings or 200 ms idle), stored in
+//! one transaction, and only then acknowledged (manual QoS 1 acks), so a reading the broker
+//! delivered is never lost. Throughput is bounded by the broker's in-flight window per client
+//! (mosquitto `max_inflight_messages`, default 20) times readings per message: gateways should
+//! publish arrays of readings, and brokers feeding qcity should raise the window (and
+//! `max_queued_messages`, default 1000, beyond which mosquitto drops QoS 1 messages for a
+//! persistent session).
 //! Unreadable messages and rejected rows are logged with their reason and acknowledged.
 
 use crate::store::{self, Parsed, Reject, Scope};

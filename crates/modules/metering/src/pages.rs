@@ -24,6 +24,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/app/metering", get(overview))
         .route("/app/metering/units/{id}", get(unit_page))
+        .route("/app/metering/units/{id}/hours", post(unit_hours))
         .route("/app/metering/meters/{id}", get(meter_page))
         .route("/app/metering/meters/{id}/vee", post(meter_vee))
         .route("/app/metering/meters/{id}/detect", post(meter_detect))
@@ -220,6 +221,29 @@ struct UnitTpl {
     chart_sankey: String,
     projects: Vec<ProjectView>,
     alerts: Vec<AlertRow>,
+    temp: TempView,
+    hours: Vec<(usize, u8, u8)>,
+    can_edit_hours: bool,
+}
+
+/// The CalTRACK temperature baseline section of the unit page.
+#[derive(Default)]
+pub struct TempView {
+    pub meter: String,
+    pub error: String,
+    pub model: String,
+    pub baseline_period: String,
+    pub reporting_period: String,
+    pub actual: String,
+    pub baseline: String,
+    pub avoided: String,
+    pub fraction: String,
+    pub fsu: String,
+    pub cvrmse: String,
+    pub r2: String,
+    pub balance: String,
+    pub unit: String,
+    pub chart: String,
 }
 
 fn energy_label(t: &qcity_platform::i18n::Tr, e: &str) -> String {
@@ -402,7 +426,61 @@ async fn unit_page(
         projects.push(v);
     }
     let alerts = alert_rows(analysis::alerts(&st.db, &s, true, Some(id), 50).await?);
+    let mut temp = TempView {
+        chart: "{}".into(),
+        ..TempView::default()
+    };
+    if let Some(m) = crate::weather::default_meter(&st.db, p.city_id, &ms).await? {
+        temp.meter = format!("{} ({})", ctx.t.pick(&m.name_zh, &m.name_en), m.code);
+        temp.unit = m.measure_unit.clone();
+        let rep = (end - 365 * 86400, end);
+        let base = (rep.0 - 365 * 86400, rep.0);
+        let period =
+            |a: i64, b: i64| format!("{} – {}", domain::local_date(a), domain::local_date(b - 1));
+        temp.baseline_period = period(base.0, base.1);
+        temp.reporting_period = period(rep.0, rep.1);
+        match crate::weather::baseline(&st.db, p.city_id, m, base, rep).await {
+            Ok(b) => {
+                temp.model = b.model_type.clone();
+                temp.actual = format!("{:.0}", b.actual);
+                temp.baseline = format!("{:.0}", b.baseline);
+                temp.avoided = format!("{:.0}", b.avoided);
+                temp.fraction = format!("{:.1}", b.fractional_savings * 100.0);
+                temp.fsu = opt(b.fsu.map(|f| f * 100.0), 1);
+                temp.cvrmse = format!("{:.1}", b.cvrmse * 100.0);
+                temp.r2 = format!("{:.3}", b.r2_adj);
+                temp.balance = [
+                    b.heating_balance_point_c.map(|v| format!("HDD {v:.1} °C")),
+                    b.cooling_balance_point_c.map(|v| format!("CDD {v:.1} °C")),
+                ]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" · ");
+                temp.chart = embed_json(&json!({
+                    "tooltip": {"trigger": "axis"}, "legend": {}, "dataZoom": [{"type": "inside"}, {"type": "slider"}],
+                    "xAxis": {"type": "category", "data": b.daily.iter().map(|d| domain::local_date(d.day).to_string()).collect::<Vec<_>>()},
+                    "yAxis": [{"type": "value", "name": m.measure_unit}, {"type": "value", "name": "°C"}],
+                    "series": [
+                        {"name": ctx.t.t("metering-temp-baseline"), "type": "line", "showSymbol": false, "data": b.daily.iter().map(|d| (d.baseline * 10.0).round() / 10.0).collect::<Vec<_>>()},
+                        {"name": ctx.t.t("metering-actual"), "type": "line", "showSymbol": false, "data": b.daily.iter().map(|d| (d.actual * 10.0).round() / 10.0).collect::<Vec<_>>()},
+                        {"name": ctx.t.t("metering-temperature"), "type": "line", "yAxisIndex": 1, "showSymbol": false, "lineStyle": {"type": "dotted"}, "data": b.daily.iter().map(|d| d.temperature_c.map(|t| (t * 10.0).round() / 10.0)).collect::<Vec<_>>()}
+                    ]
+                }));
+            }
+            Err(e) => temp.error = e.to_string(),
+        }
+    }
+    let hours = analysis::operating_hours(&st.db, p.city_id, id)
+        .await?
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (i, d.open_hour, d.close_hour))
+        .collect();
     let tpl = UnitTpl {
+        temp,
+        hours,
+        can_edit_hours: p.can(Capability::ManageMetering),
         coverage: cov
             .rows
             .iter()
@@ -710,4 +788,51 @@ async fn alert_ack(
     }
     analysis::ack_alert(&st.db, &s, &Actor::from(&p), &p.actor_name(), id, &f.note).await?;
     Ok(Redirect::to("/app/metering/alerts").into_response())
+}
+
+/// The operating-hours form: `open_0`…`open_6`, `close_0`…`close_6` (hours, Monday first).
+async fn unit_hours(
+    State(st): State<AppState>,
+    PageUser(p): PageUser,
+    Path(id): Path<i64>,
+    Form(f): Form<BTreeMap<String, String>>,
+) -> PageResult {
+    let s = scope(&p)?;
+    if !p.can(Capability::ManageMetering) {
+        return Err(PageError(AppError::Forbidden));
+    }
+    let mut days = Vec::with_capacity(7);
+    for i in 0..7 {
+        let get = |k: &str| -> Result<u8, AppError> {
+            let name = format!("{k}_{i}");
+            f.get(&name)
+                .map(|v| v.trim())
+                .unwrap_or("")
+                .parse::<u8>()
+                .map_err(|_| {
+                    AppError::validation(&name, "须为0–24的整数 / must be a whole hour 0–24")
+                })
+        };
+        days.push(analysis::DayHours {
+            open_hour: get("open")?,
+            close_hour: get("close")?,
+        });
+    }
+    use sea_orm::TransactionTrait;
+    let txn = st.db.begin().await?;
+    let before = analysis::operating_hours(&txn, p.city_id, id).await?;
+    let after = analysis::set_operating_hours(&txn, &s, id, &days).await?;
+    qcity_platform::audit::record(
+        &txn,
+        p.city_id,
+        &Actor::from(&p),
+        "metering.unit.hours",
+        "mt_unit",
+        &id.to_string(),
+        serde_json::to_value(before).ok(),
+        serde_json::to_value(after).ok(),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(Redirect::to(&format!("/app/metering/units/{id}")).into_response())
 }

@@ -7,7 +7,9 @@ use crate::sql;
 use chrono::Utc;
 use qcity_platform::auth::{Capability, Principal, Role};
 use qcity_platform::store::StoreError;
-use sea_orm::{ConnectionTrait, QueryResult, TransactionSession, TransactionTrait, Value};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DbBackend, QueryResult, TransactionTrait, Value,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -697,14 +699,21 @@ type Good = (
     Option<&'static str>,
 );
 
-/// Rows per multi-row INSERT (6 bound values each; under SQLite's 32 766 variable limit).
-const CHUNK: usize = 4000;
+/// Rows per multi-row INSERT: 4 bound values each (meter, ts, raw, value; the city, receipt
+/// time, quality and rule are SQL literals), under SQLite's 32 766 variable limit. Every full
+/// chunk has the same SQL text, so the driver's statement cache prepares it once per connection.
+const CHUNK: usize = 8000;
+
+/// Meters per `IN (…)` list of the set-wise rollup statements.
+const METER_CHUNK: usize = 500;
 
 /// Stores parsed readings in ONE transaction (committed before returning): checks each row's
 /// meter against the scope, applies the multiplier, flags negative and over-limit values,
-/// upserts on (city, meter, ts) and recomputes the affected hourly/daily/monthly rollups.
-pub async fn ingest<C: ConnectionTrait + TransactionTrait>(
-    db: &C,
+/// refuses rows older than the city's raw-data retention horizon (their day's raw data may be
+/// purged, so the rollups could not be recomputed), upserts on (city, meter, ts) and recomputes
+/// the affected hourly/daily/monthly rollups set-wise.
+pub async fn ingest(
+    db: &DatabaseConnection,
     s: &Scope,
     rows: Vec<(usize, Parsed)>,
     mut rejects: Vec<Reject>,
@@ -713,7 +722,7 @@ pub async fn ingest<C: ConnectionTrait + TransactionTrait>(
     // Meters of the batch that the caller may write.
     let ids: BTreeSet<i64> = rows.iter().map(|r| r.1.meter_id).collect();
     let mut known: HashMap<i64, (f64, Option<f64>, String)> = HashMap::new();
-    for chunk in ids.iter().copied().collect::<Vec<_>>().chunks(500) {
+    for chunk in ids.iter().copied().collect::<Vec<_>>().chunks(METER_CHUNK) {
         let mut v = Vec::new();
         let c = s.clause("m", "unit_id", &mut v);
         let ph = vec!["?"; chunk.len()].join(",");
@@ -723,6 +732,7 @@ pub async fn ingest<C: ConnectionTrait + TransactionTrait>(
         }
     }
     let now = domain::now_ts();
+    let horizon = crate::retention::raw_horizon(db, s.city_id, now).await?;
     let mut good: Vec<Good> = Vec::with_capacity(rows.len());
     let mut flagged = 0;
     for (row, p) in rows {
@@ -764,6 +774,14 @@ pub async fn ingest<C: ConnectionTrait + TransactionTrait>(
             });
             continue;
         }
+        if horizon.is_some_and(|h| p.ts < h) {
+            rejects.push(Reject {
+                row,
+                field: "ts".into(),
+                reason: "早于原始数据保留期 / older than the raw-data retention period".into(),
+            });
+            continue;
+        }
         let v = p.raw * mult;
         let (value, quality, rule) = if v < 0.0 {
             flagged += 1;
@@ -776,46 +794,50 @@ pub async fn ingest<C: ConnectionTrait + TransactionTrait>(
         };
         good.push((p.meter_id, p.ts, p.raw, value, quality, rule));
     }
-    // Last value wins within one batch for a repeated (meter, ts).
-    let mut dedup: BTreeMap<(i64, i64), usize> = BTreeMap::new();
-    for (i, r) in good.iter().enumerate() {
-        dedup.insert((r.0, r.1), i);
-    }
     let accepted = good.len();
-    let txn = db.begin().await?;
-    let mut changed = 0u64;
-    let keep: Vec<usize> = dedup.values().copied().collect();
-    let dist = sql::distinct(&txn);
-    for chunk in keep.chunks(CHUNK) {
-        let mut q = String::from(
-            "INSERT INTO mt_readings (city_id, meter_id, ts, raw_value, value, quality, rule_id, received_at) VALUES ",
-        );
-        let mut vals: Vec<Value> = Vec::with_capacity(chunk.len() * 8);
-        for (k, &i) in chunk.iter().enumerate() {
-            let r = good[i];
-            if k > 0 {
-                q.push(',');
-            }
-            q.push_str("(?,?,?,?,?,?,?,?)");
-            vals.extend([
-                s.city_id.into(),
-                r.0.into(),
-                r.1.into(),
-                r.2.into(),
-                r.3.into(),
-                r.4.into(),
-                r.5.into(),
-                now.into(),
-            ]);
+    // Last value wins within one batch for a repeated (meter, ts): a stable sort keeps arrival
+    // order among equal keys, then the last of each run is kept.
+    good.sort_by_key(|r| (r.0, r.1));
+    let mut keep: Vec<Good> = Vec::with_capacity(good.len());
+    for r in good {
+        match keep.last_mut() {
+            Some(l) if (l.0, l.1) == (r.0, r.1) => *l = r,
+            _ => keep.push(r),
         }
-        let q = format!(
-            "{q} ON CONFLICT (city_id, meter_id, ts) DO UPDATE SET raw_value = excluded.raw_value, value = excluded.value, quality = excluded.quality, rule_id = excluded.rule_id, received_at = excluded.received_at WHERE mt_readings.raw_value {dist} excluded.raw_value OR mt_readings.quality = 'estimated'"
-        );
-        changed += sql::exec(&txn, &q, vals).await?.rows_affected();
     }
-    let touched: BTreeSet<(i64, i64)> = keep.iter().map(|&i| (good[i].0, good[i].1)).collect();
-    recompute_rollups(&txn, s.city_id, &touched).await?;
-    txn.commit().await?;
+    // PostgreSQL, large batches: COPY into the staging table first (outside the transaction;
+    // staged rows are not "accepted" until the transaction below commits).
+    let staged = if db.get_database_backend() == DbBackend::Postgres && keep.len() >= PG_COPY_MIN {
+        Some(stage_pg(db, s.city_id, &keep).await?)
+    } else {
+        None
+    };
+    let stored = async {
+        let txn = db.begin().await?;
+        let changed = match staged {
+            Some(batch) => insert_from_stage(&txn, s.city_id, batch, now).await?,
+            None => write_readings(&txn, s.city_id, &keep, now).await?,
+        };
+        let touched: BTreeSet<(i64, i64)> = keep.iter().map(|r| (r.0, r.1)).collect();
+        recompute_rollups(&txn, s.city_id, &touched).await?;
+        txn.commit().await?;
+        Ok::<u64, StoreError>(changed)
+    }
+    .await;
+    let changed = match stored {
+        Ok(c) => c,
+        Err(e) => {
+            if let Some(batch) = staged {
+                let _ = sql::exec(
+                    db,
+                    "DELETE FROM mt_readings_stage WHERE city_id = ? AND batch_id = ?",
+                    vec![s.city_id.into(), batch.into()],
+                )
+                .await;
+            }
+            return Err(e);
+        }
+    };
     rejects.sort_by_key(|r| r.row);
     Ok(IngestReport {
         received,
@@ -827,7 +849,120 @@ pub async fn ingest<C: ConnectionTrait + TransactionTrait>(
     })
 }
 
-/// Recomputes the hourly, daily and monthly rollups of every (meter, day) touched by `ts` values.
+/// Batches from this size on go through COPY on PostgreSQL (below it a multi-row INSERT is as
+/// fast and needs no staging round trip).
+pub const PG_COPY_MIN: usize = 2000;
+
+/// The `ON CONFLICT` tail of the readings upsert: a re-sent identical value changes nothing; a
+/// different value (a correction) or a reading replacing an estimate is stored.
+fn upsert_tail(db: &impl ConnectionTrait) -> String {
+    format!(
+        " ON CONFLICT (city_id, meter_id, ts) DO UPDATE SET raw_value = excluded.raw_value, value = excluded.value, quality = excluded.quality, rule_id = excluded.rule_id, received_at = excluded.received_at WHERE mt_readings.raw_value {} excluded.raw_value OR mt_readings.quality = 'estimated'",
+        sql::distinct(db)
+    )
+}
+
+/// Streams rows into `mt_readings_stage` with `COPY … FROM STDIN` (text format) on a pooled
+/// PostgreSQL connection (sqlx's `PgCopyIn` on the pool sea-orm exposes); returns the batch id.
+async fn stage_pg(db: &DatabaseConnection, city_id: i64, rows: &[Good]) -> Result<i64, StoreError> {
+    use sea_orm::sqlx::postgres::PgPoolCopyExt;
+    use std::fmt::Write;
+    let err = |e: sea_orm::sqlx::Error| {
+        StoreError::from(sea_orm::DbErr::Custom(format!(
+            "COPY into mt_readings_stage: {e}"
+        )))
+    };
+    let batch = qcity_platform::ids::new_id();
+    let mut copy = db
+        .get_postgres_connection_pool()
+        .copy_in_raw("COPY mt_readings_stage (city_id, batch_id, meter_id, ts, raw_value, value, quality, rule_id) FROM STDIN")
+        .await
+        .map_err(err)?;
+    let mut buf = String::with_capacity(1 << 20);
+    for r in rows {
+        let _ = write!(buf, "{city_id}\t{batch}\t{}\t{}\t{}\t", r.0, r.1, r.2);
+        match r.3 {
+            Some(v) => {
+                let _ = write!(buf, "{v}");
+            }
+            None => buf.push_str("\\N"),
+        }
+        let _ = writeln!(buf, "\t{}\t{}", r.4, r.5.unwrap_or("\\N"));
+        if buf.len() >= 1 << 20 {
+            copy.send(buf.as_bytes()).await.map_err(err)?;
+            buf.clear();
+        }
+    }
+    if !buf.is_empty() {
+        copy.send(buf.as_bytes()).await.map_err(err)?;
+    }
+    copy.finish().await.map_err(err)?;
+    Ok(batch)
+}
+
+/// Moves a staged batch into `mt_readings` (upsert) and clears it from the staging table.
+async fn insert_from_stage(
+    db: &impl ConnectionTrait,
+    city_id: i64,
+    batch: i64,
+    now: i64,
+) -> Result<u64, StoreError> {
+    let q = format!(
+        "INSERT INTO mt_readings (city_id, meter_id, ts, raw_value, value, quality, rule_id, received_at) SELECT city_id, meter_id, ts, raw_value, value, quality, rule_id, {now} FROM mt_readings_stage WHERE city_id = ? AND batch_id = ?{}",
+        upsert_tail(db)
+    );
+    let changed = sql::exec(db, &q, vec![city_id.into(), batch.into()])
+        .await?
+        .rows_affected();
+    sql::exec(
+        db,
+        "DELETE FROM mt_readings_stage WHERE city_id = ? AND batch_id = ?",
+        vec![city_id.into(), batch.into()],
+    )
+    .await?;
+    Ok(changed)
+}
+
+/// SQL literal of a fixed quality flag or rule id (never user input).
+fn lit(v: Option<&'static str>) -> String {
+    v.map(|s| format!("'{s}'")).unwrap_or_else(|| "NULL".into())
+}
+
+/// Upserts readings (sorted, unique on (meter, ts)) with multi-row `INSERT … ON CONFLICT`;
+/// returns the rows that changed (new values, corrections, or estimates replaced by a reading).
+async fn write_readings(
+    db: &impl ConnectionTrait,
+    city_id: i64,
+    rows: &[Good],
+    now: i64,
+) -> Result<u64, StoreError> {
+    let tail = upsert_tail(db);
+    let mut changed = 0;
+    for chunk in rows.chunks(CHUNK) {
+        let mut q = String::with_capacity(128 + chunk.len() * 48);
+        q.push_str("INSERT INTO mt_readings (city_id, meter_id, ts, raw_value, value, quality, rule_id, received_at) VALUES ");
+        let mut vals: Vec<Value> = Vec::with_capacity(chunk.len() * 4);
+        for (k, r) in chunk.iter().enumerate() {
+            if k > 0 {
+                q.push(',');
+            }
+            q.push_str(&format!(
+                "({city_id},?,?,?,?,{},{},{now})",
+                lit(Some(r.4)),
+                lit(r.5)
+            ));
+            vals.extend([r.0.into(), r.1.into(), r.2.into(), r.3.into()]);
+        }
+        q.push_str(&tail);
+        changed += sql::exec(db, &q, vals).await?.rows_affected();
+    }
+    Ok(changed)
+}
+
+/// Recomputes the hourly, daily and monthly rollups of every (meter, day) touched by `ts` values,
+/// set-wise: meters that touched the same run of days share one statement per grain (a live
+/// batch of thousands of meters for the same quarter hour is three statements plus two per
+/// month, not thousands).
 pub async fn recompute_rollups(
     db: &impl ConnectionTrait,
     city_id: i64,
@@ -838,6 +973,8 @@ pub async fn recompute_rollups(
     for &(m, ts) in touched {
         days.entry(m).or_default().insert(domain::day_bucket(ts));
     }
+    let mut by_range: BTreeMap<(i64, i64), Vec<i64>> = BTreeMap::new();
+    let mut by_month: BTreeMap<(i64, i64), Vec<i64>> = BTreeMap::new();
     for (meter, ds) in days {
         let mut ranges: Vec<(i64, i64)> = Vec::new();
         for d in ds {
@@ -848,21 +985,42 @@ pub async fn recompute_rollups(
         }
         let mut months = BTreeSet::new();
         for (a, b) in ranges {
-            sql::exec(db, "DELETE FROM mt_rollups WHERE city_id = ? AND meter_id = ? AND grain IN ('h', 'd') AND bucket >= ? AND bucket < ?", vec![city_id.into(), meter.into(), a.into(), b.into()]).await?;
-            sql::exec(db, "INSERT INTO mt_rollups (city_id, meter_id, grain, bucket, value, n) SELECT city_id, meter_id, 'h', ts - (ts % 3600), COALESCE(SUM(value), 0), COUNT(value) FROM mt_readings WHERE city_id = ? AND meter_id = ? AND ts >= ? AND ts < ? GROUP BY city_id, meter_id, ts - (ts % 3600)", vec![city_id.into(), meter.into(), a.into(), b.into()]).await?;
-            sql::exec(db, &format!("INSERT INTO mt_rollups (city_id, meter_id, grain, bucket, value, n) SELECT city_id, meter_id, 'd', ((bucket + {o}) / 86400) * 86400 - {o}, SUM(value), SUM(n) FROM mt_rollups WHERE city_id = ? AND meter_id = ? AND grain = 'h' AND bucket >= ? AND bucket < ? GROUP BY city_id, meter_id, ((bucket + {o}) / 86400) * 86400 - {o}", o = domain::LOCAL_OFFSET), vec![city_id.into(), meter.into(), a.into(), b.into()]).await?;
+            by_range.entry((a, b)).or_default().push(meter);
             let mut d = a;
             while d < b {
                 months.insert(domain::month_bounds(d));
                 d += 86400;
             }
         }
-        for (a, b) in months {
-            sql::exec(db, "DELETE FROM mt_rollups WHERE city_id = ? AND meter_id = ? AND grain = 'm' AND bucket = ?", vec![city_id.into(), meter.into(), a.into()]).await?;
-            sql::exec(db, "INSERT INTO mt_rollups (city_id, meter_id, grain, bucket, value, n) SELECT city_id, meter_id, 'm', ?, SUM(value), SUM(n) FROM mt_rollups WHERE city_id = ? AND meter_id = ? AND grain = 'd' AND bucket >= ? AND bucket < ? GROUP BY city_id, meter_id", vec![a.into(), city_id.into(), meter.into(), a.into(), b.into()]).await?;
+        for mb in months {
+            by_month.entry(mb).or_default().push(meter);
+        }
+    }
+    let o = domain::LOCAL_OFFSET;
+    for ((a, b), meters) in by_range {
+        for ms in meters.chunks(METER_CHUNK) {
+            let inl = ids_list(ms);
+            sql::exec(db, &format!("DELETE FROM mt_rollups WHERE city_id = ? AND meter_id IN ({inl}) AND grain IN ('h', 'd') AND bucket >= ? AND bucket < ?"), vec![city_id.into(), a.into(), b.into()]).await?;
+            sql::exec(db, &format!("INSERT INTO mt_rollups (city_id, meter_id, grain, bucket, value, n) SELECT city_id, meter_id, 'h', ts - (ts % 3600), COALESCE(SUM(value), 0), COUNT(value) FROM mt_readings WHERE city_id = ? AND meter_id IN ({inl}) AND ts >= ? AND ts < ? GROUP BY city_id, meter_id, ts - (ts % 3600)"), vec![city_id.into(), a.into(), b.into()]).await?;
+            sql::exec(db, &format!("INSERT INTO mt_rollups (city_id, meter_id, grain, bucket, value, n) SELECT city_id, meter_id, 'd', ((bucket + {o}) / 86400) * 86400 - {o}, SUM(value), SUM(n) FROM mt_rollups WHERE city_id = ? AND meter_id IN ({inl}) AND grain = 'h' AND bucket >= ? AND bucket < ? GROUP BY city_id, meter_id, ((bucket + {o}) / 86400) * 86400 - {o}"), vec![city_id.into(), a.into(), b.into()]).await?;
+        }
+    }
+    for ((a, b), meters) in by_month {
+        for ms in meters.chunks(METER_CHUNK) {
+            let inl = ids_list(ms);
+            sql::exec(db, &format!("DELETE FROM mt_rollups WHERE city_id = ? AND meter_id IN ({inl}) AND grain = 'm' AND bucket = ?"), vec![city_id.into(), a.into()]).await?;
+            sql::exec(db, &format!("INSERT INTO mt_rollups (city_id, meter_id, grain, bucket, value, n) SELECT city_id, meter_id, 'm', ?, SUM(value), SUM(n) FROM mt_rollups WHERE city_id = ? AND meter_id IN ({inl}) AND grain = 'd' AND bucket >= ? AND bucket < ? GROUP BY city_id, meter_id"), vec![a.into(), city_id.into(), a.into(), b.into()]).await?;
         }
     }
     Ok(())
+}
+
+/// Comma-separated integer ids for an `IN (…)` list (integers only, so safe to inline).
+fn ids_list(ids: &[i64]) -> String {
+    ids.iter()
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 // ---------------------------------------------------------------- series

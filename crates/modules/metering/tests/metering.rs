@@ -32,6 +32,10 @@ on_both_backends!(
     ingest_is_idempotent_and_late_data_keeps_rollups_consistent,
     vee_detectors_alert_ack_and_hooks,
     pages_render_in_both_languages_and_respect_scope,
+    retention_purges_raw_readings_and_keeps_rollups,
+    operating_hours_gate_baseload_alerts,
+    parent_children_imbalance_alerts,
+    caltrack_temperature_baseline,
 );
 
 struct Env {
@@ -687,4 +691,443 @@ async fn mqtt_readings_are_stored_once() {
         }
     }
     assert_eq!(n, 10);
+}
+
+async fn count_readings(e: &Env, meter: i64, from: &str, to: &str) -> i64 {
+    let r = qcity_metering::sql::one(
+        &e.db,
+        "SELECT COUNT(*) AS n FROM mt_readings WHERE city_id = ? AND meter_id = ? AND ts >= ? AND ts < ?",
+        vec![
+            e.city.into(),
+            meter.into(),
+            domain::parse_ts(&format!("{from} 00:00")).unwrap().into(),
+            domain::parse_ts(&format!("{to} 00:00")).unwrap().into(),
+        ],
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    r.try_get("", "n").unwrap()
+}
+
+async fn put(c: &mut TestClient, path: &str, v: &Value) -> qcity_platform::testing::TestResponse {
+    c.request(
+        "PUT",
+        path,
+        Some("application/json"),
+        serde_json::to_vec(v).unwrap(),
+        &[],
+    )
+    .await
+}
+
+async fn retention_purges_raw_readings_and_keeps_rollups(b: Backend) {
+    let e = setup(b).await;
+    let (_a, _ub, site, _water, _mb) = two_units(&e).await;
+    let mut admin = client(&e, "admin").await;
+    let mut rows = day_of(site, "2025-03-01", |_| 1.0);
+    rows.extend(day_of(site, "2025-03-02", |_| 1.0));
+    let r = admin
+        .post_json("/api/v1/meters/readings", &Value::Array(rows.clone()))
+        .await;
+    assert_eq!(r.json()["accepted"], 192);
+    // Only administrators set retention; bad values name the field.
+    let mut analyst = client(&e, "analyst").await;
+    let r = put(
+        &mut analyst,
+        "/api/v1/metering/settings",
+        &json!({"raw_retention_days": 30}),
+    )
+    .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = put(
+        &mut admin,
+        "/api/v1/metering/settings",
+        &json!({"raw_retention_days": 0}),
+    )
+    .await;
+    assert_eq!(r.status, 422);
+    assert_eq!(r.json()["field"], "raw_retention_days");
+    let r = put(
+        &mut admin,
+        "/api/v1/metering/settings",
+        &json!({"raw_retention_days": 30}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["raw_retention_days"], 30);
+    // Thirty days after 2 March (mid-afternoon) the horizon is 2 March 00:00: day 1 goes, in
+    // batches of 10 readings, day 2 stays; the rollups of both days stay.
+    let now = domain::parse_ts("2025-04-01 15:00").unwrap();
+    let n = qcity_metering::retention::apply(&e.db, e.city, now, 10)
+        .await
+        .unwrap();
+    assert_eq!(n, 96);
+    assert_eq!(
+        count_readings(&e, site, "2025-03-01", "2025-03-02").await,
+        0
+    );
+    assert_eq!(
+        count_readings(&e, site, "2025-03-02", "2025-03-03").await,
+        96
+    );
+    let days = admin
+        .get(&format!(
+            "/api/v1/metering/meters/{site}/series?grain=d&from=2025-03-01&to=2025-03-03"
+        ))
+        .await
+        .json();
+    assert_eq!(days.as_array().unwrap().len(), 2);
+    assert_eq!(days[0]["value"], 192.0);
+    assert_eq!(days[0]["n"], 96);
+    let months = admin
+        .get(&format!(
+            "/api/v1/metering/meters/{site}/series?grain=m&from=2025-01-01&to=2026-01-01"
+        ))
+        .await
+        .json();
+    assert_eq!(months[0]["value"], 384.0);
+    // Applying again deletes nothing.
+    assert_eq!(
+        qcity_metering::retention::apply(&e.db, e.city, now, 10)
+            .await
+            .unwrap(),
+        0
+    );
+    // Against today's horizon, 2025 readings are older than the retention: rejected with a
+    // reason, counted, and the rollups are left as they were.
+    let r = admin
+        .post_json("/api/v1/meters/readings", &Value::Array(rows))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["accepted"], 0);
+    assert_eq!(r.json()["rejected"], 192);
+    assert_eq!(r.json()["rejects"][0]["field"], "ts");
+    assert!(
+        r.json()["rejects"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("retention")
+    );
+    let days2 = admin
+        .get(&format!(
+            "/api/v1/metering/meters/{site}/series?grain=d&from=2025-03-01&to=2025-03-03"
+        ))
+        .await
+        .json();
+    assert_eq!(days, days2);
+    // Keeping raw data forever again.
+    let r = put(
+        &mut admin,
+        "/api/v1/metering/settings",
+        &json!({"raw_retention_days": null}),
+    )
+    .await;
+    assert_eq!(r.json()["raw_retention_days"], Value::Null);
+}
+
+/// 28 days before 4 June 2025 plus that day, every 15 minutes: 10 during 08:00–18:00, 5 from
+/// 18:00 on the last day, 1 otherwise.
+fn office_load(meter: i64) -> Vec<Value> {
+    let start = domain::parse_ts("2025-05-07 00:00").unwrap();
+    let last = domain::parse_ts("2025-06-04 00:00").unwrap();
+    (0..29 * 96)
+        .map(|i| {
+            let ts = start + i * 900;
+            let h = (i % 96) / 4;
+            let v = if (8..18).contains(&h) {
+                10.0
+            } else if ts >= last && h >= 18 {
+                5.0
+            } else {
+                1.0
+            };
+            json!({"meter_id": meter, "ts": ts, "value": v})
+        })
+        .collect()
+}
+
+async fn operating_hours_gate_baseload_alerts(b: Backend) {
+    let e = setup(b).await;
+    let (a, ub, _site, _water, _mb) = two_units(&e).await;
+    let mut admin = client(&e, "admin").await;
+    let ma = post(&mut admin, "/api/v1/metering/meters", json!({"unit_id": a, "level": "building", "code": "E9", "name_zh": "办公楼", "energy_type": "electricity"})).await["id"].as_i64().unwrap();
+    let mb = post(&mut admin, "/api/v1/metering/meters", json!({"unit_id": ub, "level": "building", "code": "E9", "name_zh": "办公楼", "energy_type": "electricity"})).await["id"].as_i64().unwrap();
+    let mut rows = office_load(ma);
+    rows.extend(office_load(mb));
+    let r = admin
+        .post_json("/api/v1/meters/readings", &Value::Array(rows))
+        .await;
+    assert_eq!(r.json()["accepted"], 2 * 29 * 96);
+    // Default hours: Monday–Friday 08:00–18:00.
+    let h = admin
+        .get(&format!("/api/v1/metering/units/{a}/hours"))
+        .await;
+    assert_eq!(h.status, 200, "{}", h.body);
+    assert_eq!(
+        h.json()["days"][0],
+        json!({"open_hour": 8, "close_hour": 18})
+    );
+    assert_eq!(
+        h.json()["days"][6],
+        json!({"open_hour": 0, "close_hour": 0})
+    );
+    // Unit B works until midnight every day: its evening load is in hours.
+    let week: Vec<Value> = (0..7)
+        .map(|_| json!({"open_hour": 6, "close_hour": 24}))
+        .collect();
+    let r = put(
+        &mut admin,
+        &format!("/api/v1/metering/units/{ub}/hours"),
+        &json!({"days": week}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["days"][5]["close_hour"], 24);
+    let bad = put(
+        &mut admin,
+        &format!("/api/v1/metering/units/{ub}/hours"),
+        &json!({"days": [{"open_hour": 9, "close_hour": 8}]}),
+    )
+    .await;
+    assert_eq!(bad.status, 422);
+    let bad: Vec<Value> = (0..7)
+        .map(|i| json!({"open_hour": if i == 2 { 19 } else { 8 }, "close_hour": 18}))
+        .collect();
+    let r = put(
+        &mut admin,
+        &format!("/api/v1/metering/units/{ub}/hours"),
+        &json!({"days": bad}),
+    )
+    .await;
+    assert_eq!(r.status, 422);
+    assert_eq!(r.json()["field"], "days[2]");
+    let detect =
+        |m: i64| format!("/api/v1/metering/meters/{m}/detect?from=2025-06-04&to=2025-06-05");
+    let r = admin.post_json(&detect(ma), &json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = admin.post_json(&detect(mb), &json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let kinds = |v: &Value, m: i64| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| x["meter_id"] == m)
+            .map(|x| x["kind"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let al = admin.get("/api/v1/metering/alerts").await.json();
+    assert_eq!(kinds(&al, ma), vec!["baseload".to_string()], "{al}");
+    assert!(kinds(&al, mb).is_empty(), "{al}");
+    // Acknowledged like the other alerts (audited), once.
+    let id = al
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["meter_id"] == ma)
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let r = admin
+        .post_json(
+            &format!("/api/v1/metering/alerts/{id}/ack"),
+            &json!({"note": "夜班 night shift"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["status"], "acked");
+    let r = admin
+        .post_json(&format!("/api/v1/metering/alerts/{id}/ack"), &json!({}))
+        .await;
+    assert_eq!(r.status, 409);
+}
+
+async fn parent_children_imbalance_alerts(b: Backend) {
+    let e = setup(b).await;
+    let (a, _ub, _site, _water, _mb) = two_units(&e).await;
+    let mut admin = client(&e, "admin").await;
+    let p = post(&mut admin, "/api/v1/metering/meters", json!({"unit_id": a, "level": "building", "code": "P1", "name_zh": "车间总表", "energy_type": "electricity"})).await["id"].as_i64().unwrap();
+    let c1 = post(&mut admin, "/api/v1/metering/meters", json!({"unit_id": a, "parent_id": p, "level": "line", "code": "C1", "name_zh": "灌装线", "energy_type": "electricity"})).await["id"].as_i64().unwrap();
+    let c2 = post(&mut admin, "/api/v1/metering/meters", json!({"unit_id": a, "parent_id": p, "level": "line", "code": "C2", "name_zh": "制冷", "energy_type": "electricity"})).await["id"].as_i64().unwrap();
+    let mut rows = Vec::new();
+    // 1 June: 1 % unmetered (within 5 %); 2 June: 20 % lost; 3 June: child 2 half missing.
+    for (day, c2v, c2n) in [
+        ("2025-06-01", 4.9, 96),
+        ("2025-06-02", 3.0, 96),
+        ("2025-06-03", 3.0, 48),
+    ] {
+        rows.extend(day_of(p, day, |_| 10.0));
+        rows.extend(day_of(c1, day, |_| 5.0));
+        rows.extend(day_of(c2, day, |_| c2v).into_iter().take(c2n));
+    }
+    let r = admin
+        .post_json("/api/v1/meters/readings", &Value::Array(rows))
+        .await;
+    assert_eq!(r.json()["rejected"], 0);
+    let r = admin
+        .post_json(
+            &format!("/api/v1/metering/meters/{p}/detect?from=2025-06-01&to=2025-06-04"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let al = admin
+        .get(&format!("/api/v1/metering/alerts?unit_id={a}"))
+        .await
+        .json();
+    let imb: Vec<&Value> = al
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["kind"] == "imbalance")
+        .collect();
+    assert_eq!(imb.len(), 1, "{al}");
+    assert_eq!(imb[0]["meter_id"], p);
+    assert_eq!(
+        imb[0]["start_ts"],
+        domain::parse_ts("2025-06-02 00:00").unwrap()
+    );
+    // 960 − (480 + 288) = 192 kWh unmetered.
+    assert!((imb[0]["magnitude"].as_f64().unwrap() - 192.0).abs() < 1e-6);
+    // A wider tolerance (25 %) finds nothing on a fresh day with the same loss.
+    let r = put(
+        &mut admin,
+        "/api/v1/metering/settings",
+        &json!({"imbalance_tolerance": 0.25}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let mut rows = day_of(p, "2025-06-05", |_| 10.0);
+    rows.extend(day_of(c1, "2025-06-05", |_| 5.0));
+    rows.extend(day_of(c2, "2025-06-05", |_| 3.0));
+    admin
+        .post_json("/api/v1/meters/readings", &Value::Array(rows))
+        .await;
+    let r = admin
+        .post_json(
+            &format!("/api/v1/metering/meters/{p}/detect?from=2025-06-05&to=2025-06-06"),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(r.json()["new_alerts"], 0, "{}", r.body);
+    // Acknowledgement works on imbalance alerts too.
+    let id = imb[0]["id"].as_i64().unwrap();
+    let r = admin
+        .post_json(
+            &format!("/api/v1/metering/alerts/{id}/ack"),
+            &json!({"note": "线损 line loss"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+/// Outdoor temperature of day `d` (0 = 1 Jan 2023), °C: a seasonal sine, 8 °C in winter and
+/// 32 °C in summer.
+fn temp_c(d: i64) -> f64 {
+    20.0 - 12.0 * (2.0 * std::f64::consts::PI * (d as f64 + 10.0) / 365.0).cos()
+}
+
+async fn caltrack_temperature_baseline(b: Backend) {
+    let e = setup(b).await;
+    let (a, _ub, _site, _water, _mb) = two_units(&e).await;
+    let mut admin = client(&e, "admin").await;
+    let m = post(&mut admin, "/api/v1/metering/meters", json!({"unit_id": a, "level": "building", "code": "HVAC", "name_zh": "办公楼空调", "energy_type": "electricity", "interval_min": 1440})).await["id"].as_i64().unwrap();
+    // Two years of daily temperatures (CSV, daily means) and use: 200 kWh + 30 kWh per °C
+    // above 22 °C in 2023; 10 % less in 2024 (an efficiency project).
+    let day0 = domain::parse_ts("2023-01-01 00:00").unwrap();
+    let mut csv = String::from("timestamp,temperature_c\n");
+    let mut rows = Vec::new();
+    for d in 0..731 {
+        let ts = day0 + d * 86400;
+        let t = temp_c(d);
+        csv.push_str(&format!("{},{t:.4}\n", domain::local_date(ts)));
+        let use_ = 200.0 + 30.0 * (t - 22.0).max(0.0);
+        let use_ = if d >= 365 { use_ * 0.9 } else { use_ };
+        rows.push(json!({"meter_id": m, "ts": ts, "value": use_}));
+    }
+    // A bad row rejects the whole weather import, naming the row.
+    let bad = format!("{csv}2025-01-01,hot\n");
+    let r = admin
+        .request(
+            "POST",
+            "/api/v1/metering/weather",
+            Some("text/csv"),
+            bad.into_bytes(),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(
+        r.json()["field"].as_str().unwrap().starts_with("row 732"),
+        "{}",
+        r.body
+    );
+    let w = admin
+        .get("/api/v1/metering/weather?from=2023-01-01&to=2023-02-01")
+        .await
+        .json();
+    assert_eq!(w.as_array().unwrap().len(), 0);
+    let r = admin
+        .request(
+            "POST",
+            "/api/v1/metering/weather",
+            Some("text/csv"),
+            csv.into_bytes(),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["stored"], 731);
+    let w = admin
+        .get("/api/v1/metering/weather?from=2023-01-01&to=2023-02-01")
+        .await
+        .json();
+    assert_eq!(w.as_array().unwrap().len(), 31);
+    assert!((w[0]["temperature_c"].as_f64().unwrap() - temp_c(0)).abs() < 1e-3);
+    let r = admin
+        .post_json("/api/v1/meters/readings", &Value::Array(rows))
+        .await;
+    assert_eq!(r.json()["accepted"], 731);
+    let r = admin
+        .get(&format!("/api/v1/metering/meters/{m}/baseline?baseline_from=2023-01-01&baseline_to=2024-01-01&reporting_from=2024-01-01&reporting_to=2025-01-01"))
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let j = r.json();
+    assert!(j["model_type"].as_str().unwrap().starts_with("cdd"), "{j}");
+    let slope = j["cooling_slope_per_c"].as_f64().unwrap();
+    assert!((slope - 30.0).abs() < 3.0, "{slope}");
+    // The balance point lies on the engine's 1 °F grid next to 22 °C (71.6 °F).
+    let bp = j["cooling_balance_point_c"].as_f64().unwrap();
+    assert!((bp - 22.0).abs() < 0.6, "{bp}");
+    assert!(j["r2_adj"].as_f64().unwrap() > 0.99, "{j}");
+    assert_eq!(j["n"], 365);
+    // Savings: 10 % of the adjusted baseline, within the grid's rounding.
+    let fs = j["fractional_savings"].as_f64().unwrap();
+    assert!((fs - 0.1).abs() < 0.01, "{fs}");
+    let actual: f64 = j["daily"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["actual"].as_f64().unwrap())
+        .sum();
+    assert!((actual - j["actual"].as_f64().unwrap()).abs() < 1e-6);
+    assert_eq!(j["daily"].as_array().unwrap().len(), 366);
+    // The unit page shows it (default periods: the last 365 days against the 365 before).
+    let mut c = TestClient::new(e.router.clone());
+    c.login("admin", "password-admin").await;
+    let page = c.get(&format!("/app/metering/units/{a}")).await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("metering-temp-baseline"),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("cdd"));
+    // Energy managers of another enterprise do not see it.
+    bind(&e, "energy2", _ub).await;
+    let mut other = client(&e, "energy2").await;
+    let r = other
+        .get(&format!("/api/v1/metering/meters/{m}/baseline"))
+        .await;
+    assert_eq!(r.status, 404);
 }

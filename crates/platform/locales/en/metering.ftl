@@ -110,3 +110,25 @@ metering-detail = Detail
 metering-ack = Acknowledge
 metering-ack-note = Action taken
 metering-no-alerts = No alerts.
+
+metering-temp-title = Temperature baseline (CalTRACK daily model)
+metering-temp-model = Model
+metering-temp-baseline = Temperature-adjusted baseline
+metering-temperature = Outdoor daily mean temperature
+metering-avoided = Avoided energy use
+metering-fsu = Fractional savings uncertainty (90 %)
+metering-chart-temp-baseline = Temperature-adjusted baseline vs actual (daily)
+metering-hours-title = Operating hours
+metering-weekday = Day
+metering-open-hour = Opens (hour)
+metering-close-hour = Closes (hour)
+metering-hours-note = Out-of-hours baseload alerts fire only outside these hours; opens = closes means closed all day.
+metering-save = Save
+metering-weekday-0 = Monday
+metering-weekday-1 = Tuesday
+metering-weekday-2 = Wednesday
+metering-weekday-3 = Thursday
+metering-weekday-4 = Friday
+metering-weekday-5 = Saturday
+metering-weekday-6 = Sunday
+metering-alert-imbalance = Parent vs children imbalance

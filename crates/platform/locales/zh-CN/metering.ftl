@@ -110,3 +110,25 @@ metering-detail = 说明
 metering-ack = 确认
 metering-ack-note = 处理说明
 metering-no-alerts = 暂无告警。
+
+metering-temp-title = 气温基准 (CalTRACK 日模型)
+metering-temp-model = 模型
+metering-temp-baseline = 气温调整基准
+metering-temperature = 室外日均气温
+metering-avoided = 避免能耗
+metering-fsu = 节能量相对不确定度 (90%)
+metering-chart-temp-baseline = 气温调整基准与实际 (日)
+metering-hours-title = 作息时间
+metering-weekday = 星期
+metering-open-hour = 开始 (时)
+metering-close-hour = 结束 (时)
+metering-hours-note = 非作息时间的基础负荷告警只在作息时间以外触发; 开始 = 结束表示全天停工。
+metering-save = 保存
+metering-weekday-0 = 周一
+metering-weekday-1 = 周二
+metering-weekday-2 = 周三
+metering-weekday-3 = 周四
+metering-weekday-4 = 周五
+metering-weekday-5 = 周六
+metering-weekday-6 = 周日
+metering-alert-imbalance = 总分表不平衡
