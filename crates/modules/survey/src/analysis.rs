@@ -521,24 +521,41 @@ pub fn satisfaction_model(
     if blocks.len() < 2 {
         return Err("the model needs at least one domain with rating items".into());
     }
-    // Complete cases: every model item answered on its scale (no don't know).
+    // Usable cases: every overall item answered and at least 80 % of the domain items; the
+    // remaining "don't know" answers are replaced by the item mean (SmartPLS mean replacement).
+    // With ~78 items, strict complete cases would keep only a small share of respondents.
+    let val = |r: &Response, code: &str| r.answers.get(code).and_then(Value::as_f64);
+    let n_domain_items: usize = blocks
+        .iter()
+        .filter(|(d, _)| d != "overall")
+        .map(|(_, qs)| qs.len())
+        .sum();
     let complete: Vec<&Response> = rs
         .iter()
         .filter(|r| {
-            blocks.iter().all(|(_, qs)| {
-                qs.iter()
-                    .all(|q| r.answers.get(&q.code).and_then(Value::as_f64).is_some())
-            })
+            let mut answered = 0usize;
+            for (d, qs) in &blocks {
+                for q in qs {
+                    match val(r, &q.code) {
+                        Some(_) if d != "overall" => answered += 1,
+                        Some(_) => {}
+                        None if d == "overall" => return false,
+                        None => {}
+                    }
+                }
+            }
+            answered * 5 >= n_domain_items * 4
         })
         .collect();
     if complete.len() < 30 {
         return Err(format!(
-            "only {} complete cases; the model needs at least 30",
+            "only {} complete cases (every overall item and at least 80 % of the domain items answered); the model needs at least 30",
             complete.len()
         ));
     }
     let mut names = Vec::new();
     let mut columns = Vec::new();
+    let mut replaced = 0usize;
     for (d, qs) in &blocks {
         let scales: Vec<(f64, f64)> = qs.iter().filter_map(|q| q.scale_range()).collect();
         let scale = scales
@@ -553,14 +570,20 @@ pub fn satisfaction_model(
         });
         for q in qs {
             names.push(q.code.clone());
+            let known: Vec<f64> = complete.iter().filter_map(|r| val(r, &q.code)).collect();
+            let mean = if known.is_empty() {
+                0.0
+            } else {
+                known.iter().sum::<f64>() / known.len() as f64
+            };
             columns.push(
                 complete
                     .iter()
                     .map(|r| {
-                        r.answers
-                            .get(&q.code)
-                            .and_then(Value::as_f64)
-                            .unwrap_or(0.0)
+                        val(r, &q.code).unwrap_or_else(|| {
+                            replaced += 1;
+                            mean
+                        })
                     })
                     .collect(),
             );
@@ -593,7 +616,16 @@ pub fn satisfaction_model(
         r2: res.r2.clone(),
         adj_r2: res.adj_r2.clone(),
         indices: res.indices.clone(),
-        warnings: res.warnings.clone(),
+        warnings: {
+            let mut w = res.warnings.clone();
+            if replaced > 0 {
+                w.push(format!(
+                    "{replaced} don't-know answers of {} cases replaced by item means",
+                    complete.len()
+                ));
+            }
+            w
+        },
     };
     let ipa = res.ipma.as_ref().map(|i| Ipa {
         crosshair_importance: i.crosshair_importance,

@@ -544,25 +544,37 @@ async fn store_batch(
         .into_iter()
         .map(|d| d.0)
         .collect();
-    let txn = st.db.begin().await?;
-    let (ids, errors) =
-        collect::complete_batch(&txn, p.city_id, &w, &q.definition, &districts, &subs).await?;
+    // Group commit: the batch runs in its own savepoint of the writer's next transaction and
+    // `201` is sent only after that transaction is committed.
+    let city_id = p.city_id;
+    let actor = Actor::from(p);
+    let what = what.to_string();
+    let def = q.definition;
+    let (ids, errors) = crate::writer::submit(st, move |txn| {
+        Box::pin(async move {
+            let (ids, errors) =
+                collect::complete_batch(txn, city_id, &w, &def, &districts, &subs).await?;
+            if !errors.is_empty() {
+                return Ok(((ids, errors), false));
+            }
+            audit::record(
+                txn,
+                city_id,
+                &actor,
+                &what,
+                "survey_wave",
+                &id.to_string(),
+                None,
+                Some(json!({"accepted": ids.len()})),
+            )
+            .await?;
+            Ok(((ids, errors), true))
+        })
+    })
+    .await?;
     if !errors.is_empty() {
-        txn.rollback().await?;
         return Ok(row_errors(&errors));
     }
-    audit::record(
-        &txn,
-        p.city_id,
-        &Actor::from(p),
-        what,
-        "survey_wave",
-        &id.to_string(),
-        None,
-        Some(json!({"accepted": ids.len()})),
-    )
-    .await?;
-    txn.commit().await?;
     Ok((StatusCode::CREATED, Json(json!({ "accepted": ids.len(), "ids": ids.iter().map(|i| i.to_string()).collect::<Vec<_>>() }))).into_response())
 }
 

@@ -79,7 +79,9 @@ pub fn residences() -> Vec<OptionDef> {
     ]
 }
 
-/// (domain, code, indicator code, zh, en) of the rating items.
+/// (domain, code, indicator code, zh, en) of the rating items: 78 indicators over the five
+/// domains (产品 16, 工程 14, 服务 20, 环境 14, 公共管理 14, after Xiamen's measurement system),
+/// then the two overall-satisfaction items (the model's target).
 pub const ITEMS: &[(&str, &str, &str, &str, &str)] = &[
     (
         "product",
@@ -100,7 +102,7 @@ pub const ITEMS: &[(&str, &str, &str, &str, &str)] = &[
         "P03",
         "P-CONSUMER",
         "日用消费品质量",
-        "Consumer goods quality",
+        "Daily consumer goods",
     ),
     (
         "product",
@@ -108,6 +110,72 @@ pub const ITEMS: &[(&str, &str, &str, &str, &str)] = &[
         "P-AFTERSALES",
         "产品售后服务",
         "After-sales service of products",
+    ),
+    (
+        "product",
+        "P05",
+        "P-AGRI",
+        "食用农产品质量",
+        "Edible farm produce",
+    ),
+    (
+        "product",
+        "P06",
+        "P-INFANT",
+        "乳制品与婴幼儿食品",
+        "Dairy and infant food",
+    ),
+    ("product", "P07", "P-HEALTHFOOD", "保健食品", "Health foods"),
+    (
+        "product",
+        "P08",
+        "P-MEDDEVICE",
+        "医疗器械",
+        "Medical devices",
+    ),
+    ("product", "P09", "P-COSMETIC", "化妆品", "Cosmetics"),
+    (
+        "product",
+        "P10",
+        "P-APPLIANCE",
+        "家用电器",
+        "Household appliances",
+    ),
+    ("product", "P11", "P-AUTO", "汽车", "Automobiles"),
+    (
+        "product",
+        "P12",
+        "P-EBIKE",
+        "电动自行车",
+        "Electric bicycles",
+    ),
+    (
+        "product",
+        "P13",
+        "P-CHILD",
+        "儿童用品与玩具",
+        "Children's products and toys",
+    ),
+    (
+        "product",
+        "P14",
+        "P-TEXTILE",
+        "服装鞋帽与纺织品",
+        "Clothing, shoes and textiles",
+    ),
+    (
+        "product",
+        "P15",
+        "P-BUILDMAT",
+        "建筑装饰装修材料",
+        "Building and decoration materials",
+    ),
+    (
+        "product",
+        "P16",
+        "P-FUEL",
+        "成品油与瓶装燃气",
+        "Motor fuel and bottled gas",
     ),
     (
         "construction",
@@ -120,8 +188,8 @@ pub const ITEMS: &[(&str, &str, &str, &str, &str)] = &[
         "construction",
         "C02",
         "C-ROADS",
-        "道路桥梁工程质量",
-        "Roads and bridges",
+        "城市道路工程质量",
+        "City roads",
     ),
     (
         "construction",
@@ -129,6 +197,83 @@ pub const ITEMS: &[(&str, &str, &str, &str, &str)] = &[
         "C-PUBLIC",
         "公共建筑与设施质量",
         "Public buildings and facilities",
+    ),
+    (
+        "construction",
+        "C04",
+        "C-BRIDGE",
+        "桥梁与隧道工程质量",
+        "Bridges and tunnels",
+    ),
+    (
+        "construction",
+        "C05",
+        "C-WATERSUPPLY",
+        "供水工程与管网",
+        "Water supply works and mains",
+    ),
+    (
+        "construction",
+        "C06",
+        "C-DRAINAGE",
+        "排水与防涝设施",
+        "Drainage and flood control",
+    ),
+    (
+        "construction",
+        "C07",
+        "C-GASPIPE",
+        "燃气管网工程",
+        "Gas pipelines",
+    ),
+    (
+        "construction",
+        "C08",
+        "C-METRO",
+        "轨道交通工程",
+        "Metro and rail works",
+    ),
+    (
+        "construction",
+        "C09",
+        "C-SCHOOL",
+        "学校校舍质量",
+        "School buildings",
+    ),
+    (
+        "construction",
+        "C10",
+        "C-HOSPITAL",
+        "医院建筑质量",
+        "Hospital buildings",
+    ),
+    (
+        "construction",
+        "C11",
+        "C-OLDRENO",
+        "老旧小区改造质量",
+        "Renovation of old residential estates",
+    ),
+    (
+        "construction",
+        "C12",
+        "C-AFFORDABLE",
+        "保障性住房质量",
+        "Affordable housing",
+    ),
+    (
+        "construction",
+        "C13",
+        "C-PARKS",
+        "公园与广场设施",
+        "Parks and squares",
+    ),
+    (
+        "construction",
+        "C14",
+        "C-SITE",
+        "施工现场文明管理",
+        "Construction-site management",
     ),
     (
         "service",
@@ -155,24 +300,194 @@ pub const ITEMS: &[(&str, &str, &str, &str, &str)] = &[
         "service",
         "S04",
         "S-RETAIL",
-        "商贸餐饮服务质量",
-        "Retail and catering services",
+        "商贸零售服务质量",
+        "Retail services",
+    ),
+    (
+        "service",
+        "S05",
+        "S-CATERING",
+        "餐饮服务质量",
+        "Catering services",
+    ),
+    (
+        "service",
+        "S06",
+        "S-TOURISM",
+        "旅游服务质量",
+        "Tourism services",
+    ),
+    (
+        "service",
+        "S07",
+        "S-HOTEL",
+        "住宿服务质量",
+        "Hotels and lodging",
+    ),
+    (
+        "service",
+        "S08",
+        "S-BANK",
+        "银行金融服务",
+        "Banking services",
+    ),
+    (
+        "service",
+        "S09",
+        "S-INSURANCE",
+        "保险服务",
+        "Insurance services",
+    ),
+    (
+        "service",
+        "S10",
+        "S-TELECOM",
+        "通信服务",
+        "Telecommunication services",
+    ),
+    (
+        "service",
+        "S11",
+        "S-POSTAL",
+        "邮政快递服务",
+        "Postal and courier services",
+    ),
+    (
+        "service",
+        "S12",
+        "S-EDUCATION",
+        "教育服务质量",
+        "Education services",
+    ),
+    (
+        "service",
+        "S13",
+        "S-PROPERTY",
+        "物业管理服务",
+        "Property management",
+    ),
+    (
+        "service",
+        "S14",
+        "S-UTILITY",
+        "水电气公用事业服务",
+        "Water, power and gas utilities",
+    ),
+    (
+        "service",
+        "S15",
+        "S-TAXI",
+        "出租车与网约车服务",
+        "Taxis and ride-hailing",
+    ),
+    (
+        "service",
+        "S16",
+        "S-ELDERLY",
+        "养老服务",
+        "Elderly care services",
+    ),
+    (
+        "service",
+        "S17",
+        "S-HOUSEKEEPING",
+        "家政服务",
+        "Domestic services",
+    ),
+    (
+        "service",
+        "S18",
+        "S-REPAIR",
+        "汽车与家电维修服务",
+        "Vehicle and appliance repair",
+    ),
+    (
+        "service",
+        "S19",
+        "S-CULTURE",
+        "公共文化体育服务",
+        "Public culture and sports services",
+    ),
+    (
+        "service",
+        "S20",
+        "S-ECOMMERCE",
+        "电子商务服务",
+        "E-commerce services",
     ),
     ("environment", "E01", "E-AIR", "空气质量", "Air quality"),
     (
         "environment",
         "E02",
         "E-WATER",
-        "水环境质量",
-        "Water environment",
+        "河流湖库水环境",
+        "Rivers and lakes",
     ),
     ("environment", "E03", "E-NOISE", "声环境（噪声）", "Noise"),
     (
         "environment",
         "E04",
         "E-GREEN",
-        "市容绿化",
-        "Cityscape and greenery",
+        "城市绿化",
+        "Urban greenery",
+    ),
+    (
+        "environment",
+        "E05",
+        "E-DRINKING",
+        "饮用水质量",
+        "Drinking water",
+    ),
+    (
+        "environment",
+        "E06",
+        "E-COAST",
+        "近岸海域环境",
+        "Coastal waters",
+    ),
+    (
+        "environment",
+        "E07",
+        "E-SANITATION",
+        "道路保洁与环境卫生",
+        "Street cleaning and sanitation",
+    ),
+    (
+        "environment",
+        "E08",
+        "E-WASTE",
+        "生活垃圾分类与处理",
+        "Household waste sorting and disposal",
+    ),
+    (
+        "environment",
+        "E09",
+        "E-TOILET",
+        "公共厕所",
+        "Public toilets",
+    ),
+    ("environment", "E10", "E-CITYSCAPE", "市容市貌", "Cityscape"),
+    ("environment", "E11", "E-SOIL", "土壤环境", "Soil"),
+    (
+        "environment",
+        "E12",
+        "E-ODOUR",
+        "异味与油烟污染治理",
+        "Odour and cooking-fume control",
+    ),
+    (
+        "environment",
+        "E13",
+        "E-ECOLOGY",
+        "山林湿地生态保护",
+        "Forests and wetlands",
+    ),
+    (
+        "environment",
+        "E14",
+        "E-COMMUNITY",
+        "社区人居环境",
+        "Neighbourhood living environment",
     ),
     (
         "public",
@@ -196,6 +511,77 @@ pub const ITEMS: &[(&str, &str, &str, &str, &str)] = &[
         "Openness of quality information",
     ),
     (
+        "public",
+        "G04",
+        "G-STANDARD",
+        "标准化工作",
+        "Standardisation",
+    ),
+    (
+        "public",
+        "G05",
+        "G-METROLOGY",
+        "计量监督（缺斤短两治理）",
+        "Metrology supervision (short weight)",
+    ),
+    (
+        "public",
+        "G06",
+        "G-CERT",
+        "认证认可工作",
+        "Certification and accreditation",
+    ),
+    (
+        "public",
+        "G07",
+        "G-TESTING",
+        "检验检测服务",
+        "Inspection and testing services",
+    ),
+    (
+        "public",
+        "G08",
+        "G-SPECIALEQUIP",
+        "特种设备（电梯等）安全监管",
+        "Special-equipment (lift etc.) safety",
+    ),
+    (
+        "public",
+        "G09",
+        "G-CONSUMER",
+        "消费者权益保护",
+        "Consumer rights protection",
+    ),
+    (
+        "public",
+        "G10",
+        "G-COUNTERFEIT",
+        "打击假冒伪劣",
+        "Fight against counterfeits",
+    ),
+    (
+        "public",
+        "G11",
+        "G-RECALL",
+        "缺陷产品召回",
+        "Recall of defective products",
+    ),
+    (
+        "public",
+        "G12",
+        "G-CREDIT",
+        "企业质量信用建设",
+        "Enterprise quality credit",
+    ),
+    ("public", "G13", "G-BRAND", "质量品牌建设", "Quality brands"),
+    (
+        "public",
+        "G14",
+        "G-AWARENESS",
+        "质量宣传与知识普及",
+        "Quality awareness campaigns",
+    ),
+    (
         "overall",
         "O01",
         "O-OVERALL",
@@ -210,6 +596,9 @@ pub const ITEMS: &[(&str, &str, &str, &str, &str)] = &[
         "Compared with the ideal quality",
     ),
 ];
+
+/// The standard questionnaire's last page (overall satisfaction, experiences, suggestions).
+pub const LAST_PAGE: u32 = 7;
 
 /// The standard questionnaire (code `CQS`).
 pub fn standard() -> QuestionnaireDef {
@@ -240,9 +629,12 @@ pub fn standard() -> QuestionnaireDef {
     ];
     for (domain, code, ind, zh, en) in ITEMS {
         let page = match *domain {
-            "product" | "construction" => 2,
-            "service" | "environment" => 3,
-            _ => 4,
+            "product" => 2,
+            "construction" => 3,
+            "service" => 4,
+            "environment" => 5,
+            "public" => 6,
+            _ => LAST_PAGE,
         };
         let mut q = base(
             code,
@@ -264,7 +656,7 @@ pub fn standard() -> QuestionnaireDef {
         QuestionKind::Multiple,
         "过去一年您遇到过哪些质量问题？（可多选）",
         "Which quality problems did you meet in the past year? (any)",
-        4,
+        LAST_PAGE,
     );
     used.required = false;
     used.options = vec![
@@ -280,7 +672,7 @@ pub fn standard() -> QuestionnaireDef {
         QuestionKind::Single,
         "您是否就质量问题进行过投诉？",
         "Did you complain about a quality problem?",
-        4,
+        LAST_PAGE,
     );
     complained.required = false;
     complained.options = vec![opt("yes", "是", "Yes"), opt("no", "否", "No")];
@@ -290,7 +682,7 @@ pub fn standard() -> QuestionnaireDef {
         QuestionKind::Likert,
         "您对投诉处理结果的满意程度？",
         "How satisfied were you with how the complaint was handled?",
-        4,
+        LAST_PAGE,
     );
     handled.scale = Some(5);
     handled.required = false;
@@ -304,7 +696,7 @@ pub fn standard() -> QuestionnaireDef {
         QuestionKind::Text,
         "您对提升本市质量工作有什么意见和建议？",
         "What would you suggest to improve quality in the city?",
-        4,
+        LAST_PAGE,
     );
     sug.required = false;
     qs.push(sug);
@@ -321,5 +713,32 @@ mod tests {
     #[test]
     fn standard_is_valid() {
         super::standard().validate().unwrap();
+    }
+
+    #[test]
+    fn standard_has_78_indicators_over_five_domains() {
+        let d = super::standard();
+        let mut per: std::collections::BTreeMap<&str, usize> = Default::default();
+        for q in &d.questions {
+            if let Some(dm) = q.domain.as_deref().filter(|x| *x != "overall") {
+                *per.entry(dm).or_default() += 1;
+                assert!(
+                    !q.text_en.is_empty() && !q.indicator_en.is_empty(),
+                    "{}",
+                    q.code
+                );
+            }
+        }
+        assert_eq!(per.values().sum::<usize>(), 78);
+        assert_eq!(per.len(), 5);
+        let mut inds: Vec<_> = d
+            .questions
+            .iter()
+            .filter_map(|q| q.indicator_code.clone())
+            .collect();
+        let n = inds.len();
+        inds.sort();
+        inds.dedup();
+        assert_eq!(inds.len(), n, "indicator codes are unique");
     }
 }

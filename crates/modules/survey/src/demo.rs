@@ -99,6 +99,12 @@ fn margins_for(ctx: &DemoContext) -> Vec<MarginCell> {
     m
 }
 
+/// A fixed per-indicator shift of the demo's ratings (±0.3), so that indicators within a domain
+/// differ (the importance–performance chart has spread).
+fn item_offset(j: usize) -> f64 {
+    ((j * 7919) % 13) as f64 / 12.0 * 0.6 - 0.3
+}
+
 /// One synthetic respondent of `year` (deterministic per stream).
 fn respondent(rng: &mut DemoRng, ctx: &DemoContext, year: i32, i: usize) -> Submission {
     let n_d = ctx.districts.len().max(1);
@@ -145,7 +151,7 @@ fn respondent(rng: &mut DemoRng, ctx: &DemoContext, year: i32, i: usize) -> Subm
     raw.insert("D5".into(), RawAnswer::Text(RES[res].0.into()));
     let straight = rng.chance(0.015);
     let mut domain_level: BTreeMap<&str, f64> = BTreeMap::new();
-    for (domain, code, _, _, _) in builtin::ITEMS {
+    for (j, (domain, code, _, _, _)) in builtin::ITEMS.iter().enumerate() {
         if *domain == "overall" {
             continue;
         }
@@ -155,7 +161,9 @@ fn respondent(rng: &mut DemoRng, ctx: &DemoContext, year: i32, i: usize) -> Subm
         let v = if straight {
             4.0
         } else {
-            (lvl + rng.normal() * 0.6).round().clamp(1.0, 5.0)
+            (lvl + item_offset(j) + rng.normal() * 0.6)
+                .round()
+                .clamp(1.0, 5.0)
         };
         let ans = if !straight && rng.chance(0.03) {
             "dk".to_string()

@@ -3,6 +3,7 @@
 
 pub mod analysis;
 pub mod api;
+pub mod builder;
 pub mod builtin;
 pub mod collect;
 pub mod demo;
@@ -13,6 +14,7 @@ pub mod public;
 pub mod schema;
 pub mod store;
 pub mod text;
+pub mod writer;
 
 use axum::Router;
 use qcity_platform::auth::{Capability, Principal};
@@ -74,6 +76,7 @@ impl Module for SurveyModule {
             .merge(api::routes())
             .merge(public::routes())
             .merge(pages::routes())
+            .merge(builder::routes())
     }
     fn openapi(&self) -> Option<utoipa::openapi::OpenApi> {
         use utoipa::OpenApi;
@@ -481,7 +484,7 @@ pub mod report {
                 },
             ],
             method_zh: format!(
-                "有效样本{}份（剔除{}份），按{}加权（{}），有效样本量{:.0}，设计效应{:.2}；得分换算：{}；置信区间为95%（泰勒线性化标准误，考虑加权校准）；满意度模型为PLS-SEM（路径加权方案，未加权完整个案）。",
+                "有效样本{}份（剔除{}份），按{}加权（{}），有效样本量{:.0}，设计效应{:.2}；得分换算：{}；置信区间为95%（泰勒线性化标准误，考虑加权校准）；满意度模型为PLS-SEM（路径加权方案，未加权；总体满意度题全答且领域题作答≥80%的个案，“不了解”按题项均值替代）。",
                 m.n,
                 m.excluded,
                 if m.margins_used.is_empty() {
@@ -499,7 +502,7 @@ pub mod report {
                 }
             ),
             method_en: format!(
-                "{} valid responses ({} excluded), weighted by raking to {} ({}); n_eff {:.0}, deff {:.2}; conversion: {}; 95% CIs from Taylor-linearisation SEs accounting for calibration; satisfaction model: PLS-SEM, path scheme, unweighted complete cases.",
+                "{} valid responses ({} excluded), weighted by raking to {} ({}); n_eff {:.0}, deff {:.2}; conversion: {}; 95% CIs from Taylor-linearisation SEs accounting for calibration; satisfaction model: PLS-SEM, path scheme, unweighted, on cases answering every overall item and at least 80% of the domain items (don't-know answers replaced by item means).",
                 m.n,
                 m.excluded,
                 if m.margins_used.is_empty() {

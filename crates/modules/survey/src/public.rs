@@ -16,7 +16,6 @@ use qcity_platform::i18n::Tr;
 use qcity_platform::web::layout::PageCtx;
 use qcity_platform::web::shell::render;
 use qcity_platform::web::{AppError, AppState, CsrfToken, PageError, ReqLang, cookies};
-use sea_orm::TransactionTrait;
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -126,6 +125,28 @@ fn view(
     t: &Tr,
     error_field: Option<(&str, &str)>,
 ) -> Vec<QView> {
+    view_inner(def, page, answers, districts, t, error_field, false)
+}
+
+/// Every question of a page, unanswered, conditional ones included (the builder's preview).
+pub(crate) fn view_all(
+    def: &QuestionnaireDef,
+    page: u32,
+    districts: &[(String, String, String)],
+    t: &Tr,
+) -> Vec<QView> {
+    view_inner(def, page, &BTreeMap::new(), districts, t, None, true)
+}
+
+fn view_inner(
+    def: &QuestionnaireDef,
+    page: u32,
+    answers: &BTreeMap<String, Value>,
+    districts: &[(String, String, String)],
+    t: &Tr,
+    error_field: Option<(&str, &str)>,
+    preview: bool,
+) -> Vec<QView> {
     def.questions
         .iter()
         .filter(|q| q.page == page)
@@ -203,7 +224,7 @@ fn view(
                 },
                 min: q.min.map(|x| x.to_string()).unwrap_or_default(),
                 max: q.max.map(|x| x.to_string()).unwrap_or_default(),
-                hidden: !cond_on_page && !is_shown(q, answers),
+                hidden: !preview && !cond_on_page && !is_shown(q, answers),
             }
         })
         .filter(|v| !v.hidden)
@@ -468,75 +489,91 @@ async fn form_submit(
     let city = c.target.city_id;
     let w = &c.target.wave;
     let codes: Vec<String> = c.districts.iter().map(|d| d.0.clone()).collect();
-    let txn = st.db.begin().await?;
-    let saved = collect::save_partial(
-        &txn,
-        city,
-        w,
-        &c.def,
-        &codes,
-        &[page],
-        &raw,
-        c.target.invitation.as_deref(),
-        c.key.as_deref(),
-        action != "save",
-    )
-    .await?;
-    let answers = match saved {
-        Ok((_, answers)) => answers,
-        Err(o) => {
-            txn.rollback().await?;
-            return outcome_page(&st, &c, &token, lang, &csrf, page, o, &raw, t0).await;
-        }
-    };
     let last = idx + 1 == pages.len();
-    if !last || action == "save" {
-        txn.commit().await?;
-        if action == "save" {
-            return Ok(with_cookie(
-                message(lang, &csrf, &path, "survey-saved", "saved", StatusCode::OK)?,
-                &c,
-            ));
-        }
-        return Ok(with_cookie(
+    let finish = last && action != "save";
+    // Through the group-commit writer: the redirect (and the thank-you page) come only after
+    // the commit.
+    let (w, def, inv, key) = (
+        w.clone(),
+        c.def.clone(),
+        c.target.invitation.clone(),
+        c.key.clone(),
+    );
+    let enforce = action != "save";
+    let raw2 = raw.clone();
+    let step = crate::writer::submit(&st, move |txn| {
+        Box::pin(async move {
+            let saved = collect::save_partial(
+                txn,
+                city,
+                &w,
+                &def,
+                &codes,
+                &[page],
+                &raw2,
+                inv.as_deref(),
+                key.as_deref(),
+                enforce,
+            )
+            .await?;
+            let answers = match saved {
+                Ok((_, answers)) => answers,
+                Err(o) => return Ok((Step::Refused(o), false)),
+            };
+            if !finish {
+                return Ok((Step::Saved, true));
+            }
+            let all_raw: BTreeMap<String, RawAnswer> = answers
+                .iter()
+                .map(|(k, v)| {
+                    let r = match v {
+                        Value::Array(xs) => RawAnswer::Many(xs.iter().map(value_text).collect()),
+                        v => RawAnswer::Text(value_text(v)),
+                    };
+                    (k.clone(), r)
+                })
+                .collect();
+            let sub = Submission {
+                raw: all_raw,
+                mode: "web".into(),
+                source: "web",
+                invitation: inv,
+                respondent_key: key,
+                external_id: None,
+                started_at: started,
+                duration_s: None,
+            };
+            Ok(
+                match collect::complete(txn, city, &w, &def, &codes, &sub).await? {
+                    Outcome::Accepted(_) => (Step::Accepted, true),
+                    o => (Step::Refused(o), false),
+                },
+            )
+        })
+    })
+    .await?;
+    match step {
+        Step::Refused(o) => outcome_page(&st, &c, &token, lang, &csrf, page, o, &raw, t0).await,
+        Step::Saved if action == "save" => Ok(with_cookie(
+            message(lang, &csrf, &path, "survey-saved", "saved", StatusCode::OK)?,
+            &c,
+        )),
+        Step::Saved => Ok(with_cookie(
             Redirect::to(&format!("{path}?page={}", pages[idx + 1])).into_response(),
             &c,
-        ));
+        )),
+        Step::Accepted => Ok(with_cookie(
+            Redirect::to(&format!("{path}/thanks")).into_response(),
+            &c,
+        )),
     }
-    let all_raw: BTreeMap<String, RawAnswer> = answers
-        .iter()
-        .map(|(k, v)| {
-            let r = match v {
-                Value::Array(xs) => RawAnswer::Many(xs.iter().map(value_text).collect()),
-                v => RawAnswer::Text(value_text(v)),
-            };
-            (k.clone(), r)
-        })
-        .collect();
-    let sub = Submission {
-        raw: all_raw,
-        mode: "web".into(),
-        source: "web",
-        invitation: c.target.invitation.clone(),
-        respondent_key: c.key.clone(),
-        external_id: None,
-        started_at: started,
-        duration_s: None,
-    };
-    match collect::complete(&txn, city, w, &c.def, &codes, &sub).await? {
-        Outcome::Accepted(_) => {
-            // Durable first: the thank-you page is shown only after the commit.
-            txn.commit().await?;
-            Ok(with_cookie(
-                Redirect::to(&format!("{path}/thanks")).into_response(),
-                &c,
-            ))
-        }
-        o => {
-            txn.rollback().await?;
-            outcome_page(&st, &c, &token, lang, &csrf, page, o, &raw, t0).await
-        }
-    }
+}
+
+/// What became of one page of the public form.
+enum Step {
+    Refused(Outcome),
+    Saved,
+    Accepted,
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -1,6 +1,10 @@
 //! The survey module's tables. Every table is a tenant table: `city_id` leads its primary key
 //! and every foreign key, and every unique index includes it (Citus-ready).
 
+use qcity_platform::migration::schema::{
+    boolean, dbl, dbl_null, fk_city, id, id_null, ident as a, index, int, pk, tenant_fk, tenant_pk,
+    text, text_null, ts, ts_null,
+};
 use sea_orm_migration::prelude::*;
 
 pub struct Migration;
@@ -9,57 +13,6 @@ impl MigrationName for Migration {
     fn name(&self) -> &str {
         "m0100_survey_core"
     }
-}
-
-fn a(s: &'static str) -> Alias {
-    Alias::new(s)
-}
-fn id(name: &'static str) -> ColumnDef {
-    ColumnDef::new(a(name)).big_integer().not_null().to_owned()
-}
-fn id_null(name: &'static str) -> ColumnDef {
-    ColumnDef::new(a(name)).big_integer().null().to_owned()
-}
-fn text(name: &'static str) -> ColumnDef {
-    ColumnDef::new(a(name)).text().not_null().to_owned()
-}
-fn text_null(name: &'static str) -> ColumnDef {
-    ColumnDef::new(a(name)).text().null().to_owned()
-}
-fn int(name: &'static str) -> ColumnDef {
-    ColumnDef::new(a(name)).integer().not_null().to_owned()
-}
-fn dbl(name: &'static str) -> ColumnDef {
-    ColumnDef::new(a(name)).double().not_null().to_owned()
-}
-fn ts(name: &'static str) -> ColumnDef {
-    ColumnDef::new(a(name))
-        .timestamp_with_time_zone()
-        .not_null()
-        .to_owned()
-}
-fn ts_null(name: &'static str) -> ColumnDef {
-    ColumnDef::new(a(name))
-        .timestamp_with_time_zone()
-        .null()
-        .to_owned()
-}
-fn pk2(x: &'static str) -> IndexCreateStatement {
-    Index::create().col(a("city_id")).col(a(x)).to_owned()
-}
-fn fk_city(table: &'static str) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .name(format!("fk_{table}_city"))
-        .from(a(table), a("city_id"))
-        .to(a("cities"), a("id"))
-        .to_owned()
-}
-fn fk(table: &'static str, col: &'static str, to: &'static str) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .name(format!("fk_{table}_{col}"))
-        .from(a(table), (a("city_id"), a(col)))
-        .to(a(to), (a("city_id"), a("id")))
-        .to_owned()
 }
 
 #[async_trait::async_trait]
@@ -78,21 +31,17 @@ impl MigrationTrait for Migration {
                 .col(id_null("previous_id"))
                 .col(text("definition"))
                 .col(ts("created_at"))
-                .primary_key(&mut pk2("id"))
+                .primary_key(&mut tenant_pk("id"))
                 .foreign_key(&mut fk_city("survey_questionnaires"))
                 .to_owned(),
         )
         .await?;
-        m.create_index(
-            Index::create()
-                .name("ux_survey_questionnaires_code_version")
-                .table(a("survey_questionnaires"))
-                .col(a("city_id"))
-                .col(a("code"))
-                .col(a("version"))
-                .unique()
-                .to_owned(),
-        )
+        m.create_index(index(
+            "ux_survey_questionnaires_code_version",
+            "survey_questionnaires",
+            &["city_id", "code", "version"],
+            true,
+        ))
         .await?;
         // 题目: domain → indicator → question.
         m.create_table(
@@ -108,32 +57,25 @@ impl MigrationTrait for Migration {
                 .col(text_null("indicator_code"))
                 .col(text("text_zh"))
                 .col(text("text_en"))
-                .col(
-                    ColumnDef::new(a("required"))
-                        .boolean()
-                        .not_null()
-                        .default(false),
-                )
+                .col(boolean("required"))
                 .col(text("spec"))
-                .primary_key(&mut pk2("id"))
-                .foreign_key(&mut fk(
+                .primary_key(&mut tenant_pk("id"))
+                .foreign_key(&mut tenant_fk(
+                    "fk_survey_questions_questionnaire_id",
                     "survey_questions",
                     "questionnaire_id",
                     "survey_questionnaires",
+                    "id",
                 ))
                 .to_owned(),
         )
         .await?;
-        m.create_index(
-            Index::create()
-                .name("ux_survey_questions_code")
-                .table(a("survey_questions"))
-                .col(a("city_id"))
-                .col(a("questionnaire_id"))
-                .col(a("code"))
-                .unique()
-                .to_owned(),
-        )
+        m.create_index(index(
+            "ux_survey_questions_code",
+            "survey_questions",
+            &["city_id", "questionnaire_id", "code"],
+            true,
+        ))
         .await?;
         // 测评批次 (wave).
         m.create_table(
@@ -153,22 +95,23 @@ impl MigrationTrait for Migration {
                 .col(text("conversion"))
                 .col(ts("created_at"))
                 .col(ts_null("published_at"))
-                .primary_key(&mut pk2("id"))
-                .foreign_key(&mut fk(
+                .primary_key(&mut tenant_pk("id"))
+                .foreign_key(&mut tenant_fk(
+                    "fk_survey_waves_questionnaire_id",
                     "survey_waves",
                     "questionnaire_id",
                     "survey_questionnaires",
+                    "id",
                 ))
                 .to_owned(),
         )
         .await?;
-        m.create_index(
-            Index::create()
-                .name("ix_survey_waves_open_token")
-                .table(a("survey_waves"))
-                .col(a("open_token"))
-                .to_owned(),
-        )
+        m.create_index(index(
+            "ix_survey_waves_open_token",
+            "survey_waves",
+            &["open_token"],
+            false,
+        ))
         .await?;
         // Population margins for weighting (总体边际).
         m.create_table(
@@ -179,14 +122,14 @@ impl MigrationTrait for Migration {
                 .col(text("variable"))
                 .col(text("category"))
                 .col(dbl("total"))
-                .primary_key(
-                    Index::create()
-                        .col(a("city_id"))
-                        .col(a("wave_id"))
-                        .col(a("variable"))
-                        .col(a("category")),
-                )
-                .foreign_key(&mut fk("survey_margins", "wave_id", "survey_waves"))
+                .primary_key(&mut pk(&["city_id", "wave_id", "variable", "category"]))
+                .foreign_key(&mut tenant_fk(
+                    "fk_survey_margins_wave_id",
+                    "survey_margins",
+                    "wave_id",
+                    "survey_waves",
+                    "id",
+                ))
                 .to_owned(),
         )
         .await?;
@@ -200,15 +143,16 @@ impl MigrationTrait for Migration {
                 .col(text("variable"))
                 .col(text("category"))
                 .col(int("target"))
-                .primary_key(
-                    Index::create()
-                        .col(a("city_id"))
-                        .col(a("wave_id"))
-                        .col(a("district"))
-                        .col(a("variable"))
-                        .col(a("category")),
-                )
-                .foreign_key(&mut fk("survey_quotas", "wave_id", "survey_waves"))
+                .primary_key(&mut pk(&[
+                    "city_id", "wave_id", "district", "variable", "category",
+                ]))
+                .foreign_key(&mut tenant_fk(
+                    "fk_survey_quotas_wave_id",
+                    "survey_quotas",
+                    "wave_id",
+                    "survey_waves",
+                    "id",
+                ))
                 .to_owned(),
         )
         .await?;
@@ -222,18 +166,23 @@ impl MigrationTrait for Migration {
                 .col(text_null("label"))
                 .col(ts("created_at"))
                 .col(ts_null("used_at"))
-                .primary_key(&mut pk2("token"))
-                .foreign_key(&mut fk("survey_invitations", "wave_id", "survey_waves"))
+                .primary_key(&mut tenant_pk("token"))
+                .foreign_key(&mut tenant_fk(
+                    "fk_survey_invitations_wave_id",
+                    "survey_invitations",
+                    "wave_id",
+                    "survey_waves",
+                    "id",
+                ))
                 .to_owned(),
         )
         .await?;
-        m.create_index(
-            Index::create()
-                .name("ix_survey_invitations_token")
-                .table(a("survey_invitations"))
-                .col(a("token"))
-                .to_owned(),
-        )
+        m.create_index(index(
+            "ix_survey_invitations_token",
+            "survey_invitations",
+            &["token"],
+            false,
+        ))
         .await?;
         // Responses (答卷): answers as JSON keyed by question code.
         m.create_table(
@@ -260,9 +209,15 @@ impl MigrationTrait for Migration {
                 .col(text_null("decision_reason"))
                 .col(ts("started_at"))
                 .col(ts_null("submitted_at"))
-                .col(ColumnDef::new(a("duration_s")).double().null())
-                .primary_key(&mut pk2("id"))
-                .foreign_key(&mut fk("survey_responses", "wave_id", "survey_waves"))
+                .col(dbl_null("duration_s"))
+                .primary_key(&mut tenant_pk("id"))
+                .foreign_key(&mut tenant_fk(
+                    "fk_survey_responses_wave_id",
+                    "survey_responses",
+                    "wave_id",
+                    "survey_waves",
+                    "id",
+                ))
                 .to_owned(),
         )
         .await?;
@@ -271,36 +226,27 @@ impl MigrationTrait for Migration {
             ("ux_survey_responses_respondent", "respondent_key"),
             ("ux_survey_responses_external", "external_id"),
         ] {
-            m.create_index(
-                Index::create()
-                    .name(name)
-                    .table(a("survey_responses"))
-                    .col(a("city_id"))
-                    .col(a("wave_id"))
-                    .col(a(col))
-                    .unique()
-                    .to_owned(),
-            )
+            m.create_index(index(
+                name,
+                "survey_responses",
+                &["city_id", "wave_id", col],
+                true,
+            ))
             .await?;
         }
-        m.create_index(
-            Index::create()
-                .name("ix_survey_responses_questionnaire")
-                .table(a("survey_responses"))
-                .col(a("city_id"))
-                .col(a("questionnaire_id"))
-                .to_owned(),
-        )
+        m.create_index(index(
+            "ix_survey_responses_questionnaire",
+            "survey_responses",
+            &["city_id", "questionnaire_id"],
+            false,
+        ))
         .await?;
-        m.create_index(
-            Index::create()
-                .name("ix_survey_responses_wave_status")
-                .table(a("survey_responses"))
-                .col(a("city_id"))
-                .col(a("wave_id"))
-                .col(a("status"))
-                .to_owned(),
-        )
+        m.create_index(index(
+            "ix_survey_responses_wave_status",
+            "survey_responses",
+            &["city_id", "wave_id", "status"],
+            false,
+        ))
         .await?;
         Ok(())
     }

@@ -1,13 +1,14 @@
 //! Survey module behaviour through the real router, on SQLite always and on PostgreSQL when
 //! `QCITY_TEST_POSTGRES_URL` is set (a fresh database per test).
 
-use qcity_platform::auth::Role;
+mod common;
+
+use common::*;
 use qcity_platform::module::Module;
-use qcity_platform::testing::{Backend, TestClient, TestDb, app, citus_problems, seed_small_city};
+use qcity_platform::testing::{Backend, TestClient, citus_problems};
 use qcity_survey::SurveyModule;
 use qcity_survey::store;
 use serde_json::{Value, json};
-use std::sync::Arc;
 
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {$(
@@ -36,87 +37,8 @@ on_both_backends!(
     analysis_matches_the_engine_on_a_hand_checked_case,
     cleaning_decisions_are_audited,
     hooks_feed_indicators_and_links,
+    builder_adds_edits_reorders_and_versions,
 );
-
-struct Env {
-    _t: TestDb,
-    db: sea_orm::DatabaseConnection,
-    router: axum::Router,
-    city: i64,
-}
-
-async fn env(b: Backend) -> Env {
-    let modules: Vec<Arc<dyn Module>> = vec![Arc::new(SurveyModule)];
-    let t = TestDb::migrated(b, &modules).await;
-    let city = seed_small_city(
-        &t.db,
-        &[
-            ("analyst", Role::Analyst, "990100"),
-            ("officer", Role::DataOfficer, "990102"),
-            ("maint", Role::Maintainer, "990100"),
-        ],
-    )
-    .await;
-    let (_st, router) = app(&t, modules);
-    Env {
-        db: t.db.clone(),
-        _t: t,
-        router,
-        city,
-    }
-}
-
-async fn signed_in(e: &Env, user: &str) -> TestClient {
-    let mut c = TestClient::new(e.router.clone());
-    let r = c.login(user, &format!("password-{user}")).await;
-    assert_eq!(r.status, 303, "login {user}: {}", r.body);
-    c.get("/app").await;
-    c
-}
-
-/// A small two-page questionnaire: district and age; a product rating, an overall rating and a
-/// suggestion.
-fn small_def() -> Value {
-    json!({
-        "code": "T",
-        "title_zh": "测试问卷",
-        "title_en": "Test",
-        "questions": [
-            {"code": "D1", "kind": "district", "demographic": "district", "text_zh": "区", "required": true, "page": 1},
-            {"code": "D2", "kind": "single", "demographic": "age_group", "text_zh": "年龄", "required": true, "page": 1,
-             "options": [{"code": "young", "label_zh": "青"}, {"code": "old", "label_zh": "老"}]},
-            {"code": "P01", "kind": "likert", "scale": 5, "dont_know": true, "domain": "product", "indicator_code": "P-FOOD", "text_zh": "食品", "required": true, "page": 2},
-            {"code": "O01", "kind": "likert", "scale": 5, "domain": "overall", "text_zh": "总体", "required": false, "page": 2},
-            {"code": "T1", "kind": "text", "text_zh": "建议", "page": 2}
-        ]
-    })
-}
-
-/// Creates the questionnaire and a collecting wave; returns (questionnaire id, wave).
-async fn collecting_wave(c: &mut TestClient, def: Value, year: i32) -> (i64, Value) {
-    let r = c.post_json("/api/v1/survey/questionnaires", &def).await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    let qid = r.json()["id"].as_i64().unwrap();
-    let r = c
-        .post_json("/api/v1/survey/waves", &json!({"questionnaire_id": qid, "year": year, "name_zh": format!("{year}年测评"), "modes": ["web", "phone"], "target_n": 10}))
-        .await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    let w = r.json();
-    let id = w["id"].as_i64().unwrap();
-    let r = c
-        .post_json(
-            &format!("/api/v1/survey/waves/{id}/status"),
-            &json!({"status": "collecting"}),
-        )
-        .await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    (qid, r.json())
-}
-
-async fn count(db: &sea_orm::DatabaseConnection, sql: &str) -> i64 {
-    let r = store::one(db, sql, vec![]).await.unwrap().unwrap();
-    store::get::<i64>(&r, "n").unwrap()
-}
 
 async fn tenant_keys_lead_with_city_id(b: Backend) {
     let e = env(b).await;
@@ -138,9 +60,12 @@ async fn questionnaire_edits_with_responses_make_a_new_version(b: Backend) {
     assert_eq!(r.json()["new_version"], json!(false));
     // A response arrives; the next (destructive) edit makes version 2 and leaves v1 intact.
     let wid = w["id"].as_i64().unwrap();
-    let r = c
-        .post_json(&format!("/api/v1/survey/waves/{wid}/responses"), &json!({"responses": [{"external_id": "a", "answers": {"D1": "990101", "D2": "young", "P01": 4}}]}))
-        .await;
+    let r = upload(
+        &mut c,
+        wid,
+        json!([{"external_id": "a", "answers": {"D1": "990101", "D2": "young", "P01": 4}}]),
+    )
+    .await;
     assert_eq!(r.status, 201, "{}", r.body);
     let mut d2 = d.clone();
     d2["questions"].as_array_mut().unwrap().remove(4);
@@ -391,44 +316,13 @@ async fn quota_closes_a_full_cell(b: Backend) {
     assert_eq!(dist["full"], json!(false));
 }
 
-async fn answer(
-    router: &axum::Router,
-    link: &str,
-    d: &str,
-    age: &str,
-) -> qcity_platform::testing::TestResponse {
-    let mut cl = TestClient::new(router.clone());
-    cl.get(link).await;
-    let r = cl
-        .post_form(link, &[("page", "1"), ("q_D1", d), ("q_D2", age)])
-        .await;
-    if r.status != 303 {
-        return r;
-    }
-    cl.get(&format!("{link}?page=2")).await;
-    cl.post_form(link, &[("page", "2"), ("action", "submit"), ("q_P01", "4")])
-        .await
-}
-
 async fn import_is_all_or_nothing(b: Backend) {
     let e = env(b).await;
     let mut c = signed_in(&e, "analyst").await;
     let (_, w) = collecting_wave(&mut c, small_def(), 2025).await;
     let wid = w["id"].as_i64().unwrap();
     // The firm's API token (bearer, no CSRF).
-    let r = store::one(
-        &e.db,
-        "SELECT id FROM users WHERE username = 'analyst'",
-        vec![],
-    )
-    .await
-    .unwrap()
-    .unwrap();
-    let uid: i64 = store::get(&r, "id").unwrap();
-    let (_, token) = qcity_platform::auth::token::issue(&e.db, e.city, uid, "firm")
-        .await
-        .unwrap();
-    let mut firm = TestClient::with_bearer(e.router.clone(), &token);
+    let mut firm = bearer(&e, "analyst").await;
     let bad = "external_id,mode,duration_s,D1,D2,P01,O01,T1\nf1,phone,300,990101,young,4,4,\nf2,phone,300,990101,old,9,4,\nf3,phone,300,999999,old,3,3,\n";
     let r = firm
         .request(
@@ -681,13 +575,12 @@ async fn analysis_matches_the_engine_on_a_hand_checked_case(b: Backend) {
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     // 990101: scores 100 and 50; 990102: 0 (5-point scale, linear: (x−1)/4×100).
-    let r = c
-        .post_json(&format!("/api/v1/survey/waves/{wid}/responses"), &json!({"responses": [
+    let r = upload(&mut c, wid, json!([
             {"external_id": "a", "duration_s": 100, "answers": {"D1": "990101", "D2": "old", "P01": 5}},
             {"external_id": "b", "duration_s": 100, "answers": {"D1": "990101", "D2": "young", "P01": 3}},
             {"external_id": "c", "duration_s": 100, "answers": {"D1": "990102", "D2": "old", "P01": 1, "T1": "小区垃圾太多，噪音很大"}},
             {"external_id": "d", "duration_s": 100, "answers": {"D1": "990102", "D2": "old", "P01": "dk"}}
-        ]}))
+        ]))
         .await;
     assert_eq!(r.status, 201, "{}", r.body);
     let a = c.get(&format!("/api/v1/survey/waves/{wid}/analysis")).await;
@@ -787,12 +680,11 @@ async fn cleaning_decisions_are_audited(b: Backend) {
     let (_, w) = collecting_wave(&mut c, small_def(), 2025).await;
     let wid = w["id"].as_i64().unwrap();
     // A 3-second interview is flagged as speeding and left out by default.
-    let r = c
-        .post_json(&format!("/api/v1/survey/waves/{wid}/responses"), &json!({"responses": [
+    let r = upload(&mut c, wid, json!([
             {"external_id": "fast", "duration_s": 3, "answers": {"D1": "990101", "D2": "old", "P01": 5}},
             {"external_id": "ok1", "duration_s": 300, "answers": {"D1": "990101", "D2": "old", "P01": 1}},
             {"external_id": "ok2", "duration_s": 300, "answers": {"D1": "990102", "D2": "old", "P01": 1}}
-        ]}))
+        ]))
         .await;
     assert_eq!(r.status, 201, "{}", r.body);
     let fast: i64 = r.json()["ids"][0].as_str().unwrap().parse().unwrap();
@@ -847,18 +739,14 @@ async fn hooks_feed_indicators_and_links(b: Backend) {
         links[0].href,
         format!("/s/{}", w["open_token"].as_str().unwrap())
     );
-    c.post_json(&format!("/api/v1/survey/waves/{wid}/responses"), &json!({"responses": [
+    upload(&mut c, wid, json!([
         {"external_id": "a", "duration_s": 100, "answers": {"D1": "990101", "D2": "old", "P01": 5}},
         {"external_id": "b", "duration_s": 100, "answers": {"D1": "990102", "D2": "old", "P01": 4}}
-    ]}))
+    ]))
     .await;
     // Not published: nothing in open data; closed waves feed indicators.
     assert!(m.open_data(&e.db, e.city).await.unwrap().is_empty());
-    c.post_json(
-        &format!("/api/v1/survey/waves/{wid}/status"),
-        &json!({"status": "closed"}),
-    )
-    .await;
+    set_status(&mut c, wid, "closed").await;
     assert!(m.public_links(&e.db, e.city).await.unwrap().is_empty());
     let feed = m.indicator_feed(&e.db, e.city, 2025).await.unwrap();
     let city = feed
@@ -869,11 +757,7 @@ async fn hooks_feed_indicators_and_links(b: Backend) {
     assert!(feed.iter().any(|f| f.indicator == "CQ-SAT-PRODUCT"
         && f.region_code == "990102"
         && (f.value - 75.0).abs() < 1e-9));
-    c.post_json(
-        &format!("/api/v1/survey/waves/{wid}/status"),
-        &json!({"status": "published"}),
-    )
-    .await;
+    set_status(&mut c, wid, "published").await;
     let od = m.open_data(&e.db, e.city).await.unwrap();
     assert_eq!(od.len(), 1);
     assert!(!od[0].rows.is_empty());
@@ -966,6 +850,14 @@ async fn demo_seeds_analysable_waves_and_pages_render() {
         .as_ref()
         .unwrap_or_else(|| panic!("{:?}", a.model_error));
     assert_eq!(m.paths.len(), 5);
+    // 78 indicators: "don't know" answers are mean-replaced, so nearly every valid response
+    // enters the model (strict complete cases would keep about 0.97^78 ≈ 9 %).
+    assert!(
+        m.n as f64 > 0.9 * a.method.n as f64,
+        "{} of {}",
+        m.n,
+        a.method.n
+    );
     assert!(m.r2["overall"] > 0.2, "{:?}", m.r2);
     let service = m
         .paths
@@ -983,7 +875,24 @@ async fn demo_seeds_analysable_waves_and_pages_render() {
         service > construction,
         "services drive overall satisfaction more than construction"
     );
-    assert_eq!(a.ipa.as_ref().unwrap().points.len(), 5);
+    let ipa = a.ipa.as_ref().unwrap();
+    assert_eq!(ipa.points.len(), 5);
+    let imp = |d: &str| {
+        ipa.points
+            .iter()
+            .find(|p| p.domain == d)
+            .unwrap()
+            .importance
+    };
+    assert!(imp("service") > imp("construction"), "{:?}", ipa.points);
+    // Every one of the 78 indicators of the five domains has a weighted score.
+    let scored: std::collections::BTreeSet<_> = a
+        .indicators
+        .iter()
+        .filter(|i| qcity_survey::model::DOMAINS.contains(&i.domain.as_str()))
+        .filter_map(|i| i.indicator_code.clone())
+        .collect();
+    assert_eq!(scored.len(), 78);
     assert!(a.suggestions.total > 300);
     assert!(a.suggestions.by_domain["environment"] > 0);
     // Pages.
@@ -1010,9 +919,223 @@ async fn demo_seeds_analysable_waves_and_pages_render() {
     assert_eq!(r.status, 200);
     assert!(r.body.contains("value=\"990102\""));
     let r = citizen
-        .get(&format!("/s/{}?page=4", open[0].open_token))
+        .get(&format!(
+            "/s/{}?page={}",
+            open[0].open_token,
+            qcity_survey::builtin::LAST_PAGE
+        ))
         .await;
     assert!(r.body.contains("data-show-if=\"X2\""));
     let home = c.get("/app").await;
     assert!(home.body.contains("2025"), "dashboard tile");
+}
+
+/// Codes of a questionnaire's questions in order (through the API).
+async fn codes_of(c: &mut TestClient, qid: i64) -> Vec<String> {
+    let q = c
+        .get(&format!("/api/v1/survey/questionnaires/{qid}"))
+        .await
+        .json();
+    q["definition"]["questions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+async fn builder_adds_edits_reorders_and_versions(b: Backend) {
+    let e = env(b).await;
+    let mut c = signed_in(&e, "analyst").await;
+    let r = c
+        .post_json("/api/v1/survey/questionnaires", &small_def())
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let qid = r.json()["id"].as_i64().unwrap();
+    let page = format!("/app/survey/questionnaires/{qid}");
+    let r = c.get(&page).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("data-testid=\"survey-question-form\""));
+    // Add a numeric question with a range to section 2.
+    let add = format!("{page}/questions");
+    let r = c
+        .post_form(
+            &add,
+            &[
+                ("code", "N1"),
+                ("kind", "numeric"),
+                ("min", "0"),
+                ("max", "120"),
+                ("page", "2"),
+                ("text_zh", "您每月网购多少次？"),
+                ("text_en", "Online purchases a month?"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(r.location(), Some(format!("{page}?notice=saved").as_str()));
+    // Added after the last question of section 2.
+    assert_eq!(
+        codes_of(&mut c, qid).await,
+        ["D1", "D2", "P01", "O01", "T1", "N1"]
+    );
+    // A multiple choice question with options, linked to an indicator of the catalogue, shown
+    // only to older respondents.
+    c.get(&page).await;
+    let r = c
+        .post_form(
+            &add,
+            &[
+                ("code", "M1"),
+                ("kind", "multiple"),
+                ("options", "car|汽车|Car\nebike|电动自行车|E-bike"),
+                ("domain", "product"),
+                ("indicator_code", "P-AUTO"),
+                ("page", "2"),
+                ("required", "1"),
+                ("text_zh", "您家有哪些交通工具？"),
+                ("show_if_question", "D2"),
+                ("show_if_values", "old"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let q = c
+        .get(&format!("/api/v1/survey/questionnaires/{qid}"))
+        .await
+        .json();
+    let m1 = &q["definition"]["questions"][6];
+    assert_eq!(m1["code"], json!("M1"));
+    assert_eq!(m1["options"][1]["label_en"], json!("E-bike"));
+    assert_eq!(m1["indicator_zh"], json!("汽车"));
+    assert_eq!(m1["show_if"], json!({"question": "D2", "any_of": ["old"]}));
+    // Refusals name the field and change nothing.
+    c.get(&page).await;
+    let r = c
+        .post_form(
+            &add,
+            &[("code", "P01"), ("kind", "text"), ("text_zh", "重复")],
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    assert!(
+        r.body.contains("code: the code `P01` is already used"),
+        "{}",
+        r.body
+    );
+    let r = c
+        .post_form(
+            &add,
+            &[
+                ("code", "L7"),
+                ("kind", "likert"),
+                ("scale", "6"),
+                ("text_zh", "量表"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    assert!(
+        r.body
+            .contains("scale: a rating scale has 5, 7, 10 or 11 points")
+    );
+    // Edit: rename N1 to N2 and make it required.
+    let r = c.get(&format!("{page}?edit=N1")).await;
+    assert!(
+        r.body.contains("name=\"original\" value=\"N1\""),
+        "{}",
+        r.body
+    );
+    let r = c
+        .post_form(
+            &add,
+            &[
+                ("original", "N1"),
+                ("code", "N2"),
+                ("kind", "numeric"),
+                ("min", "0"),
+                ("max", "120"),
+                ("page", "2"),
+                ("required", "1"),
+                ("text_zh", "您每月网购多少次？"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    // Reorder: M1 up twice (past N2, then past T1); delete T1.
+    for _ in 0..2 {
+        c.get(&page).await;
+        let r = c
+            .post_form(&format!("{page}/questions/M1/move"), &[("dir", "up")])
+            .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+    }
+    c.get(&page).await;
+    let r = c
+        .post_form(&format!("{page}/questions/T1/delete"), &[])
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(
+        codes_of(&mut c, qid).await,
+        ["D1", "D2", "P01", "O01", "M1", "N2"]
+    );
+    // D2 cannot go while M1 depends on it; M1 cannot move above D2 either.
+    c.get(&page).await;
+    let r = c
+        .post_form(&format!("{page}/questions/D2/delete"), &[])
+        .await;
+    assert_eq!(r.status, 422);
+    assert!(
+        r.body.contains("`M1` is shown depending on `D2`"),
+        "{}",
+        r.body
+    );
+    // The preview shows every section with its display logic.
+    let r = c.get(&format!("{page}/preview")).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(
+        r.body
+            .contains("id=\"f_M1\" data-code=\"M1\" data-show-if=\"D2\""),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains("name=\"q_N2\""));
+    // A wave collects a response: the next edit makes version 2 and leaves v1 as it was.
+    let r = c
+        .post_json(
+            "/api/v1/survey/waves",
+            &json!({"questionnaire_id": qid, "year": 2025, "name_zh": "测评"}),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let wid = r.json()["id"].as_i64().unwrap();
+    set_status(&mut c, wid, "collecting").await;
+    let r = upload(&mut c, wid, json!([{"external_id": "x", "answers": {"D1": "990101", "D2": "young", "P01": 4, "N2": 3}}])).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = c.get(&page).await;
+    assert!(r.body.contains("data-testid=\"survey-version-state\""));
+    let r = c
+        .post_form(&format!("{page}/questions/N2/delete"), &[])
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let to = r.location().unwrap().to_string();
+    assert!(
+        to.ends_with("?notice=new_version") && !to.starts_with(&format!("{page}?")),
+        "{to}"
+    );
+    assert_eq!(
+        codes_of(&mut c, qid).await,
+        ["D1", "D2", "P01", "O01", "M1", "N2"]
+    );
+    let v2 = c.get(&to).await;
+    assert_eq!(v2.status, 200);
+    assert!(v2.body.contains("v2"));
+    assert!(!v2.body.contains("data-code=\"N2\""));
+    // Officers may look but not edit.
+    let mut o = signed_in(&e, "officer").await;
+    assert_eq!(o.get(&page).await.status, 200);
+    let r = o
+        .post_form(&format!("{page}/questions/M1/delete"), &[])
+        .await;
+    assert_eq!(r.status, 403);
 }
