@@ -8,10 +8,8 @@
 use crate::store::{Result, SurveyStoreError};
 use qcity_platform::web::AppState;
 use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, LazyLock, Mutex, Weak};
 use tokio::sync::{mpsc, oneshot};
 
 /// A boxed future borrowing the transaction.
@@ -25,35 +23,20 @@ type Job = Box<dyn for<'t> FnOnce(&'t DatabaseTransaction) -> TxFuture<'t, (bool
 /// Most submissions committed together.
 const MAX_GROUP: usize = 128;
 
-struct Writer {
-    owner: Weak<qcity_platform::web::metrics::Metrics>,
-    tx: mpsc::Sender<Job>,
-}
+/// The writer task's queue; one per server, kept in [`AppState::extensions`]. Dropping the
+/// server state closes the queue and ends the task.
+struct Writer(mpsc::Sender<Job>);
 
-static WRITERS: LazyLock<Mutex<HashMap<usize, Writer>>> = LazyLock::new(Default::default);
-
-/// The writer of this server (one per `AppState`), started on first use.
+/// The writer of this server, started on first use.
 fn sender(st: &AppState) -> mpsc::Sender<Job> {
-    let key = Arc::as_ptr(&st.metrics) as usize;
-    let mut map = WRITERS.lock().unwrap_or_else(|e| e.into_inner());
-    map.retain(|_, w| w.owner.strong_count() > 0 && !w.tx.is_closed());
-    if let Some(w) = map.get(&key)
-        && w.owner
-            .upgrade()
-            .is_some_and(|m| Arc::ptr_eq(&m, &st.metrics))
-    {
-        return w.tx.clone();
-    }
-    let (tx, rx) = mpsc::channel::<Job>(1024);
-    tokio::spawn(run(st.db.clone(), rx));
-    map.insert(
-        key,
-        Writer {
-            owner: Arc::downgrade(&st.metrics),
-            tx: tx.clone(),
-        },
-    );
-    tx
+    st.extensions
+        .get_or_init(|| {
+            let (tx, rx) = mpsc::channel::<Job>(1024);
+            tokio::spawn(run(st.db.clone(), rx));
+            Writer(tx)
+        })
+        .0
+        .clone()
 }
 
 async fn run(db: DatabaseConnection, mut rx: mpsc::Receiver<Job>) {

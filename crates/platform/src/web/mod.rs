@@ -4,6 +4,7 @@ pub mod api;
 pub mod assets;
 pub mod cookies;
 pub mod error;
+pub mod extensions;
 pub mod extract;
 pub mod health;
 pub mod layout;

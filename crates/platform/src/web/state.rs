@@ -6,6 +6,7 @@ use crate::cache::TtlCache;
 use crate::config::Config;
 use crate::jobs::Jobs;
 use crate::module::{Module, Tile};
+use crate::web::extensions::Extensions;
 use crate::web::metrics::Metrics;
 use sea_orm::DatabaseConnection;
 use std::sync::Arc;
@@ -21,6 +22,8 @@ pub struct AppState {
     pub jobs: Jobs,
     /// Home-dashboard tiles of the modules, per city, role, region scope and company.
     pub dashboard_tiles: Arc<TtlCache<String, Vec<Tile>>>,
+    /// Modules' own per-server state (writer tasks, caches), one value per type.
+    pub extensions: Arc<Extensions>,
 }
 
 impl AppState {
@@ -34,6 +37,7 @@ impl AppState {
         Self {
             db,
             dashboard_tiles: Arc::new(TtlCache::new(tiles_ttl, 10_000)),
+            extensions: Arc::new(Extensions::default()),
             config: Arc::new(config),
             modules: Arc::new(modules),
             throttle: Arc::new(throttle),
