@@ -23,7 +23,7 @@ request = function()
   local headers = {
     ["Content-Type"] = "application/json",
     ["Authorization"] = "Bearer " .. token,
-    ["Idempotency-Key"] = string.format("bench-%d-%d-%d", os.time(), tid, counter),
+    ["Idempotency-Key"] = string.format("bench-%s-%d-%d-%d", os.getenv("QCITY_RUN") or "0", os.time(), tid, counter),
   }
   return wrk.format("POST", "/api/v1/incidents", headers, body)
 end

@@ -26,6 +26,9 @@ pub fn routes() -> Router<AppState> {
             get(list_equipment).post(create_equipment),
         )
         .route("/api/v1/equipment/export.csv", get(export_csv))
+        .route("/api/v1/equipment/export.xlsx", get(export_xlsx))
+        .route("/api/v1/equipment/import-template.xlsx", get(template_xlsx))
+        .route("/api/v1/equipment/import-template.csv", get(template_csv))
         .route("/api/v1/equipment/import", post(import_csv))
         .route(
             "/api/v1/equipment/companies",
@@ -42,6 +45,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/equipment/inspections/{id}/rectify", post(rectify))
         .route("/api/v1/equipment/{id}", get(get_equipment))
         .route("/api/v1/equipment/{id}/status", post(set_status))
+        .route("/api/v1/equipment/{id}/schedule", get(get_schedule))
         .route(
             "/api/v1/equipment/{id}/inspections",
             get(list_inspections).post(record_inspection),
@@ -68,7 +72,11 @@ pub fn routes() -> Router<AppState> {
         create_equipment,
         get_equipment,
         set_status,
+        get_schedule,
         export_csv,
+        export_xlsx,
+        template_xlsx,
+        template_csv,
         import_csv,
         list_companies,
         create_company,
@@ -115,7 +123,9 @@ pub fn routes() -> Router<AppState> {
         crate::fsm::Milestones,
         EquipmentPage,
         StatusReq,
-        CycleReq,
+        registry::CycleEdit,
+        registry::InspectionPlan,
+        registry::PlanYear,
         TimersReq,
         RectifyReq,
         Imported
@@ -217,6 +227,24 @@ async fn get_equipment(
     Ok(Json(e))
 }
 
+/// The elevator inspection plan (TSG T7001-2023): periodic and self-testing (自行检测) years.
+/// `404` for equipment out of scope or without a scheduled cycle.
+#[utoipa::path(get, path = "/api/v1/equipment/{id}/schedule", responses((status = 200, body = registry::InspectionPlan), (status = 404, body = qcity_platform::web::error::Problem)))]
+async fn get_schedule(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<registry::InspectionPlan>> {
+    let s = view(&p)?;
+    let e = registry::equipment(&st.db, &s, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("equipment".into()))?;
+    let plan = registry::inspection_plan(&st.db, p.city_id, &e)
+        .await?
+        .ok_or_else(|| AppError::NotFound("inspection schedule".into()))?;
+    Ok(Json(plan))
+}
+
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct StatusReq {
     /// `registered`, `in_use`, `suspended` or `scrapped`.
@@ -272,12 +300,75 @@ async fn export_csv(
         .into_response())
 }
 
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// The registry as XLSX: the CSV export's columns.
+#[utoipa::path(get, path = "/api/v1/equipment/export.xlsx", params(EquipmentFilter), responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>)))]
+async fn export_xlsx(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Query(f): Query<EquipmentFilter>,
+) -> ApiResult<Response> {
+    let s = view(&p)?;
+    let bytes = registry::export_xlsx(&st.db, &s, &f).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, XLSX),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"equipment.xlsx\"",
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// The import template as XLSX: the import columns (text-formatted) and a help sheet.
+#[utoipa::path(get, path = "/api/v1/equipment/import-template.xlsx", responses((status = 200, content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>)))]
+async fn template_xlsx(ApiUser(p): ApiUser) -> ApiResult<Response> {
+    view(&p)?;
+    let bytes = tokio::task::spawn_blocking(|| registry::template(true))
+        .await
+        .map_err(AppError::internal)??;
+    Ok((
+        [
+            (header::CONTENT_TYPE, XLSX),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"equipment-template.xlsx\"",
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// The import template as CSV: the header row.
+#[utoipa::path(get, path = "/api/v1/equipment/import-template.csv", responses((status = 200, content_type = "text/csv", body = String)))]
+async fn template_csv(ApiUser(p): ApiUser) -> ApiResult<Response> {
+    view(&p)?;
+    let bytes = registry::template(false)?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"equipment-template.csv\"",
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct Imported {
     pub imported: usize,
 }
 
-/// Imports a CSV (UTF-8, header row with the export's columns); all-or-nothing.
+/// Imports a CSV (UTF-8) or XLSX workbook (first sheet; told apart by its bytes) with the
+/// export's header row; all-or-nothing, errors name the row and column.
 #[utoipa::path(post, path = "/api/v1/equipment/import", request_body(content = String, content_type = "text/csv"), responses((status = 201, body = Imported), (status = 422, body = qcity_platform::web::error::Problem)))]
 async fn import_csv(
     State(st): State<AppState>,
@@ -286,14 +377,19 @@ async fn import_csv(
 ) -> ApiResult<(StatusCode, Json<Imported>)> {
     need(&p, &[Capability::ManageEquipment])?;
     let txn = st.db.begin().await?;
-    let n = registry::import_csv(&txn, &Scope::of(&p), &body).await?;
+    let format = if registry::is_xlsx(&body) {
+        "xlsx"
+    } else {
+        "csv"
+    };
+    let n = registry::import_file(&txn, &Scope::of(&p), &body).await?;
     audit::record(
         &txn,
         p.city_id,
         &Actor::from(&p),
         "equipment.import",
         "eq_equipment",
-        "csv",
+        format,
         None,
         Some(serde_json::json!({"imported": n})),
     )
@@ -344,23 +440,18 @@ async fn list_cycles(
     Ok(Json(registry::cycles(&st.db, p.city_id).await?))
 }
 
-#[derive(Deserialize, utoipa::ToSchema)]
-pub struct CycleReq {
-    pub first_after_months: i32,
-    pub interval_months: i32,
-}
-
-#[utoipa::path(post, path = "/api/v1/equipment/cycles/{id}", request_body = CycleReq, responses((status = 200, body = Vec<registry::Cycle>)))]
+/// Edits a cycle row; the elevator row also takes `schedule_years` and `early_months`.
+#[utoipa::path(post, path = "/api/v1/equipment/cycles/{id}", request_body = registry::CycleEdit, responses((status = 200, body = Vec<registry::Cycle>)))]
 async fn update_cycle(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
     Path(id): Path<i64>,
-    Json(r): Json<CycleReq>,
+    Json(r): Json<registry::CycleEdit>,
 ) -> ApiResult<Json<Vec<registry::Cycle>>> {
     need(&p, &[Capability::ManageEquipment])?;
     let txn = st.db.begin().await?;
-    registry::update_cycle(&txn, p.city_id, id, r.first_after_months, r.interval_months).await?;
-    audit::record(&txn, p.city_id, &Actor::from(&p), "cycle.update", "eq_cycle", &id.to_string(), None, Some(serde_json::json!({"first_after_months": r.first_after_months, "interval_months": r.interval_months}))).await?;
+    registry::update_cycle(&txn, p.city_id, id, &r).await?;
+    audit::record(&txn, p.city_id, &Actor::from(&p), "cycle.update", "eq_cycle", &id.to_string(), None, Some(serde_json::json!({"first_after_months": r.first_after_months, "interval_months": r.interval_months, "schedule_years": r.schedule_years, "early_months": r.early_months}))).await?;
     txn.commit().await?;
     Ok(Json(registry::cycles(&st.db, p.city_id).await?))
 }
@@ -677,10 +768,7 @@ async fn iot_alarms(
     if frames.len() > 1000 {
         return Err(AppError::validation("body", "at most 1000 frames per request").into());
     }
-    let mut out = Vec::with_capacity(frames.len());
-    for f in &frames {
-        out.push(crate::ingest(&st.db, p.city_id, &p.scope.prefix, f, "http").await?);
-    }
+    let out = crate::ingest_batch(&st.db, p.city_id, &p.scope.prefix, &frames, "http").await?;
     Ok(Json(out))
 }
 

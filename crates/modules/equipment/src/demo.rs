@@ -10,7 +10,7 @@ use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, TimeZone, Utc};
 use qcity_platform::DemoContext;
 use qcity_platform::demo::DemoRng;
 use qcity_platform::store::StoreError;
-use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait, Value};
+use sea_orm::{DatabaseConnection, TransactionTrait, Value};
 
 type R<T> = Result<T, StoreError>;
 
@@ -38,30 +38,7 @@ const COMPANY_NAMES: [(&str, &str); COMPANIES] = [
     ("恒达电梯安装维修公司", "Hengda Elevator Install & Repair"),
 ];
 
-/// Insert many rows with one statement per `chunk` rows.
-async fn insert_many(
-    db: &impl ConnectionTrait,
-    table: &str,
-    cols: &[&str],
-    rows: Vec<Vec<Value>>,
-    chunk: usize,
-) -> R<()> {
-    let one_row = sql::placeholders(cols.len());
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let batch: Vec<Vec<Value>> = rows.by_ref().take(chunk).collect();
-        let mut s = format!("INSERT INTO {table} ({}) VALUES ", cols.join(", "));
-        for i in 0..batch.len() {
-            if i > 0 {
-                s.push_str(", ");
-            }
-            s.push_str(&one_row);
-        }
-        let values: Vec<Value> = batch.into_iter().flatten().collect();
-        exec(db, &s, values).await?;
-    }
-    Ok(())
-}
+use crate::sql::insert_many;
 
 fn bbox(boundary: &Option<String>) -> Option<(f64, f64, f64, f64)> {
     let v: serde_json::Value = serde_json::from_str(boundary.as_deref()?).ok()?;
@@ -86,7 +63,8 @@ struct ElevatorPlan {
     region: String,
     rescue: String,
     age: i32,
-    last_inspection: NaiveDate,
+    last_inspection: Option<NaiveDate>,
+    next_due: Option<NaiveDate>,
     conclusion: &'static str,
 }
 
@@ -234,6 +212,7 @@ async fn seed_registry(ctx: &DemoContext, elevators: usize) -> R<()> {
         "manufacture_date",
         "install_date",
         "registration_date",
+        "supervised_on",
         "status",
         "safety_grade",
         "renovated_year",
@@ -260,6 +239,7 @@ async fn seed_registry(ctx: &DemoContext, elevators: usize) -> R<()> {
         weights.len() - 1
     };
     let mut seq = 0u32;
+    let schedule = crate::schedule::Schedule::t7001_2023();
     let mut make = |rng: &mut DemoRng,
                     category: &str,
                     variety: &str,
@@ -283,7 +263,19 @@ async fn seed_registry(ctx: &DemoContext, elevators: usize) -> R<()> {
                 NaiveDate::from_ymd_opt(year, 1 + rng.below(12) as u32, 1 + rng.below(28) as u32)
                     .unwrap_or(t);
             let installed = made + Duration::days(60 + rng.below(240) as i64);
-            let registered = installed + Duration::days(rng.below(30) as i64);
+            // The installation supervision inspection passes shortly after installation;
+            // use registration follows within 30 days.
+            let install_supervised = installed + Duration::days(rng.below(15) as i64);
+            let registered = install_supervised + Duration::days(rng.below(30) as i64);
+            let renovated = (elevator && age >= 15 && rng.chance(0.1))
+                .then(|| t.year_ce().1 as i32 - rng.below(8) as i32);
+            // A modification restarts the inspection count at its supervision inspection.
+            let supervised = renovated
+                .and_then(|y| {
+                    NaiveDate::from_ymd_opt(y, 1 + rng.below(12) as u32, 1 + rng.below(28) as u32)
+                })
+                .map(|d| d.min(t - Duration::days(1)).max(install_supervised))
+                .unwrap_or(install_supervised);
             // Nearest company in the same district, else any.
             let district: String = st.code.chars().take(6).collect();
             let local: Vec<usize> = company_pos
@@ -297,14 +289,29 @@ async fn seed_registry(ctx: &DemoContext, elevators: usize) -> R<()> {
             } else {
                 rng.below(COMPANIES as u64) as usize
             };
-            // Last inspection within the past year; a few overdue.
+            // Other equipment: last inspection within the past year. Elevators follow TSG
+            // T7001-2023: the latest due month passed was inspected (in that month or up to
+            // two months early), except a few overdue.
             let overdue = rng.chance(0.006);
-            let back = if overdue {
-                366 + rng.below(60) as i64
+            let last_insp = if elevator {
+                let past: Vec<NaiveDate> =
+                    schedule.dues(supervised).take_while(|d| *d < t).collect();
+                let inspected = |d: NaiveDate, rng: &mut DemoRng| {
+                    (d - Duration::days(rng.below(75) as i64)).max(supervised)
+                };
+                match past.len() {
+                    0 => None,
+                    n if overdue => (n >= 2).then(|| inspected(past[n - 2], rng)),
+                    n => Some(inspected(past[n - 1], rng)),
+                }
             } else {
-                rng.below(360) as i64 + 1
+                let back = if overdue {
+                    366 + rng.below(60) as i64
+                } else {
+                    rng.below(360) as i64 + 1
+                };
+                Some((t - Duration::days(back)).max(registered))
             };
-            let last_insp = (t - Duration::days(back)).max(registered);
             let r = rng.f64();
             let conclusion = if r < 0.93 {
                 "pass"
@@ -313,10 +320,12 @@ async fn seed_registry(ctx: &DemoContext, elevators: usize) -> R<()> {
             } else {
                 "fail"
             };
-            let next_due = if conclusion == "fail" {
-                last_insp + Duration::days(60)
-            } else {
-                last_insp.checked_add_months(Months::new(12)).unwrap_or(t)
+            let conclusion = last_insp.map(|_| conclusion);
+            let next_due = match (last_insp, conclusion) {
+                (Some(d), Some("fail")) => Some(d + Duration::days(60)),
+                _ if elevator => schedule.next_due(supervised, last_insp),
+                (Some(d), _) => d.checked_add_months(Months::new(12)),
+                (None, _) => None,
             };
             let maint_days = if company == NEGLIGENT && rng.chance(0.45) {
                 16 + rng.below(40) as i64
@@ -340,8 +349,6 @@ async fn seed_registry(ctx: &DemoContext, elevators: usize) -> R<()> {
             } else {
                 serde_json::json!({})
             };
-            let renovated = (elevator && age >= 15 && rng.chance(0.1))
-                .then(|| t.year_ce().1 as i32 - rng.below(8) as i32);
             let id = qcity_platform::ids::new_id();
             rows.push(vec![
                 cid.into(),
@@ -374,15 +381,16 @@ async fn seed_registry(ctx: &DemoContext, elevators: usize) -> R<()> {
                 Some(made).into(),
                 Some(installed).into(),
                 Some(registered).into(),
+                Some(supervised).into(),
                 "in_use".into(),
                 Option::<i32>::None.into(),
                 renovated.into(),
                 attributes.to_string().into(),
-                Some(last_insp).into(),
-                Some(conclusion.to_string()).into(),
-                Some(next_due).into(),
+                last_insp.into(),
+                conclusion.map(str::to_string).into(),
+                next_due.into(),
                 elevator.then(|| t - Duration::days(maint_days)).into(),
-                (conclusion == "fail").into(),
+                (conclusion == Some("fail")).into(),
                 now.into(),
                 now.into(),
             ]);
@@ -432,7 +440,7 @@ async fn load_plans(db: &DatabaseConnection, cid: i64) -> R<Vec<ElevatorPlan>> {
     .map(|r| r.try_get("", "id"))
     .collect::<Result<_, _>>()?;
     let t = today();
-    let rows = all(db, "SELECT id, company_id, region_code, rescue_code, manufacture_date, last_inspection_on, last_conclusion FROM eq_equipment WHERE city_id = ? AND category = '3000' ORDER BY id", vec![cid.into()]).await?;
+    let rows = all(db, "SELECT id, company_id, region_code, rescue_code, manufacture_date, last_inspection_on, last_conclusion, next_inspection_due FROM eq_equipment WHERE city_id = ? AND category = '3000' ORDER BY id", vec![cid.into()]).await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
         let comp: Option<i64> = r.try_get("", "company_id")?;
@@ -448,9 +456,8 @@ async fn load_plans(db: &DatabaseConnection, cid: i64) -> R<Vec<ElevatorPlan>> {
                 .try_get::<Option<String>>("", "rescue_code")?
                 .unwrap_or_default(),
             age: m.map(|m| crate::registry::years_between(m, t)).unwrap_or(0),
-            last_inspection: r
-                .try_get::<Option<NaiveDate>>("", "last_inspection_on")?
-                .unwrap_or(t),
+            last_inspection: r.try_get("", "last_inspection_on")?,
+            next_due: r.try_get("", "next_inspection_due")?,
             conclusion: match c.as_deref() {
                 Some("fail") => "fail",
                 Some("recheck_pass") => "recheck_pass",
@@ -567,9 +574,10 @@ async fn seed_history(
         let txn = db.begin().await?;
         // Inspections whose date falls in this month.
         let mut insp = Vec::new();
-        for p in plans
+        for (p, on) in plans
             .iter()
-            .filter(|p| p.last_inspection >= month_start && p.last_inspection < month_end)
+            .filter_map(|p| Some((p, p.last_inspection?)))
+            .filter(|(_, d)| *d >= month_start && *d < month_end)
         {
             let defects = if p.conclusion == "pass" {
                 Vec::new()
@@ -586,26 +594,17 @@ async fn seed_history(
             } else {
                 "open"
             };
-            let next = if p.conclusion == "fail" {
-                p.last_inspection + Duration::days(60)
-            } else {
-                p.last_inspection
-                    .checked_add_months(Months::new(12))
-                    .unwrap_or(t)
-            };
             insp.push(vec![
                 cid.into(),
                 qcity_platform::ids::new_id().into(),
                 p.id.into(),
-                p.last_inspection.into(),
+                on.into(),
                 p.conclusion.into(),
                 serde_json::to_string(&defects).unwrap_or_default().into(),
                 rect.into(),
-                (rect == "closed")
-                    .then(|| p.last_inspection + Duration::days(20))
-                    .into(),
+                (rect == "closed").then(|| on + Duration::days(20)).into(),
                 "示范市特种设备检验院".into(),
-                Some(next).into(),
+                p.next_due.into(),
                 sql::now().into(),
             ]);
         }

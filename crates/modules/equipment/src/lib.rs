@@ -10,6 +10,7 @@ pub mod migration;
 pub mod mqtt;
 pub mod pages;
 pub mod registry;
+pub mod schedule;
 pub mod sql;
 
 use axum::Router;
@@ -30,8 +31,8 @@ pub const SCAN_INTERVAL: Duration = Duration::from_secs(2);
 
 static INGEST_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-/// Ingests one alarm frame. Frames are handled one at a time per process, so a flood for one
-/// elevator yields one incident even before the database guard is reached.
+/// Ingests one alarm frame. Ingests are serialised per process, so a flood for one elevator
+/// yields one incident even before the database guard is reached.
 pub async fn ingest<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     city_id: i64,
@@ -41,6 +42,19 @@ pub async fn ingest<C: ConnectionTrait + TransactionTrait>(
 ) -> Result<incidents::AlarmOutcome, qcity_platform::store::StoreError> {
     let _g = INGEST_LOCK.lock().await;
     incidents::ingest_alarm(db, city_id, city_prefix, f, source).await
+}
+
+/// Ingests a batch of alarm frames of one city in order (few statements, one commit for the
+/// frames), serialised with every other ingest of this process.
+pub async fn ingest_batch<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    city_id: i64,
+    city_prefix: &str,
+    frames: &[incidents::AlarmFrame],
+    source: &str,
+) -> Result<Vec<incidents::AlarmOutcome>, qcity_platform::store::StoreError> {
+    let _g = INGEST_LOCK.lock().await;
+    incidents::ingest_batch(db, city_id, city_prefix, frames, source).await
 }
 
 /// Starts the escalation scanner over stored deadlines.
@@ -70,7 +84,10 @@ impl Module for EquipmentModule {
         "equipment"
     }
     fn migrations(&self) -> Vec<Box<dyn qcity_platform::migration::MigrationTrait>> {
-        vec![Box::new(migration::Migration)]
+        vec![
+            Box::new(migration::Migration),
+            Box::new(migration::MigrationT7001),
+        ]
     }
     fn routes(&self) -> Router<AppState> {
         api::routes().merge(pages::routes())

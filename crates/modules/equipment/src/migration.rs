@@ -1,7 +1,10 @@
 //! Tables of the equipment module. Every table leads with `city_id` in its primary key and in every
 //! foreign key (Citus-ready); unique indexes include `city_id`.
 
-use qcity_platform::migration::append_only_triggers;
+use qcity_platform::migration::schema::{
+    append_only_triggers, boolean, date_null, dbl_null, fk_city, id, id_null, ident, index, int,
+    int_null, pk, tenant_fk, tenant_pk, text, text_null, ts, ts_null,
+};
 use qcity_platform::sea_orm_migration::prelude::*;
 use sea_orm::ConnectionTrait;
 
@@ -13,94 +16,13 @@ impl MigrationName for Migration {
     }
 }
 
-fn a(n: &str) -> Alias {
-    Alias::new(n)
-}
-fn id(n: &str) -> ColumnDef {
-    ColumnDef::new(a(n)).big_integer().not_null().to_owned()
-}
-fn id_null(n: &str) -> ColumnDef {
-    ColumnDef::new(a(n)).big_integer().null().to_owned()
-}
-fn int(n: &str) -> ColumnDef {
-    ColumnDef::new(a(n)).integer().not_null().to_owned()
-}
-fn int_null(n: &str) -> ColumnDef {
-    ColumnDef::new(a(n)).integer().null().to_owned()
-}
-fn text(n: &str) -> ColumnDef {
-    ColumnDef::new(a(n)).text().not_null().to_owned()
-}
-fn text_null(n: &str) -> ColumnDef {
-    ColumnDef::new(a(n)).text().null().to_owned()
-}
-fn dbl_null(n: &str) -> ColumnDef {
-    ColumnDef::new(a(n)).double().null().to_owned()
-}
-fn ts(n: &str) -> ColumnDef {
-    ColumnDef::new(a(n))
-        .timestamp_with_time_zone()
-        .not_null()
-        .to_owned()
-}
-fn ts_null(n: &str) -> ColumnDef {
-    ColumnDef::new(a(n))
-        .timestamp_with_time_zone()
-        .null()
-        .to_owned()
-}
-fn date_null(n: &str) -> ColumnDef {
-    ColumnDef::new(a(n)).date().null().to_owned()
-}
-fn boolean(n: &str) -> ColumnDef {
-    ColumnDef::new(a(n))
-        .boolean()
-        .not_null()
-        .default(false)
-        .to_owned()
-}
-fn pk2(c2: &str) -> IndexCreateStatement {
-    Index::create().col(a("city_id")).col(a(c2)).to_owned()
-}
-fn fk(
-    name: &str,
-    table: &str,
-    col: &str,
-    to_table: &str,
-    to_col: &str,
-) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .name(name)
-        .from(a(table), (a("city_id"), a(col)))
-        .to(a(to_table), (a("city_id"), a(to_col)))
-        .to_owned()
-}
-fn fk_city(table: &str) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .name(format!("fk_{table}_city"))
-        .from(a(table), a("city_id"))
-        .to(a("cities"), a("id"))
-        .to_owned()
-}
-fn index(name: &str, table: &str, cols: &[&str], unique: bool) -> IndexCreateStatement {
-    let mut i = Index::create();
-    i.name(name).table(a(table));
-    for c in cols {
-        i.col(a(c));
-    }
-    if unique {
-        i.unique();
-    }
-    i.to_owned()
-}
-
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
         // 维保单位 maintenance companies (also rescue stations).
         m.create_table(
             Table::create()
-                .table(a("eq_companies"))
+                .table(ident("eq_companies"))
                 .col(id("city_id"))
                 .col(id("id"))
                 .col(text("name_zh"))
@@ -114,9 +36,9 @@ impl MigrationTrait for Migration {
                 .col(dbl_null("lat"))
                 .col(text("region_code"))
                 .col(ts("created_at"))
-                .primary_key(&mut pk2("id"))
+                .primary_key(&mut tenant_pk("id"))
                 .foreign_key(&mut fk_city("eq_companies"))
-                .foreign_key(&mut fk(
+                .foreign_key(&mut tenant_fk(
                     "fk_eq_companies_region",
                     "eq_companies",
                     "region_code",
@@ -130,7 +52,7 @@ impl MigrationTrait for Migration {
         // The registry of special equipment.
         m.create_table(
             Table::create()
-                .table(a("eq_equipment"))
+                .table(ident("eq_equipment"))
                 .col(id("city_id"))
                 .col(id("id"))
                 .col(text("category"))
@@ -161,16 +83,16 @@ impl MigrationTrait for Migration {
                 .col(boolean("open_defects"))
                 .col(ts("created_at"))
                 .col(ts("updated_at"))
-                .primary_key(&mut pk2("id"))
+                .primary_key(&mut tenant_pk("id"))
                 .foreign_key(&mut fk_city("eq_equipment"))
-                .foreign_key(&mut fk(
+                .foreign_key(&mut tenant_fk(
                     "fk_eq_equipment_company",
                     "eq_equipment",
                     "company_id",
                     "eq_companies",
                     "id",
                 ))
-                .foreign_key(&mut fk(
+                .foreign_key(&mut tenant_fk(
                     "fk_eq_equipment_region",
                     "eq_equipment",
                     "region_code",
@@ -218,7 +140,7 @@ impl MigrationTrait for Migration {
         // Inspection cycles as data (检验周期).
         m.create_table(
             Table::create()
-                .table(a("eq_cycles"))
+                .table(ident("eq_cycles"))
                 .col(id("city_id"))
                 .col(id("id"))
                 .col(text("category"))
@@ -228,7 +150,7 @@ impl MigrationTrait for Migration {
                 .col(int("interval_months"))
                 .col(int("min_interval_months"))
                 .col(text("note"))
-                .primary_key(&mut pk2("id"))
+                .primary_key(&mut tenant_pk("id"))
                 .foreign_key(&mut fk_city("eq_cycles"))
                 .to_owned(),
         )
@@ -237,11 +159,11 @@ impl MigrationTrait for Migration {
         // Inspection records (检验记录) with defects and rectification.
         m.create_table(
             Table::create()
-                .table(a("eq_inspections"))
+                .table(ident("eq_inspections"))
                 .col(id("city_id"))
                 .col(id("id"))
                 .col(id("equipment_id"))
-                .col(ColumnDef::new(a("inspected_on")).date().not_null())
+                .col(ColumnDef::new(ident("inspected_on")).date().not_null())
                 .col(text("conclusion"))
                 .col(text("defects"))
                 .col(text("rectification"))
@@ -249,8 +171,8 @@ impl MigrationTrait for Migration {
                 .col(text("inspector"))
                 .col(date_null("next_due"))
                 .col(ts("created_at"))
-                .primary_key(&mut pk2("id"))
-                .foreign_key(&mut fk(
+                .primary_key(&mut tenant_pk("id"))
+                .foreign_key(&mut tenant_fk(
                     "fk_eq_inspections_equipment",
                     "eq_inspections",
                     "equipment_id",
@@ -271,25 +193,25 @@ impl MigrationTrait for Migration {
         // Maintenance records (维保记录).
         m.create_table(
             Table::create()
-                .table(a("eq_maintenance"))
+                .table(ident("eq_maintenance"))
                 .col(id("city_id"))
                 .col(id("id"))
                 .col(id("equipment_id"))
                 .col(id("company_id"))
-                .col(ColumnDef::new(a("done_on")).date().not_null())
+                .col(ColumnDef::new(ident("done_on")).date().not_null())
                 .col(text("kind"))
                 .col(text("engineer"))
                 .col(text("notes"))
                 .col(ts("created_at"))
-                .primary_key(&mut pk2("id"))
-                .foreign_key(&mut fk(
+                .primary_key(&mut tenant_pk("id"))
+                .foreign_key(&mut tenant_fk(
                     "fk_eq_maintenance_equipment",
                     "eq_maintenance",
                     "equipment_id",
                     "eq_equipment",
                     "id",
                 ))
-                .foreign_key(&mut fk(
+                .foreign_key(&mut tenant_fk(
                     "fk_eq_maintenance_company",
                     "eq_maintenance",
                     "company_id",
@@ -310,14 +232,14 @@ impl MigrationTrait for Migration {
         // Settings and per-region 96333 timers.
         m.create_table(
             Table::create()
-                .table(a("eq_timers"))
+                .table(ident("eq_timers"))
                 .col(id("city_id"))
                 .col(text("region_code"))
                 .col(int("dispatch_secs"))
                 .col(int("ack_secs"))
                 .col(int("arrive_secs"))
-                .primary_key(&mut pk2("region_code"))
-                .foreign_key(&mut fk(
+                .primary_key(&mut tenant_pk("region_code"))
+                .foreign_key(&mut tenant_fk(
                     "fk_eq_timers_region",
                     "eq_timers",
                     "region_code",
@@ -329,11 +251,11 @@ impl MigrationTrait for Migration {
         .await?;
         m.create_table(
             Table::create()
-                .table(a("eq_settings"))
+                .table(ident("eq_settings"))
                 .col(id("city_id"))
                 .col(text("key"))
                 .col(text("value"))
-                .primary_key(&mut pk2("key"))
+                .primary_key(&mut tenant_pk("key"))
                 .foreign_key(&mut fk_city("eq_settings"))
                 .to_owned(),
         )
@@ -342,7 +264,7 @@ impl MigrationTrait for Migration {
         // 96333 incidents: current state, stored deadlines, KPI durations.
         m.create_table(
             Table::create()
-                .table(a("eq_incidents"))
+                .table(ident("eq_incidents"))
                 .col(id("city_id"))
                 .col(id("id"))
                 .col(id("equipment_id"))
@@ -383,8 +305,8 @@ impl MigrationTrait for Migration {
                 .col(int_null("rescue_secs"))
                 .col(int("received_hour"))
                 .col(text("created_by"))
-                .primary_key(&mut pk2("id"))
-                .foreign_key(&mut fk(
+                .primary_key(&mut tenant_pk("id"))
+                .foreign_key(&mut tenant_fk(
                     "fk_eq_incidents_equipment",
                     "eq_incidents",
                     "equipment_id",
@@ -432,7 +354,7 @@ impl MigrationTrait for Migration {
         // The append-only timeline of each incident.
         m.create_table(
             Table::create()
-                .table(a("eq_incident_events"))
+                .table(ident("eq_incident_events"))
                 .col(id("city_id"))
                 .col(id("incident_id"))
                 .col(int("seq"))
@@ -443,13 +365,8 @@ impl MigrationTrait for Migration {
                 .col(text("actor"))
                 .col(text("channel"))
                 .col(text("note"))
-                .primary_key(
-                    Index::create()
-                        .col(a("city_id"))
-                        .col(a("incident_id"))
-                        .col(a("seq")),
-                )
-                .foreign_key(&mut fk(
+                .primary_key(&mut pk(&["city_id", "incident_id", "seq"]))
+                .foreign_key(&mut tenant_fk(
                     "fk_eq_incident_events_incident",
                     "eq_incident_events",
                     "incident_id",
@@ -467,7 +384,7 @@ impl MigrationTrait for Migration {
         // Every IoT alarm frame received, with what became of it.
         m.create_table(
             Table::create()
-                .table(a("eq_iot_alarms"))
+                .table(ident("eq_iot_alarms"))
                 .col(id("city_id"))
                 .col(id("id"))
                 .col(ts("received_at"))
@@ -479,7 +396,7 @@ impl MigrationTrait for Migration {
                 .col(id_null("incident_id"))
                 .col(text("outcome"))
                 .col(text("source"))
-                .primary_key(&mut pk2("id"))
+                .primary_key(&mut tenant_pk("id"))
                 .foreign_key(&mut fk_city("eq_iot_alarms"))
                 .to_owned(),
         )
@@ -491,6 +408,62 @@ impl MigrationTrait for Migration {
             false,
         ))
         .await?;
+        Ok(())
+    }
+}
+
+/// TSG T7001-2023 elevator schedule: cycle rows gain an inspection-year list and the early
+/// window; equipment gains the latest supervision-inspection pass (监督检验合格日期); inspections
+/// gain their kind (periodic 定期检验 / supervision 监督检验). Elevators' next due dates are
+/// recomputed on the new schedule.
+pub struct MigrationT7001;
+
+impl MigrationName for MigrationT7001 {
+    fn name(&self) -> &str {
+        "m0301_equipment_t7001_2023"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for MigrationT7001 {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        // One column per statement (SQLite alters one column at a time).
+        for (table, col) in [
+            ("eq_cycles", text_null("schedule_years")),
+            ("eq_cycles", int_null("early_months")),
+            ("eq_equipment", date_null("supervised_on")),
+            (
+                "eq_inspections",
+                ColumnDef::new(ident("kind"))
+                    .text()
+                    .not_null()
+                    .default("periodic")
+                    .to_owned(),
+            ),
+        ] {
+            m.alter_table(
+                Table::alter()
+                    .table(ident(table))
+                    .add_column(col)
+                    .to_owned(),
+            )
+            .await?;
+        }
+        let db = m.get_connection();
+        let s = crate::schedule::Schedule::t7001_2023();
+        db.execute_raw(crate::sql::stmt(
+            db,
+            "UPDATE eq_cycles SET schedule_years = ?, early_months = ?, note = ? WHERE category = '3000' AND variety = ''",
+            vec![
+                s.years_text().into(),
+                (s.early_months as i32).into(),
+                crate::registry::ELEVATOR_CYCLE_NOTE.into(),
+            ],
+        ))
+        .await?;
+        crate::registry::recompute_scheduled_dues(db, None)
+            .await
+            .map_err(|e| DbErr::Custom(e.to_string()))?;
         Ok(())
     }
 }

@@ -237,6 +237,7 @@ struct DetailTpl {
     r: Row,
     attributes: Vec<(String, String)>,
     inspections: Vec<registry::Inspection>,
+    plan: Option<registry::InspectionPlan>,
     incidents: Vec<IncidentRow>,
     can_inspect: bool,
     can_maintain: bool,
@@ -269,6 +270,7 @@ async fn detail_page(
         _ => Vec::new(),
     };
     let inspections = registry::inspections_of(&st.db, p.city_id, id).await?;
+    let plan = registry::inspection_plan(&st.db, p.city_id, &e).await?;
     let incs = crate::sql::all(&st.db, "SELECT id FROM eq_incidents WHERE city_id = ? AND equipment_id = ? ORDER BY received_at DESC LIMIT 20", vec![p.city_id.into(), id.into()]).await?;
     let mut incidents = Vec::new();
     for r in incs {
@@ -292,6 +294,7 @@ async fn detail_page(
         e,
         attributes,
         inspections,
+        plan,
         incidents,
         can_inspect: p.can(Capability::RecordInspections),
         can_maintain: p.can(Capability::RecordMaintenance),
@@ -310,6 +313,8 @@ struct InspectionForm {
     defects: String,
     #[serde(default)]
     inspector: String,
+    #[serde(default)]
+    kind: Option<String>,
 }
 
 async fn inspection_submit(
@@ -328,6 +333,7 @@ async fn inspection_submit(
         conclusion: f.conclusion,
         defects: f.defects.lines().map(str::to_string).collect(),
         inspector: f.inspector,
+        kind: f.kind.filter(|k| !k.is_empty()),
     };
     use sea_orm::TransactionTrait;
     let txn = st.db.begin().await?;

@@ -2,6 +2,7 @@
 //! and the elevator risk score. Every function takes the city and the caller's scope.
 
 use crate::domain::{Category, EquipmentCode, EquipmentStatus, parse_rescue_code};
+use crate::schedule::Schedule;
 use crate::sql::{self, all, exec, like, now, one};
 use chrono::{Datelike, Months, NaiveDate, Utc};
 use qcity_platform::auth::{Principal, Role};
@@ -216,6 +217,9 @@ pub struct Equipment {
     pub manufacture_date: Option<NaiveDate>,
     pub install_date: Option<NaiveDate>,
     pub registration_date: Option<NaiveDate>,
+    /// 监督检验合格日期: the latest supervision-inspection pass (installation, modification or
+    /// major repair); the elevator inspection schedule counts from it.
+    pub supervised_on: Option<NaiveDate>,
     pub status: String,
     pub safety_grade: Option<i32>,
     pub renovated_year: Option<i32>,
@@ -268,6 +272,7 @@ fn equipment_from(r: &QueryResult, today: NaiveDate) -> R<Equipment> {
         manufacture_date: manufacture,
         install_date: r.try_get("", "install_date")?,
         registration_date: r.try_get("", "registration_date")?,
+        supervised_on: r.try_get("", "supervised_on")?,
         safety_grade: r.try_get("", "safety_grade")?,
         renovated_year: r.try_get("", "renovated_year")?,
         attributes: serde_json::from_str(&attrs).unwrap_or(serde_json::Value::Null),
@@ -313,6 +318,8 @@ pub struct NewEquipment {
     pub manufacture_date: Option<NaiveDate>,
     pub install_date: Option<NaiveDate>,
     pub registration_date: Option<NaiveDate>,
+    /// 监督检验合格日期 (elevators: the schedule's anchor; default the installation date).
+    pub supervised_on: Option<NaiveDate>,
     pub status: Option<String>,
     pub safety_grade: Option<i32>,
     pub renovated_year: Option<i32>,
@@ -416,7 +423,7 @@ async fn insert_equipment(
     let due = first_due(cycles, e);
     let r = exec(
         db,
-        "INSERT INTO eq_equipment (city_id, id, category, variety, equipment_code, registration_code, use_cert_no, rescue_code, name, use_unit, use_unit_phone, company_id, address, lon, lat, region_code, manufacture_date, install_date, registration_date, status, safety_grade, renovated_year, attributes, last_inspection_on, last_conclusion, next_inspection_due, last_maintenance_on, open_defects, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        "INSERT INTO eq_equipment (city_id, id, category, variety, equipment_code, registration_code, use_cert_no, rescue_code, name, use_unit, use_unit_phone, company_id, address, lon, lat, region_code, manufacture_date, install_date, registration_date, supervised_on, status, safety_grade, renovated_year, attributes, last_inspection_on, last_conclusion, next_inspection_due, last_maintenance_on, open_defects, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         vec![
             city_id.into(),
             id.into(),
@@ -437,6 +444,7 @@ async fn insert_equipment(
             e.manufacture_date.into(),
             e.install_date.into(),
             e.registration_date.into(),
+            e.supervised_on.into(),
             status.into(),
             e.safety_grade.into(),
             e.renovated_year.into(),
@@ -673,7 +681,7 @@ pub async fn set_status(
 
 // ---------------------------------------------------------------- CSV import / export
 
-pub const CSV_COLUMNS: [&str; 22] = [
+pub const CSV_COLUMNS: [&str; 23] = [
     "category",
     "variety",
     "equipment_code",
@@ -696,16 +704,21 @@ pub const CSV_COLUMNS: [&str; 22] = [
     "renovated_year",
     "attributes",
     "next_inspection_due",
+    "supervised_on",
 ];
 
-/// Imports a CSV of equipment: every row is checked, every problem is reported by row (the
-/// header is row 1) and column, and nothing is stored unless every row is good. Returns the
-/// number imported.
-pub async fn import_csv<C: ConnectionTrait + TransactionTrait>(
-    db: &C,
-    s: &Scope,
-    data: &[u8],
-) -> R<usize> {
+/// An uploaded registry table: the header row and the data rows with their spreadsheet row
+/// numbers (the header is row 1), each row's cells or why it could not be read.
+#[derive(Debug, Clone, Default)]
+pub struct UploadTable {
+    pub headers: Vec<String>,
+    pub rows: Vec<(usize, Result<Vec<String>, String>)>,
+    /// Column letters of the headers (XLSX), to name `A`, `B`, … in errors.
+    pub letters: Option<Vec<String>>,
+}
+
+/// Reads a UTF-8 CSV (with or without BOM); every row must have the header's width.
+pub fn read_csv(data: &[u8]) -> R<UploadTable> {
     let mut rdr = csv::ReaderBuilder::new()
         .trim(csv::Trim::All)
         .flexible(false)
@@ -713,11 +726,137 @@ pub async fn import_csv<C: ConnectionTrait + TransactionTrait>(
     let headers = rdr
         .headers()
         .map_err(|e| StoreError::invalid("row 1", e.to_string()))?
-        .clone();
-    let col = |name: &str| {
-        headers
-            .iter()
-            .position(|h| h.trim_start_matches('\u{feff}') == name)
+        .iter()
+        .map(|h| h.trim_start_matches('\u{feff}').to_string())
+        .collect();
+    let rows = rdr
+        .records()
+        .enumerate()
+        .map(|(i, rec)| {
+            (
+                i + 2,
+                rec.map(|r| r.iter().map(str::to_string).collect())
+                    .map_err(|e| e.to_string()),
+            )
+        })
+        .collect();
+    Ok(UploadTable {
+        headers,
+        rows,
+        letters: None,
+    })
+}
+
+/// The spreadsheet letter of a 0-based column (`A`, …, `Z`, `AA`, …).
+pub fn column_letter(mut c: usize) -> String {
+    let mut s = Vec::new();
+    loop {
+        s.push(b'A' + (c % 26) as u8);
+        if c < 26 {
+            break;
+        }
+        c = c / 26 - 1;
+    }
+    s.reverse();
+    String::from_utf8(s).unwrap_or_default()
+}
+
+/// Reads the first sheet of an XLSX workbook. Date cells become `YYYY-MM-DD`; whole numbers
+/// lose their `.0` (a rescue code typed as a number stays `110001`); empty rows are skipped.
+pub fn read_xlsx(data: &[u8]) -> R<UploadTable> {
+    use calamine::{Data, Reader, Xlsx};
+    let bad = |m: String| StoreError::invalid("xlsx", m);
+    let mut wb: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(data.to_vec()))
+        .map_err(|e| bad(format!("not a readable XLSX file: {e}")))?;
+    let range = wb
+        .worksheet_range_at(0)
+        .ok_or_else(|| bad("the workbook has no sheet".into()))?
+        .map_err(|e| bad(format!("cannot read the first sheet: {e}")))?;
+    let (row0, col0) = range.start().unwrap_or((0, 0));
+    let epoch = NaiveDate::from_ymd_opt(1899, 12, 30).unwrap_or_default();
+    let cell = |c: &Data| -> String {
+        match c {
+            Data::Empty => String::new(),
+            Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
+            Data::Float(f) => f.to_string(),
+            Data::Int(i) => i.to_string(),
+            Data::String(s) => s.trim().to_string(),
+            Data::Bool(b) => b.to_string(),
+            Data::DateTime(d) => {
+                let days = d.as_f64().floor() as i64;
+                (epoch + chrono::Duration::days(days)).to_string()
+            }
+            Data::DateTimeIso(s) => s.chars().take(10).collect(),
+            other => other.to_string(),
+        }
+    };
+    let mut it = range.rows().enumerate();
+    let headers: Vec<String> = match it.next() {
+        Some((_, r)) => r.iter().map(cell).collect(),
+        None => return Err(bad("the first sheet is empty".into())),
+    };
+    if row0 != 0 {
+        return Err(StoreError::invalid(
+            "row 1",
+            "the header row must be the first row of the sheet",
+        ));
+    }
+    let rows = it
+        .map(|(i, r)| (i + 1, r.iter().map(cell).collect::<Vec<_>>()))
+        .filter(|(_, r)| r.iter().any(|c| !c.is_empty()))
+        .map(|(i, r)| (row0 as usize + i, Ok(r)))
+        .collect();
+    let letters = (0..headers.len())
+        .map(|j| column_letter(col0 as usize + j))
+        .collect();
+    Ok(UploadTable {
+        headers,
+        rows,
+        letters: Some(letters),
+    })
+}
+
+/// Whether an upload is an XLSX workbook (a zip file) rather than CSV text.
+pub fn is_xlsx(data: &[u8]) -> bool {
+    data.starts_with(b"PK\x03\x04")
+}
+
+/// Imports a CSV of equipment (see [`import_table`]).
+pub async fn import_csv<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    s: &Scope,
+    data: &[u8],
+) -> R<usize> {
+    import_table(db, s, read_csv(data)?).await
+}
+
+/// Imports a CSV or XLSX upload, told apart by its first bytes.
+pub async fn import_file<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    s: &Scope,
+    data: &[u8],
+) -> R<usize> {
+    let t = if is_xlsx(data) {
+        read_xlsx(data)?
+    } else {
+        read_csv(data)?
+    };
+    import_table(db, s, t).await
+}
+
+/// Imports a table of equipment (CSV or XLSX, the export's columns): every row is checked,
+/// every problem is reported by row (the header is row 1) and column, and nothing is stored
+/// unless every row is good. Returns the number imported.
+pub async fn import_table<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    s: &Scope,
+    t: UploadTable,
+) -> R<usize> {
+    let headers = &t.headers;
+    let col = |name: &str| headers.iter().position(|h| h.trim() == name);
+    let col_label = |name: &str| match (&t.letters, col(name)) {
+        (Some(l), Some(i)) => format!("{name} ({})", l[i]),
+        _ => name.to_string(),
     };
     for required in [
         "category",
@@ -770,8 +909,8 @@ pub async fn import_csv<C: ConnectionTrait + TransactionTrait>(
     let mut seen_code: HashMap<String, usize> = HashMap::new();
     let mut errors: Vec<String> = Vec::new();
     let mut rows: Vec<(NewEquipment, Option<NaiveDate>)> = Vec::new();
-    for (i, rec) in rdr.records().enumerate() {
-        let rowno = i + 2;
+    for (rowno, rec) in t.rows.iter() {
+        let rowno = *rowno;
         let rec = match rec {
             Ok(r) => r,
             Err(e) => {
@@ -782,11 +921,12 @@ pub async fn import_csv<C: ConnectionTrait + TransactionTrait>(
         let get = |name: &str| -> String {
             col(name)
                 .and_then(|c| rec.get(c))
+                .map(|v| v.trim())
                 .unwrap_or("")
-                .trim()
                 .to_string()
         };
-        let mut row_err = |c: &str, m: String| errors.push(format!("row {rowno}, column {c}: {m}"));
+        let mut row_err =
+            |c: &str, m: String| errors.push(format!("row {rowno}, column {}: {m}", col_label(c)));
         let date = |name: &str, row_err: &mut dyn FnMut(&str, String)| -> Option<NaiveDate> {
             let v = get(name);
             if v.is_empty() {
@@ -868,6 +1008,7 @@ pub async fn import_csv<C: ConnectionTrait + TransactionTrait>(
             manufacture_date: date("manufacture_date", &mut row_err),
             install_date: date("install_date", &mut row_err),
             registration_date: date("registration_date", &mut row_err),
+            supervised_on: date("supervised_on", &mut row_err),
             status: nonempty(get("status")),
             safety_grade: int("safety_grade", &mut row_err),
             renovated_year: int("renovated_year", &mut row_err),
@@ -908,12 +1049,12 @@ pub async fn import_csv<C: ConnectionTrait + TransactionTrait>(
             msg.push_str(&format!("; … {} more", n - 50));
         }
         return Err(StoreError::invalid(
-            "csv",
+            "file",
             format!("nothing imported: {msg}"),
         ));
     }
     if rows.is_empty() {
-        return Err(StoreError::invalid("csv", "no data rows"));
+        return Err(StoreError::invalid("file", "no data rows"));
     }
     let cycles = cycles(db, s.city_id).await?;
     let txn = db.begin().await?;
@@ -932,9 +1073,22 @@ pub async fn import_csv<C: ConnectionTrait + TransactionTrait>(
     Ok(rows.len())
 }
 
-/// The registry (filtered, whole result, not just a page) as CSV in the import format, plus
-/// computed columns.
-pub async fn export_csv(db: &impl ConnectionTrait, s: &Scope, f: &EquipmentFilter) -> R<Vec<u8>> {
+/// Columns the export adds after the import columns (ignored on import).
+pub const EXPORT_EXTRA_COLUMNS: [&str; 5] = [
+    "id",
+    "must_not_use",
+    "last_inspection_on",
+    "last_conclusion",
+    "last_maintenance_on",
+];
+
+/// The registry (filtered, whole result, not just a page) as text rows in the import format,
+/// plus computed columns: the header and the rows.
+pub async fn export_rows(
+    db: &impl ConnectionTrait,
+    s: &Scope,
+    f: &EquipmentFilter,
+) -> R<(Vec<&'static str>, Vec<Vec<String>>)> {
     let (w, v) = where_clause(s, f)?;
     let rows = all(
         db,
@@ -947,23 +1101,15 @@ pub async fn export_csv(db: &impl ConnectionTrait, s: &Scope, f: &EquipmentFilte
         .into_iter()
         .map(|c| (c.id, c.license_no))
         .collect();
-    let mut out = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
-    let mut head: Vec<&str> = CSV_COLUMNS.to_vec();
-    head.extend([
-        "id",
-        "must_not_use",
-        "last_inspection_on",
-        "last_conclusion",
-        "last_maintenance_on",
-    ]);
-    out.write_record(&head)
-        .map_err(|e| StoreError::invalid("csv", e.to_string()))?;
+    let mut head: Vec<&'static str> = CSV_COLUMNS.to_vec();
+    head.extend(EXPORT_EXTRA_COLUMNS);
     let t = today();
     let d = |x: Option<NaiveDate>| x.map(|d| d.to_string()).unwrap_or_default();
     let o = |x: Option<String>| x.unwrap_or_default();
+    let mut out = Vec::with_capacity(rows.len());
     for r in &rows {
         let e = equipment_from(r, t)?;
-        let rec = vec![
+        out.push(vec![
             e.category.clone(),
             e.variety.clone(),
             o(e.equipment_code.clone()),
@@ -988,17 +1134,162 @@ pub async fn export_csv(db: &impl ConnectionTrait, s: &Scope, f: &EquipmentFilte
             e.renovated_year.map(|x| x.to_string()).unwrap_or_default(),
             e.attributes.to_string(),
             d(e.next_inspection_due),
+            d(e.supervised_on),
             e.id.to_string(),
             e.must_not_use.to_string(),
             d(e.last_inspection_on),
             o(e.last_conclusion.clone()),
             d(e.last_maintenance_on),
-        ];
-        out.write_record(&rec)
-            .map_err(|e| StoreError::invalid("csv", e.to_string()))?;
+        ]);
+    }
+    Ok((head, out))
+}
+
+/// The registry as CSV (UTF-8 with BOM, for spreadsheet programs) in the import format.
+pub async fn export_csv(db: &impl ConnectionTrait, s: &Scope, f: &EquipmentFilter) -> R<Vec<u8>> {
+    let (head, rows) = export_rows(db, s, f).await?;
+    csv_bytes(&head, &rows)
+}
+
+fn csv_bytes(head: &[&str], rows: &[Vec<String>]) -> R<Vec<u8>> {
+    let err = |e: csv::Error| StoreError::invalid("csv", e.to_string());
+    let mut out = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
+    out.write_record(head).map_err(err)?;
+    for r in rows {
+        out.write_record(r).map_err(err)?;
     }
     out.into_inner()
         .map_err(|e| StoreError::invalid("csv", e.to_string()))
+}
+
+/// Columns written as numbers in XLSX (the rest, codes included, are text).
+const NUMERIC_COLUMNS: [&str; 4] = ["lon", "lat", "safety_grade", "renovated_year"];
+
+/// Writes a header and rows as an XLSX sheet `equipment` (pure; run it off the async runtime).
+/// Codes stay text (an 18-digit 设备代码 would lose digits as a number); coordinates, grades
+/// and years are numbers; dates are `YYYY-MM-DD` text, as the import reads them.
+pub fn xlsx_bytes(head: &[&str], rows: &[Vec<String>], help: bool) -> R<Vec<u8>> {
+    use rust_xlsxwriter::{Format, Workbook};
+    let err = |e: rust_xlsxwriter::XlsxError| StoreError::invalid("xlsx", e.to_string());
+    let mut wb = Workbook::new();
+    let bold = Format::new().set_bold();
+    let text = Format::new().set_num_format("@");
+    let ws = wb.add_worksheet();
+    ws.set_name("equipment").map_err(err)?;
+    for (j, h) in head.iter().enumerate() {
+        let c = j as u16;
+        ws.write_string_with_format(0, c, *h, &bold).map_err(err)?;
+        if !NUMERIC_COLUMNS.contains(h) {
+            // Typed values stay text (codes keep their leading zeros and all 18 digits).
+            ws.set_column_format(c, &text).map_err(err)?;
+        }
+        ws.set_column_width(c, (h.len().max(10) + 2) as f64)
+            .map_err(err)?;
+    }
+    ws.set_freeze_panes(1, 0).map_err(err)?;
+    for (i, r) in rows.iter().enumerate() {
+        let row = (i + 1) as u32;
+        for (j, v) in r.iter().enumerate() {
+            let c = j as u16;
+            if v.is_empty() {
+                continue;
+            }
+            match head
+                .get(j)
+                .filter(|h| NUMERIC_COLUMNS.contains(*h))
+                .and(v.parse::<f64>().ok())
+            {
+                Some(x) => ws.write_number(row, c, x).map_err(err)?,
+                None => ws.write_string_with_format(row, c, v, &text).map_err(err)?,
+            };
+        }
+    }
+    if help {
+        let hs = wb.add_worksheet();
+        hs.set_name("说明 help").map_err(err)?;
+        hs.set_column_width(0, 22).map_err(err)?;
+        hs.set_column_width(1, 90).map_err(err)?;
+        hs.write_string_with_format(0, 0, "column", &bold)
+            .map_err(err)?;
+        hs.write_string_with_format(0, 1, "说明 / meaning", &bold)
+            .map_err(err)?;
+        for (i, (c, m)) in COLUMN_HELP.iter().enumerate() {
+            hs.write_string((i + 1) as u32, 0, *c).map_err(err)?;
+            hs.write_string((i + 1) as u32, 1, *m).map_err(err)?;
+        }
+    }
+    wb.save_to_buffer().map_err(err)
+}
+
+/// What each import column means (the template's help sheet).
+pub const COLUMN_HELP: [(&str, &str); 23] = [
+    (
+        "category",
+        "必填 required: 类别代码 1000 锅炉, 2000 压力容器, 3000 电梯, 4000 起重机械, 5000 场(厂)内机动车辆, 6000 大型游乐设施, 8000 压力管道, 9000 客运索道",
+    ),
+    (
+        "variety",
+        "必填 required: 品种代码, 4 位, 首位与类别一致 (e.g. 3110 曳引驱动乘客电梯)",
+    ),
+    (
+        "equipment_code",
+        "设备代码, 18 位 = 品种4 + 制造单位5 + 年份4 + 流水号5 (e.g. 311010890201500123)",
+    ),
+    ("registration_code", "注册代码 (legacy registration code)"),
+    ("use_cert_no", "使用登记证编号 (e.g. 梯11闽E3622(16))"),
+    (
+        "rescue_code",
+        "电梯应急救援识别码, 5–8 位数字, 市内唯一 (elevators only)",
+    ),
+    ("name", "必填 required: 设备名称"),
+    ("use_unit", "必填 required: 使用单位"),
+    ("use_unit_phone", "使用单位电话"),
+    (
+        "company_license_no",
+        "维保单位许可证号 (must match a registered maintenance company)",
+    ),
+    ("address", "必填 required: 地址"),
+    ("lon", "经度 longitude (number)"),
+    ("lat", "纬度 latitude (number)"),
+    (
+        "region_code",
+        "必填 required: 行政区划代码 (within your region)",
+    ),
+    ("manufacture_date", "制造日期 YYYY-MM-DD"),
+    ("install_date", "安装日期 YYYY-MM-DD"),
+    ("registration_date", "使用登记日期 YYYY-MM-DD"),
+    (
+        "status",
+        "registered, in_use (default), suspended, scrapped",
+    ),
+    ("safety_grade", "安全状况等级 1–5"),
+    ("renovated_year", "改造年份 (year of modification)"),
+    ("attributes", "JSON object, e.g. {\"floors\": 18}"),
+    (
+        "next_inspection_due",
+        "下次检验日期 YYYY-MM-DD (optional; default from the cycle table)",
+    ),
+    (
+        "supervised_on",
+        "监督检验合格日期 YYYY-MM-DD (elevators: the TSG T7001-2023 schedule counts from it; default the installation date)",
+    ),
+];
+
+/// The registry as XLSX, same columns as the CSV export.
+pub async fn export_xlsx(db: &impl ConnectionTrait, s: &Scope, f: &EquipmentFilter) -> R<Vec<u8>> {
+    let (head, rows) = export_rows(db, s, f).await?;
+    tokio::task::spawn_blocking(move || xlsx_bytes(&head, &rows, false))
+        .await
+        .map_err(|e| StoreError::invalid("xlsx", e.to_string()))?
+}
+
+/// The import template: the import columns and a help sheet (XLSX), or the header (CSV).
+pub fn template(xlsx: bool) -> R<Vec<u8>> {
+    if xlsx {
+        xlsx_bytes(&CSV_COLUMNS, &[], true)
+    } else {
+        csv_bytes(&CSV_COLUMNS, &[])
+    }
 }
 
 // ---------------------------------------------------------------- inspection cycles
@@ -1017,7 +1308,29 @@ pub struct Cycle {
     /// The inspector may shorten the cycle, never below this.
     pub min_interval_months: i32,
     pub note: String,
+    /// Elevators (TSG T7001-2023): inspection years counted from the latest supervision-
+    /// inspection pass, e.g. `1,4,7,9,11,13,15`; after the last one every `interval_months`.
+    /// The years between are self-testing (自行检测) years. `None` = a fixed interval.
+    pub schedule_years: Option<String>,
+    /// With a schedule: how many months early an inspection on request may be without moving
+    /// the next due date.
+    pub early_months: Option<i32>,
 }
+
+impl Cycle {
+    /// The T7001-2023 schedule of this row, if it has one.
+    pub fn schedule(&self) -> Option<Schedule> {
+        let years = Schedule::parse_years(self.schedule_years.as_deref()?).ok()?;
+        Some(Schedule {
+            years,
+            after_interval_months: self.interval_months.max(1) as u32,
+            early_months: self.early_months.unwrap_or(0).max(0) as u32,
+        })
+    }
+}
+
+/// The note of the elevator cycle row.
+pub const ELEVATOR_CYCLE_NOTE: &str = "TSG T7001-2023: 自监督检验合格起第1、4、7、9、11、13、15年定期检验, 其余年份自行检测(TSG T7008); 超过15年每年检验(待核实, 可配置); 检验月份为最近一次监督检验合格的月份; 申请提前2个月内检验不改变下次检验日期";
 
 /// One default cycle row: category, variety prefix, safety grade, first-after, interval and
 /// minimum interval in months, note.
@@ -1090,7 +1403,7 @@ pub fn default_cycles() -> Vec<CycleDefault> {
             "移动式压力容器: 汽车罐车5年",
         ),
         ("2000", "23", None, 36, 36, 24, "气瓶: 一般3年"),
-        ("3000", "", None, 12, 12, 12, "电梯定期检验每年至少一次"),
+        ("3000", "", None, 12, 12, 12, ELEVATOR_CYCLE_NOTE),
         ("4000", "", None, 24, 24, 6, "桥式、门式等起重机每2年"),
         ("4000", "43", None, 12, 12, 6, "塔式起重机每年"),
         ("4000", "44", None, 12, 12, 6, "流动式起重机每年"),
@@ -1125,9 +1438,11 @@ pub async fn cycles(db: &impl ConnectionTrait, city_id: i64) -> R<Vec<Cycle>> {
     let mut rows = read().await?;
     if rows.is_empty() {
         for (cat, var, grade, first, interval, min, note) in default_cycles() {
+            // The elevator row carries the T7001-2023 schedule.
+            let sched = (cat == "3000" && var.is_empty()).then(Schedule::t7001_2023);
             exec(
                 db,
-                "INSERT INTO eq_cycles (city_id, id, category, variety, safety_grade, first_after_months, interval_months, min_interval_months, note) VALUES (?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO eq_cycles (city_id, id, category, variety, safety_grade, first_after_months, interval_months, min_interval_months, note, schedule_years, early_months) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 vec![
                     city_id.into(),
                     qcity_platform::ids::new_id().into(),
@@ -1138,6 +1453,8 @@ pub async fn cycles(db: &impl ConnectionTrait, city_id: i64) -> R<Vec<Cycle>> {
                     interval.into(),
                     min.into(),
                     note.into(),
+                    sched.as_ref().map(|s| s.years_text()).into(),
+                    sched.as_ref().map(|s| s.early_months as i32).into(),
                 ],
             )
             .await?;
@@ -1155,40 +1472,255 @@ pub async fn cycles(db: &impl ConnectionTrait, city_id: i64) -> R<Vec<Cycle>> {
                 interval_months: r.try_get("", "interval_months")?,
                 min_interval_months: r.try_get("", "min_interval_months")?,
                 note: r.try_get("", "note")?,
+                schedule_years: r.try_get("", "schedule_years")?,
+                early_months: r.try_get("", "early_months")?,
             })
         })
         .collect()
 }
 
-/// Edits one cycle row (interval bounded below by its minimum).
+/// An edit of one cycle row.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+pub struct CycleEdit {
+    pub first_after_months: i32,
+    pub interval_months: i32,
+    /// Rows with a schedule only: the inspection years, e.g. `1,4,7,9,11,13,15`.
+    pub schedule_years: Option<String>,
+    /// Rows with a schedule only: months early allowed on request (0–6).
+    pub early_months: Option<i32>,
+}
+
+/// Edits one cycle row (interval bounded below by its minimum). Editing a scheduled row
+/// recomputes the next due dates of the equipment it governs.
 pub async fn update_cycle(
     db: &impl ConnectionTrait,
     city_id: i64,
     id: i64,
-    first_after_months: i32,
-    interval_months: i32,
+    ed: &CycleEdit,
 ) -> R<()> {
     let cs = cycles(db, city_id).await?;
     let c = cs
         .iter()
         .find(|c| c.id == id)
         .ok_or_else(|| StoreError::NotFound("cycle".into()))?;
-    if interval_months < c.min_interval_months || interval_months > 144 {
+    if ed.interval_months < c.min_interval_months || ed.interval_months > 144 {
         return Err(StoreError::invalid(
             "interval_months",
             format!("must be between {} and 144", c.min_interval_months),
         ));
     }
-    if !(1..=144).contains(&first_after_months) {
+    if !(1..=144).contains(&ed.first_after_months) {
         return Err(StoreError::invalid("first_after_months", "must be 1–144"));
+    }
+    let mut years = c.schedule_years.clone();
+    let mut early = c.early_months;
+    if c.schedule_years.is_some() {
+        if let Some(y) = ed.schedule_years.as_deref() {
+            let parsed =
+                Schedule::parse_years(y).map_err(|m| StoreError::invalid("schedule_years", m))?;
+            years = Some(
+                Schedule {
+                    years: parsed,
+                    after_interval_months: 12,
+                    early_months: 0,
+                }
+                .years_text(),
+            );
+        }
+        if let Some(e) = ed.early_months {
+            if !(0..=6).contains(&e) {
+                return Err(StoreError::invalid("early_months", "must be 0–6"));
+            }
+            early = Some(e);
+        }
+    } else if ed.schedule_years.is_some() || ed.early_months.is_some() {
+        return Err(StoreError::invalid(
+            "schedule_years",
+            "only the elevator row has an inspection-year schedule",
+        ));
     }
     exec(
         db,
-        "UPDATE eq_cycles SET first_after_months = ?, interval_months = ? WHERE city_id = ? AND id = ?",
-        vec![first_after_months.into(), interval_months.into(), city_id.into(), id.into()],
+        "UPDATE eq_cycles SET first_after_months = ?, interval_months = ?, schedule_years = ?, early_months = ? WHERE city_id = ? AND id = ?",
+        vec![ed.first_after_months.into(), ed.interval_months.into(), years.clone().into(), early.into(), city_id.into(), id.into()],
     )
     .await?;
+    if years.is_some() {
+        recompute_scheduled_dues(db, Some(city_id)).await?;
+    }
     Ok(())
+}
+
+/// The schedule anchor of a piece of equipment: the latest supervision-inspection pass, else
+/// the installation date, else the registration date.
+pub fn schedule_anchor(
+    supervised_on: Option<NaiveDate>,
+    install_date: Option<NaiveDate>,
+    registration_date: Option<NaiveDate>,
+) -> Option<NaiveDate> {
+    supervised_on.or(install_date).or(registration_date)
+}
+
+/// Recomputes `next_inspection_due` of every piece of equipment whose cycle row has a
+/// schedule (elevators), in one city or all: from the anchor and the latest passing periodic
+/// inspection. Equipment whose last inspection failed stays due at once. Returns the rows set.
+pub async fn recompute_scheduled_dues(db: &impl ConnectionTrait, city_id: Option<i64>) -> R<u64> {
+    let (w, v): (&str, Vec<Value>) = match city_id {
+        Some(c) => (" AND e.city_id = ?", vec![c.into()]),
+        None => ("", vec![]),
+    };
+    let cities: Vec<i64> = all(
+        db,
+        &format!("SELECT DISTINCT e.city_id FROM eq_equipment e WHERE e.category = '3000'{w}"),
+        v.clone(),
+    )
+    .await?
+    .iter()
+    .map(|r| r.try_get("", "city_id"))
+    .collect::<Result<_, _>>()?;
+    let mut set = 0u64;
+    for cid in cities {
+        let cs = cycles(db, cid).await?;
+        // Latest passing periodic inspection per elevator.
+        let mut passes: HashMap<i64, NaiveDate> = HashMap::new();
+        for r in all(
+            db,
+            "SELECT i.equipment_id, i.inspected_on FROM eq_inspections i JOIN eq_equipment e ON e.city_id = i.city_id AND e.id = i.equipment_id WHERE i.city_id = ? AND e.category = '3000' AND i.kind = 'periodic' AND i.conclusion IN ('pass','recheck_pass')",
+            vec![cid.into()],
+        )
+        .await?
+        {
+            let d: NaiveDate = r.try_get("", "inspected_on")?;
+            let last = passes.entry(r.try_get("", "equipment_id")?).or_insert(d);
+            *last = (*last).max(d);
+        }
+        let rows = all(db, "SELECT id, category, variety, safety_grade, supervised_on, install_date, registration_date, last_inspection_on, last_conclusion FROM eq_equipment WHERE city_id = ? AND category = '3000'", vec![cid.into()]).await?;
+        let mut by_due: HashMap<Option<NaiveDate>, Vec<i64>> = HashMap::new();
+        for r in rows {
+            let cat: String = r.try_get("", "category")?;
+            let var: String = r.try_get("", "variety")?;
+            let Some(sched) = cycle_for(&cs, &cat, &var, r.try_get("", "safety_grade")?)
+                .and_then(Cycle::schedule)
+            else {
+                continue;
+            };
+            if r.try_get::<Option<String>>("", "last_conclusion")?
+                .as_deref()
+                == Some("fail")
+            {
+                continue;
+            }
+            let id: i64 = r.try_get("", "id")?;
+            let Some(anchor) = schedule_anchor(
+                r.try_get("", "supervised_on")?,
+                r.try_get("", "install_date")?,
+                r.try_get("", "registration_date")?,
+            ) else {
+                continue;
+            };
+            // Without inspection records (imported or older data) the stored last date counts.
+            let last = passes
+                .get(&id)
+                .copied()
+                .or(r.try_get::<Option<NaiveDate>>("", "last_inspection_on")?);
+            by_due
+                .entry(sched.next_due(anchor, last))
+                .or_default()
+                .push(id);
+        }
+        for (due, ids) in by_due {
+            for chunk in ids.chunks(500) {
+                let mut vals: Vec<Value> = vec![due.into(), cid.into()];
+                vals.extend(chunk.iter().map(|i| Value::from(*i)));
+                let r = exec(
+                    db,
+                    &format!(
+                        "UPDATE eq_equipment SET next_inspection_due = ? WHERE city_id = ? AND id IN {}",
+                        sql::placeholders(chunk.len())
+                    ),
+                    vals,
+                )
+                .await?;
+                set += r.rows_affected();
+            }
+        }
+    }
+    Ok(set)
+}
+
+/// One use year of an elevator's inspection plan.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PlanYear {
+    /// Use year counted from the schedule anchor (1 = the first year).
+    pub year: u32,
+    /// `periodic` (定期检验) or `self_test` (自行检测, TSG T7008-2023).
+    pub kind: String,
+    /// The due month's last day (periodic years) or the year's anniversary month end.
+    pub due: Option<NaiveDate>,
+}
+
+/// An elevator's inspection plan under TSG T7001-2023.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct InspectionPlan {
+    /// The latest supervision-inspection pass (or installation / registration date).
+    pub anchor: NaiveDate,
+    /// The use year today falls in.
+    pub current_year: u32,
+    /// Its kind: `periodic` or `self_test`.
+    pub current_kind: String,
+    pub next_due: Option<NaiveDate>,
+    /// Use years 1 … current + 5.
+    pub years: Vec<PlanYear>,
+}
+
+/// The inspection plan of a piece of equipment, if its cycle row has a schedule.
+pub async fn inspection_plan(
+    db: &impl ConnectionTrait,
+    city_id: i64,
+    e: &Equipment,
+) -> R<Option<InspectionPlan>> {
+    let cs = cycles(db, city_id).await?;
+    let Some(sched) =
+        cycle_for(&cs, &e.category, &e.variety, e.safety_grade).and_then(Cycle::schedule)
+    else {
+        return Ok(None);
+    };
+    let Some(anchor) = schedule_anchor(e.supervised_on, e.install_date, e.registration_date) else {
+        return Ok(None);
+    };
+    Ok(Some(plan_of(
+        &sched,
+        anchor,
+        e.next_inspection_due,
+        today(),
+    )))
+}
+
+/// The plan for `anchor` as seen on `today` (pure).
+pub fn plan_of(
+    sched: &Schedule,
+    anchor: NaiveDate,
+    next_due: Option<NaiveDate>,
+    today: NaiveDate,
+) -> InspectionPlan {
+    let current = crate::schedule::use_year(anchor, today);
+    let base = anchor.with_day(1).unwrap_or(anchor);
+    let years = (1..=current.max(1) + 5)
+        .map(|k| PlanYear {
+            year: k,
+            kind: sched.year_kind(k).as_str().into(),
+            due: base
+                .checked_add_months(Months::new(12 * k + 1))
+                .and_then(|d| d.pred_opt()),
+        })
+        .collect();
+    InspectionPlan {
+        anchor,
+        current_year: current,
+        current_kind: sched.year_kind(current.max(1)).as_str().into(),
+        next_due,
+        years,
+    }
 }
 
 /// The most specific cycle for a category, variety and grade.
@@ -1208,8 +1740,12 @@ pub fn cycle_for<'a>(
 }
 
 fn first_due(cs: &[Cycle], e: &NewEquipment) -> Option<NaiveDate> {
-    let start = e.registration_date.or(e.install_date)?;
     let c = cycle_for(cs, &e.category, e.variety.trim(), e.safety_grade)?;
+    if let Some(sched) = c.schedule() {
+        let anchor = schedule_anchor(e.supervised_on, e.install_date, e.registration_date)?;
+        return sched.next_due(anchor, None);
+    }
+    let start = e.registration_date.or(e.install_date)?;
     start.checked_add_months(Months::new(c.first_after_months as u32))
 }
 
@@ -1224,6 +1760,10 @@ pub struct NewInspection {
     pub defects: Vec<String>,
     #[serde(default)]
     pub inspector: String,
+    /// `periodic` (定期检验, default) or `supervision` (监督检验 after installation,
+    /// modification or major repair: a pass restarts an elevator's schedule).
+    #[serde(default)]
+    pub kind: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -1231,6 +1771,8 @@ pub struct Inspection {
     pub id: i64,
     pub equipment_id: i64,
     pub inspected_on: NaiveDate,
+    /// `periodic` or `supervision`.
+    pub kind: String,
     pub conclusion: String,
     pub defects: Vec<String>,
     /// `none`, `open` or `closed`.
@@ -1246,6 +1788,7 @@ fn inspection_from(r: &QueryResult) -> R<Inspection> {
         id: r.try_get("", "id")?,
         equipment_id: r.try_get("", "equipment_id")?,
         inspected_on: r.try_get("", "inspected_on")?,
+        kind: r.try_get("", "kind")?,
         conclusion: r.try_get("", "conclusion")?,
         defects: serde_json::from_str(&d).unwrap_or_default(),
         rectification: r.try_get("", "rectification")?,
@@ -1275,18 +1818,39 @@ pub async fn record_inspection(
     if n.inspected_on > today() {
         return Err(StoreError::invalid("inspected_on", "in the future"));
     }
-    let cs = cycles(db, s.city_id).await?;
-    let mut interval = cycle_for(&cs, &e.category, &e.variety, e.safety_grade)
-        .map(|c| c.interval_months)
-        .unwrap_or(12);
-    // Elevators over 15 years old: every year.
-    if e.category == "3000" && e.age_years.unwrap_or(0) >= 15 {
-        interval = interval.min(12);
+    let kind = n.kind.as_deref().map(str::trim).unwrap_or("periodic");
+    if !matches!(kind, "periodic" | "supervision") {
+        return Err(StoreError::invalid(
+            "kind",
+            "must be periodic (定期检验) or supervision (监督检验)",
+        ));
     }
+    let cs = cycles(db, s.city_id).await?;
+    let cycle = cycle_for(&cs, &e.category, &e.variety, e.safety_grade);
     let failed = n.conclusion == "fail";
+    // A passed supervision inspection (installation, modification, major repair) is the new
+    // anchor of the schedule.
+    let supervised_on = if kind == "supervision" && !failed {
+        Some(
+            e.supervised_on
+                .map_or(n.inspected_on, |d| d.max(n.inspected_on)),
+        )
+    } else {
+        e.supervised_on
+    };
     let next_due = if failed {
         Some(n.inspected_on)
+    } else if let Some(sched) = cycle.and_then(Cycle::schedule) {
+        let anchor = schedule_anchor(supervised_on, e.install_date, e.registration_date)
+            .unwrap_or(n.inspected_on);
+        let earlier: Option<NaiveDate> = one(db, "SELECT inspected_on FROM eq_inspections WHERE city_id = ? AND equipment_id = ? AND kind = 'periodic' AND conclusion IN ('pass','recheck_pass') ORDER BY inspected_on DESC LIMIT 1", vec![s.city_id.into(), equipment_id.into()])
+            .await?
+            .map(|r| r.try_get::<NaiveDate>("", "inspected_on"))
+            .transpose()?;
+        let this = (kind == "periodic").then_some(n.inspected_on);
+        sched.next_due(anchor, earlier.max(this))
     } else {
+        let interval = cycle.map(|c| c.interval_months).unwrap_or(12);
         n.inspected_on
             .checked_add_months(Months::new(interval as u32))
     };
@@ -1300,12 +1864,13 @@ pub async fn record_inspection(
     let id = qcity_platform::ids::new_id();
     exec(
         db,
-        "INSERT INTO eq_inspections (city_id, id, equipment_id, inspected_on, conclusion, defects, rectification, rectified_on, inspector, next_due, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        "INSERT INTO eq_inspections (city_id, id, equipment_id, inspected_on, kind, conclusion, defects, rectification, rectified_on, inspector, next_due, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
         vec![
             s.city_id.into(),
             id.into(),
             equipment_id.into(),
             n.inspected_on.into(),
+            kind.into(),
             n.conclusion.clone().into(),
             serde_json::to_string(&defects).unwrap_or_default().into(),
             rect.into(),
@@ -1318,11 +1883,12 @@ pub async fn record_inspection(
     .await?;
     exec(
         db,
-        "UPDATE eq_equipment SET last_inspection_on = ?, last_conclusion = ?, next_inspection_due = ?, open_defects = ?, updated_at = ? WHERE city_id = ? AND id = ?",
+        "UPDATE eq_equipment SET last_inspection_on = ?, last_conclusion = ?, next_inspection_due = ?, supervised_on = ?, open_defects = ?, updated_at = ? WHERE city_id = ? AND id = ?",
         vec![
             n.inspected_on.into(),
             n.conclusion.clone().into(),
             next_due.into(),
+            supervised_on.into(),
             (!defects.is_empty()).into(),
             now().into(),
             s.city_id.into(),
@@ -1334,6 +1900,7 @@ pub async fn record_inspection(
         id,
         equipment_id,
         inspected_on: n.inspected_on,
+        kind: kind.into(),
         conclusion: n.conclusion.clone(),
         defects,
         rectification: rect.into(),

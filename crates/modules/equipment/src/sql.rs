@@ -78,3 +78,28 @@ pub fn placeholders(n: usize) -> String {
     s.push(')');
     s
 }
+
+/// Inserts many rows with one statement per `chunk` rows.
+pub async fn insert_many(
+    db: &impl ConnectionTrait,
+    table: &str,
+    cols: &[&str],
+    rows: Vec<Vec<Value>>,
+    chunk: usize,
+) -> Result<(), DbErr> {
+    let one_row = placeholders(cols.len());
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let batch: Vec<Vec<Value>> = rows.by_ref().take(chunk).collect();
+        let mut s = format!("INSERT INTO {table} ({}) VALUES ", cols.join(", "));
+        for i in 0..batch.len() {
+            if i > 0 {
+                s.push_str(", ");
+            }
+            s.push_str(&one_row);
+        }
+        let values: Vec<Value> = batch.into_iter().flatten().collect();
+        exec(db, &s, values).await?;
+    }
+    Ok(())
+}

@@ -3,15 +3,14 @@
 //! optimistic concurrency, illegal transitions), the escalation scanner, IoT de-duplication,
 //! inspections, maintenance, risk, KPIs, hooks and pages.
 
-#![allow(clippy::explicit_counter_loop)]
+mod common;
 
 use chrono::Duration;
+use common::*;
 use qcity_equipment::{EquipmentModule, incidents, registry};
 use qcity_platform::Module;
-use qcity_platform::auth::{Role, token};
-use qcity_platform::testing::{Backend, TestClient, TestDb, app, citus_problems, seed_small_city};
-use serde_json::{Value, json};
-use std::sync::Arc;
+use qcity_platform::testing::{Backend, TestClient, TestDb, citus_problems};
+use serde_json::json;
 
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {$(
@@ -33,6 +32,8 @@ on_both_backends!(
     tenant_keys_lead_with_city_id,
     registry_validates_scopes_and_filters,
     csv_import_is_all_or_nothing_and_export_round_trips,
+    xlsx_import_is_all_or_nothing_and_export_round_trips,
+    elevator_inspections_follow_tsg_t7001_2023,
     incident_intake_is_idempotent_and_transitions_are_checked,
     concurrent_transitions_with_one_version_have_one_winner,
     scanner_escalates_missed_acknowledgement_and_alerts_late_arrival,
@@ -43,118 +44,6 @@ on_both_backends!(
     pages_render_in_both_languages,
 );
 
-struct Env {
-    _t: TestDb,
-    db: sea_orm::DatabaseConnection,
-    router: axum::Router,
-    city: i64,
-    company_a: i64,
-    company_b: i64,
-}
-
-fn modules() -> Vec<Arc<dyn Module>> {
-    vec![Arc::new(EquipmentModule)]
-}
-
-async fn setup(b: Backend) -> Env {
-    let t = TestDb::migrated(b, &modules()).await;
-    let city = seed_small_city(
-        &t.db,
-        &[
-            ("admin", Role::Admin, "990100"),
-            ("dispatcher", Role::Dispatcher, "990100"),
-            ("inspector", Role::Inspector, "990100"),
-            ("east", Role::Viewer, "990102"),
-            ("fixer", Role::Maintainer, "990100"),
-            ("fixer2", Role::Maintainer, "990100"),
-            ("energy", Role::EnergyManager, "990100"),
-        ],
-    )
-    .await;
-    let (_, router) = app(&t, modules());
-    let db = t.db.clone();
-    let mut admin = client(&db, &router, city, "admin").await;
-    let a = admin
-        .post_json(
-            "/api/v1/equipment/companies",
-            &json!({"name_zh": "甲维保", "name_en": "A Lifts", "license_no": "LA", "duty_phone": "0599-1111111", "region_code": "990101", "lon": 118.10, "lat": 24.50, "engineers": 10}),
-        )
-        .await;
-    assert_eq!(a.status, 201, "{}", a.body);
-    let b_ = admin
-        .post_json(
-            "/api/v1/equipment/companies",
-            &json!({"name_zh": "乙维保", "name_en": "B Lifts", "license_no": "LB", "duty_phone": "0599-2222222", "region_code": "990101", "lon": 118.11, "lat": 24.51}),
-        )
-        .await;
-    let c_ = admin
-        .post_json(
-            "/api/v1/equipment/companies",
-            &json!({"name_zh": "丙维保", "name_en": "C Lifts", "license_no": "LC", "duty_phone": "0599-3333333", "region_code": "990102", "lon": 118.50, "lat": 24.90}),
-        )
-        .await;
-    assert_eq!(c_.status, 201);
-    let company_a = a.json()["id"].as_i64().unwrap();
-    let company_b = b_.json()["id"].as_i64().unwrap();
-    for (name, comp) in [("fixer", company_a), ("fixer2", company_b)] {
-        let u = qcity_platform::store::users::by_username(&db, city, name)
-            .await
-            .unwrap()
-            .unwrap();
-        qcity_platform::store::users::set_company_id(&db, city, u.id, Some(comp))
-            .await
-            .unwrap();
-    }
-    Env {
-        _t: t,
-        db,
-        router,
-        city,
-        company_a,
-        company_b,
-    }
-}
-
-async fn client(
-    db: &sea_orm::DatabaseConnection,
-    r: &axum::Router,
-    city: i64,
-    name: &str,
-) -> TestClient {
-    let u = qcity_platform::store::users::by_username(db, city, name)
-        .await
-        .unwrap()
-        .unwrap();
-    let (_, tok) = token::issue(db, city, u.id, "test").await.unwrap();
-    TestClient::with_bearer(r.clone(), &tok)
-}
-
-fn elevator(rescue: &str, region: &str, company: i64, seq: u32) -> Value {
-    json!({
-        "category": "3000", "variety": "3110",
-        "equipment_code": format!("3110108902015{seq:05}"),
-        "rescue_code": rescue,
-        "name": format!("{rescue}号梯"), "use_unit": "幸福物业", "use_unit_phone": "0599-5555555",
-        "company_id": company, "address": format!("幸福花园{seq}号楼"), "lon": 118.12, "lat": 24.52,
-        "region_code": region, "manufacture_date": "2008-05-01", "install_date": "2008-10-01",
-        "registration_date": "2008-11-01", "attributes": {"floors": 18}
-    })
-}
-
-async fn add_elevator(
-    c: &mut TestClient,
-    rescue: &str,
-    region: &str,
-    company: i64,
-    seq: u32,
-) -> i64 {
-    let r = c
-        .post_json("/api/v1/equipment", &elevator(rescue, region, company, seq))
-        .await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    r.json()["id"].as_i64().unwrap()
-}
-
 async fn tenant_keys_lead_with_city_id(b: Backend) {
     let t = TestDb::migrated(b, &modules()).await;
     let problems = citus_problems(&t.db, &[]).await;
@@ -163,7 +52,7 @@ async fn tenant_keys_lead_with_city_id(b: Backend) {
 
 async fn registry_validates_scopes_and_filters(b: Backend) {
     let e = setup(b).await;
-    let mut admin = client(&e.db, &e.router, e.city, "admin").await;
+    let mut admin = e.client("admin").await;
     let id = add_elevator(&mut admin, "123456", "990101001", e.company_a, 1).await;
     add_elevator(&mut admin, "234567", "990102", e.company_b, 2).await;
     // The 18-character code is checked part by part.
@@ -233,7 +122,7 @@ async fn registry_validates_scopes_and_filters(b: Backend) {
     );
 
     // A district viewer sees only their district; the other district's elevator is 404.
-    let mut east = client(&e.db, &e.router, e.city, "east").await;
+    let mut east = e.client("east").await;
     assert_eq!(east.get("/api/v1/equipment").await.json()["total"], 2);
     assert_eq!(
         east.get(&format!("/api/v1/equipment/{id}")).await.status,
@@ -254,7 +143,7 @@ async fn registry_validates_scopes_and_filters(b: Backend) {
         .status,
         403
     );
-    let mut energy = client(&e.db, &e.router, e.city, "energy").await;
+    let mut energy = e.client("energy").await;
     assert_eq!(energy.get("/api/v1/equipment").await.status, 403);
 
     // Status lifecycle.
@@ -276,21 +165,13 @@ async fn registry_validates_scopes_and_filters(b: Backend) {
 
 async fn csv_import_is_all_or_nothing_and_export_round_trips(b: Backend) {
     let e = setup(b).await;
-    let mut admin = client(&e.db, &e.router, e.city, "admin").await;
+    let mut admin = e.client("admin").await;
     let head = registry::CSV_COLUMNS.join(",");
-    let good = "3000,3110,311010890201500011,,,111111,1号梯,甲物业,,LA,甲路1号,118.1,24.5,990101,2010-01-01,,2010-03-01,in_use,,,,";
-    let bad_date = "3000,3110,311010890201500012,,,111112,2号梯,甲物业,,LA,甲路2号,118.1,24.5,990101,2010-13-01,,,in_use,,,,";
-    let bad_region = "3000,3110,311010890201500013,,,111111,3号梯,甲物业,,LZ,甲路3号,abc,24.5,990199,,,,in_use,,,,";
+    let good = "3000,3110,311010890201500011,,,111111,1号梯,甲物业,,LA,甲路1号,118.1,24.5,990101,2010-01-01,,2010-03-01,in_use,,,,,";
+    let bad_date = "3000,3110,311010890201500012,,,111112,2号梯,甲物业,,LA,甲路2号,118.1,24.5,990101,2010-13-01,,,in_use,,,,,";
+    let bad_region = "3000,3110,311010890201500013,,,111111,3号梯,甲物业,,LZ,甲路3号,abc,24.5,990199,,,,in_use,,,,,";
     let body = format!("{head}\n{good}\n{bad_date}\n{bad_region}\n");
-    let r = admin
-        .request(
-            "POST",
-            "/api/v1/equipment/import",
-            Some("text/csv"),
-            body.into_bytes(),
-            &[],
-        )
-        .await;
+    let r = import(&mut admin, "text/csv", body.into_bytes()).await;
     assert_eq!(r.status, 422, "{}", r.body);
     let detail = r.json()["detail"].as_str().unwrap().to_string();
     for want in [
@@ -308,32 +189,16 @@ async fn csv_import_is_all_or_nothing_and_export_round_trips(b: Backend) {
         "nothing half-imported"
     );
     let ok = format!(
-        "{head}\n{good}\n3000,3110,311010890201500012,,,111112,2号梯,甲物业,,LB,甲路2号,118.1,24.5,990102,2010-01-01,,,in_use,,,\"{{\"\"floors\"\":9}}\",2026-01-01\n"
+        "{head}\n{good}\n3000,3110,311010890201500012,,,111112,2号梯,甲物业,,LB,甲路2号,118.1,24.5,990102,2010-01-01,,,in_use,,,\"{{\"\"floors\"\":9}}\",2026-01-01,\n"
     );
-    let r = admin
-        .request(
-            "POST",
-            "/api/v1/equipment/import",
-            Some("text/csv"),
-            ok.into_bytes(),
-            &[],
-        )
-        .await;
+    let r = import(&mut admin, "text/csv", ok.into_bytes()).await;
     assert_eq!(r.status, 201, "{}", r.body);
     assert_eq!(r.json()["imported"], 2);
     let exp = admin.get("/api/v1/equipment/export.csv").await;
     assert_eq!(exp.status, 200);
     assert!(exp.body.contains("311010890201500012") && exp.body.contains("LB"));
     // The export re-imports into another city format-for-format (here: duplicates are named).
-    let r = admin
-        .request(
-            "POST",
-            "/api/v1/equipment/import",
-            Some("text/csv"),
-            exp.body.into_bytes(),
-            &[],
-        )
-        .await;
+    let r = import(&mut admin, "text/csv", exp.body.into_bytes()).await;
     assert_eq!(r.status, 422);
     assert!(
         r.json()["detail"]
@@ -343,11 +208,386 @@ async fn csv_import_is_all_or_nothing_and_export_round_trips(b: Backend) {
     );
 }
 
+/// A workbook with the import header and `rows` (a cell `=date:YYYY-MM-DD` becomes a real
+/// Excel date cell, a cell `=num:…` a number).
+fn workbook(rows: &[Vec<&str>]) -> Vec<u8> {
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    let datef = rust_xlsxwriter::Format::new().set_num_format("yyyy-mm-dd");
+    for (j, h) in registry::CSV_COLUMNS.iter().enumerate() {
+        ws.write_string(0, j as u16, *h).unwrap();
+    }
+    for (i, r) in rows.iter().enumerate() {
+        for (j, v) in r.iter().enumerate() {
+            let (row, col) = ((i + 1) as u32, j as u16);
+            if let Some(d) = v.strip_prefix("=date:") {
+                let d = rust_xlsxwriter::ExcelDateTime::parse_from_str(d).unwrap();
+                ws.write_datetime_with_format(row, col, &d, &datef).unwrap();
+            } else if let Some(n) = v.strip_prefix("=num:") {
+                ws.write_number(row, col, n.parse::<f64>().unwrap())
+                    .unwrap();
+            } else if !v.is_empty() {
+                ws.write_string(row, col, *v).unwrap();
+            }
+        }
+    }
+    wb.save_to_buffer().unwrap()
+}
+
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+fn read_sheet(bytes: &[u8], sheet: usize) -> Vec<Vec<String>> {
+    use calamine::Reader;
+    let mut wb: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec())).unwrap();
+    let range = wb.worksheet_range_at(sheet).unwrap().unwrap();
+    range
+        .rows()
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect()
+}
+
+async fn xlsx_import_is_all_or_nothing_and_export_round_trips(b: Backend) {
+    let e = setup(b).await;
+    let mut admin = e.client("admin").await;
+    // Row 2 good (a real date cell, the rescue code typed as a number), row 3 a bad date,
+    // row 4 an unknown region, company and a repeated rescue code.
+    let good = vec![
+        "3000",
+        "3110",
+        "311010890201500011",
+        "",
+        "",
+        "=num:111111",
+        "1号梯",
+        "甲物业",
+        "",
+        "LA",
+        "甲路1号",
+        "=num:118.1",
+        "=num:24.5",
+        "990101",
+        "=date:2010-01-01",
+        "",
+        "2010-03-01",
+        "in_use",
+        "",
+        "",
+        "",
+        "",
+        "=date:2010-02-20",
+    ];
+    let bad_date = vec![
+        "3000",
+        "3110",
+        "311010890201500012",
+        "",
+        "",
+        "111112",
+        "2号梯",
+        "甲物业",
+        "",
+        "LA",
+        "甲路2号",
+        "118.1",
+        "24.5",
+        "990101",
+        "2010-13-01",
+    ];
+    let bad_region = vec![
+        "3000",
+        "3110",
+        "311010890201500013",
+        "",
+        "",
+        "111111",
+        "3号梯",
+        "甲物业",
+        "",
+        "LZ",
+        "甲路3号",
+        "abc",
+        "24.5",
+        "990199",
+    ];
+    let r = import(
+        &mut admin,
+        XLSX,
+        workbook(&[good.clone(), bad_date, bad_region]),
+    )
+    .await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    let detail = r.json()["detail"].as_str().unwrap().to_string();
+    for want in [
+        "row 3, column manufacture_date (O)",
+        "row 4, column region_code (N)",
+        "row 4, column lon (L)",
+        "row 4, column company_license_no (J)",
+        "row 4, column rescue_code (F): `111111` repeats row 2",
+    ] {
+        assert!(detail.contains(want), "{want} missing in {detail}");
+    }
+    assert!(!detail.contains("row 2,"), "row 2 is good: {detail}");
+    assert_eq!(
+        admin.get("/api/v1/equipment").await.json()["total"],
+        0,
+        "nothing half-imported"
+    );
+    // Not a workbook at all.
+    let r = import(&mut admin, XLSX, b"PK\x03\x04garbage".to_vec()).await;
+    assert_eq!(r.status, 422);
+    assert_eq!(r.json()["field"], "xlsx");
+
+    let second = vec![
+        "3000",
+        "3110",
+        "311010890201500012",
+        "",
+        "",
+        "111112",
+        "2号梯",
+        "甲物业",
+        "",
+        "LB",
+        "甲路2号",
+        "118.1",
+        "24.5",
+        "990102",
+        "2010-01-01",
+        "",
+        "",
+        "in_use",
+        "",
+        "",
+        "{\"floors\": 9}",
+        "2026-01-01",
+    ];
+    let r = import(&mut admin, XLSX, workbook(&[good, vec![], second])).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.json()["imported"], 2, "the empty row is skipped");
+    let one = admin
+        .get("/api/v1/equipment?rescue_code=111111")
+        .await
+        .json();
+    let item = &one["items"][0];
+    assert_eq!(item["manufacture_date"], "2010-01-01");
+    assert_eq!(item["supervised_on"], "2010-02-20");
+    assert_eq!(item["lon"], 118.1);
+    // Elevator schedule from the supervision pass of 2010-02-20: year 1 due February 2011.
+    assert_eq!(item["next_inspection_due"], "2011-02-28");
+    let two = admin
+        .get("/api/v1/equipment?rescue_code=111112")
+        .await
+        .json();
+    assert_eq!(two["items"][0]["attributes"]["floors"], 9);
+    assert_eq!(two["items"][0]["next_inspection_due"], "2026-01-01");
+
+    // Export: same columns as the CSV export, codes as text, coordinates as numbers.
+    let (status, ct, bytes) = get_bytes(&admin, "/api/v1/equipment/export.xlsx").await;
+    assert_eq!(status, 200);
+    assert_eq!(ct, XLSX);
+    let sheet = read_sheet(&bytes, 0);
+    let csv = admin.get("/api/v1/equipment/export.csv").await;
+    let csv_head: Vec<String> = csv
+        .body
+        .trim_start_matches('\u{feff}')
+        .lines()
+        .next()
+        .unwrap()
+        .split(',')
+        .map(str::to_string)
+        .collect();
+    assert_eq!(sheet[0], csv_head);
+    assert_eq!(sheet.len(), 3);
+    let col = |name: &str| sheet[0].iter().position(|h| h == name).unwrap();
+    let row = sheet
+        .iter()
+        .find(|r| r[col("rescue_code")] == "111111")
+        .unwrap();
+    assert_eq!(row[col("equipment_code")], "311010890201500011");
+    assert_eq!(row[col("lat")], "24.5");
+    assert_eq!(row[col("company_license_no")], "LA");
+    // The export re-imports format-for-format (here: duplicates are named by row and column).
+    let r = import(&mut admin, XLSX, bytes).await;
+    assert_eq!(r.status, 422);
+    let detail = r.json()["detail"].as_str().unwrap().to_string();
+    assert!(
+        detail.contains("column rescue_code (F): `111111` is already registered"),
+        "{detail}"
+    );
+
+    // The template: the import columns and a help sheet naming every column.
+    let (status, _, t) = get_bytes(&admin, "/api/v1/equipment/import-template.xlsx").await;
+    assert_eq!(status, 200);
+    let head = read_sheet(&t, 0);
+    assert_eq!(head.len(), 1);
+    assert_eq!(head[0], registry::CSV_COLUMNS.map(str::to_string).to_vec());
+    let help = read_sheet(&t, 1);
+    for c in registry::CSV_COLUMNS {
+        assert!(help.iter().any(|r| r[0] == c), "help lacks {c}");
+    }
+    let tc = admin.get("/api/v1/equipment/import-template.csv").await;
+    assert_eq!(
+        tc.body.trim_start_matches('\u{feff}').trim(),
+        registry::CSV_COLUMNS.join(",")
+    );
+}
+
+/// TSG T7001-2023 through the API, with hand-checked dates.
+async fn elevator_inspections_follow_tsg_t7001_2023(b: Backend) {
+    let e = setup(b).await;
+    let mut admin = e.client("admin").await;
+    let mut body = elevator("123456", "990101", e.company_a, 1);
+    body["install_date"] = json!("2020-03-01");
+    body["manufacture_date"] = json!("2019-12-01");
+    body["registration_date"] = json!("2020-04-01");
+    body["supervised_on"] = json!("2020-03-10");
+    let id = add_equipment(&mut admin, &body).await;
+    let ep = format!("/api/v1/equipment/{id}");
+    // Year 1 is due in the supervision month (March) of 2021, stored as its last day.
+    assert_eq!(
+        admin.get(&ep).await.json()["next_inspection_due"],
+        "2021-03-31"
+    );
+    let mut insp = e.client("inspector").await;
+    let path = format!("/api/v1/equipment/{id}/inspections");
+    let record = |on: &str, conclusion: &str, kind: &str| json!({"inspected_on": on, "conclusion": conclusion, "kind": kind, "inspector": "李工"});
+    // Year 1 done (late): year 4 (March 2024) is next — years 2 and 3 are self-testing years.
+    let r = insp
+        .post_json(&path, &record("2021-04-15", "pass", "periodic"))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.json()["next_due"], "2024-03-31");
+    assert_eq!(r.json()["kind"], "periodic");
+    // Year 4 done two months early on request (2024-01-05): the due month does not move.
+    let r = insp
+        .post_json(&path, &record("2024-01-05", "pass", "periodic"))
+        .await;
+    assert_eq!(r.json()["next_due"], "2027-03-31");
+    // A failed inspection is due again at once and must not be used; the re-inspection
+    // pass restores the schedule.
+    let r = insp
+        .post_json(&path, &record("2024-02-01", "fail", "periodic"))
+        .await;
+    assert_eq!(r.json()["next_due"], "2024-02-01");
+    assert_eq!(insp.get(&ep).await.json()["must_not_use"], true);
+    let r = insp
+        .post_json(&path, &record("2024-02-20", "recheck_pass", "periodic"))
+        .await;
+    assert_eq!(r.json()["next_due"], "2027-03-31");
+    assert_eq!(insp.get(&ep).await.json()["must_not_use"], false);
+    let plan = insp
+        .get(&format!("/api/v1/equipment/{id}/schedule"))
+        .await
+        .json();
+    assert_eq!(plan["anchor"], "2020-03-10");
+    let kinds: Vec<&str> = plan["years"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .take(9)
+        .map(|y| y["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "periodic",
+            "self_test",
+            "self_test",
+            "periodic",
+            "self_test",
+            "self_test",
+            "periodic",
+            "self_test",
+            "periodic"
+        ]
+    );
+    assert_eq!(plan["years"][3]["due"], "2024-03-31");
+    // A major repair passes supervision inspection on 2025-08-15: the count restarts there.
+    let r = insp
+        .post_json(&path, &record("2025-08-15", "pass", "supervision"))
+        .await;
+    assert_eq!(r.json()["next_due"], "2026-08-31");
+    let eq = insp.get(&ep).await.json();
+    assert_eq!(eq["supervised_on"], "2025-08-15");
+    assert_eq!(eq["next_inspection_due"], "2026-08-31");
+    let today = registry::today();
+    let overdue = chrono::NaiveDate::from_ymd_opt(2026, 8, 31).unwrap() < today;
+    assert_eq!(eq["must_not_use"], overdue);
+    let listed = insp.get("/api/v1/equipment?due=overdue").await.json();
+    assert_eq!(listed["total"], if overdue { 1 } else { 0 });
+    // The cycle row is data: the year list is editable and checked; other rows have none.
+    let cycles = admin.get("/api/v1/equipment/cycles").await.json();
+    let elev = cycles
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["category"] == "3000" && c["variety"] == "")
+        .unwrap()
+        .clone();
+    assert_eq!(elev["schedule_years"], "1,4,7,9,11,13,15");
+    assert_eq!(elev["early_months"], 2);
+    let cpath = format!("/api/v1/equipment/cycles/{}", elev["id"]);
+    let r = admin
+        .post_json(
+            &cpath,
+            &json!({"first_after_months": 12, "interval_months": 12, "schedule_years": "4,1"}),
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    assert_eq!(r.json()["field"], "schedule_years");
+    let boiler = cycles
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["category"] == "1000")
+        .unwrap();
+    assert!(boiler["schedule_years"].is_null());
+    let r = admin
+        .post_json(
+            &format!("/api/v1/equipment/cycles/{}", boiler["id"]),
+            &json!({"first_after_months": 12, "interval_months": 12, "schedule_years": "1,2"}),
+        )
+        .await;
+    assert_eq!(r.status, 422);
+    // Every other year from year 1 with 24-month steps after it: editing recomputes the due
+    // date (anchor 2025-08-15, no periodic pass since: year 1 = August 2026 stays; with
+    // years "2" the first due is August 2027).
+    let r = admin
+        .post_json(
+            &cpath,
+            &json!({"first_after_months": 24, "interval_months": 24, "schedule_years": "2"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        admin.get(&ep).await.json()["next_inspection_due"],
+        "2027-08-31"
+    );
+    // Not an elevator: the fixed-interval rows are unchanged (boiler: 12 months after registration).
+    let bid = add_equipment(
+        &mut admin,
+        &json!({"category": "1000", "variety": "1100", "name": "锅炉", "use_unit": "厂", "address": "路", "region_code": "990101", "registration_date": "2024-02-29"}),
+    )
+    .await;
+    assert_eq!(
+        admin.get(&format!("/api/v1/equipment/{bid}")).await.json()["next_inspection_due"],
+        "2025-02-28"
+    );
+    assert_eq!(
+        admin
+            .get(&format!("/api/v1/equipment/{bid}/schedule"))
+            .await
+            .status,
+        404
+    );
+}
+
 async fn incident_intake_is_idempotent_and_transitions_are_checked(b: Backend) {
     let e = setup(b).await;
-    let mut admin = client(&e.db, &e.router, e.city, "admin").await;
+    let mut admin = e.client("admin").await;
     add_elevator(&mut admin, "123456", "990101001", e.company_a, 1).await;
-    let mut d = client(&e.db, &e.router, e.city, "dispatcher").await;
+    let mut d = e.client("dispatcher").await;
     let body = json!({"rescue_code": "123456", "channel": "phone", "caller_phone": "13900000000"});
     let r = d
         .request(
@@ -437,12 +677,13 @@ async fn incident_intake_is_idempotent_and_transitions_are_checked(b: Backend) {
             .unwrap()
             .starts_with("stale_version")
     );
-    let mut v = 2;
-    for to in ["acknowledged", "on_scene", "released", "confirmed"] {
-        let r = d.post_json(&path, &tr(to, v)).await;
-        assert_eq!(r.status, 200, "{to}: {}", r.body);
-        v += 1;
-    }
+    let mut v = walk(
+        &mut d,
+        id,
+        &["acknowledged", "on_scene", "released", "confirmed"],
+        2,
+    )
+    .await;
     let r = d
         .post_json(
             &path,
@@ -512,10 +753,10 @@ async fn incidents_sql(db: &sea_orm::DatabaseConnection, sql: &str) -> Result<()
 
 async fn concurrent_transitions_with_one_version_have_one_winner(b: Backend) {
     let e = setup(b).await;
-    let mut admin = client(&e.db, &e.router, e.city, "admin").await;
+    let mut admin = e.client("admin").await;
     add_elevator(&mut admin, "123456", "990101", e.company_a, 1).await;
-    let mut d1 = client(&e.db, &e.router, e.city, "dispatcher").await;
-    let mut d2 = client(&e.db, &e.router, e.city, "admin").await;
+    let mut d1 = e.client("dispatcher").await;
+    let mut d2 = e.client("admin").await;
     for round in 0..5 {
         let r = d1
             .post_json(
@@ -545,7 +786,7 @@ async fn concurrent_transitions_with_one_version_have_one_winner(b: Backend) {
 
 async fn scanner_escalates_missed_acknowledgement_and_alerts_late_arrival(b: Backend) {
     let e = setup(b).await;
-    let mut admin = client(&e.db, &e.router, e.city, "admin").await;
+    let mut admin = e.client("admin").await;
     add_elevator(&mut admin, "123456", "990101001", e.company_a, 1).await;
     let r = admin
         .post_json(
@@ -554,22 +795,9 @@ async fn scanner_escalates_missed_acknowledgement_and_alerts_late_arrival(b: Bac
         )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
-    let mut d = client(&e.db, &e.router, e.city, "dispatcher").await;
-    let id = d
-        .post_json(
-            "/api/v1/incidents",
-            &json!({"rescue_code": "123456", "channel": "phone"}),
-        )
-        .await
-        .json()["id"]
-        .as_i64()
-        .unwrap();
-    let r = d
-        .post_json(
-            &format!("/api/v1/incidents/{id}/transitions"),
-            &json!({"to": "dispatched", "version": 1}),
-        )
-        .await;
+    let mut d = e.client("dispatcher").await;
+    let id = open_incident(&mut d, "123456").await;
+    let r = transition(&mut d, id, "dispatched", 1).await;
     assert_eq!(r.json()["company_id"], e.company_a);
     // Before the deadline nothing happens.
     let now = qcity_equipment::sql::now();
@@ -606,20 +834,15 @@ async fn scanner_escalates_missed_acknowledgement_and_alerts_late_arrival(b: Bac
             .any(|ev| ev["kind"] == "alert")
     );
     let v = j["version"].as_i64().unwrap();
-    let r = d
-        .post_json(
-            &format!("/api/v1/incidents/{id}/transitions"),
-            &json!({"to": "escalated_l3", "version": v}),
-        )
-        .await;
+    let r = transition(&mut d, id, "escalated_l3", v).await;
     assert_eq!(r.json()["level"], 3);
 }
 
 async fn iot_alarm_flood_makes_one_incident(b: Backend) {
     let e = setup(b).await;
-    let mut admin = client(&e.db, &e.router, e.city, "admin").await;
+    let mut admin = e.client("admin").await;
     add_elevator(&mut admin, "123456", "990101", e.company_a, 1).await;
-    let d = client(&e.db, &e.router, e.city, "dispatcher").await;
+    let d = e.client("dispatcher").await;
     let frame = json!({"rescue_code": "123456", "alarm_code": "02", "timestamp": "2026-01-01T08:00:00Z", "device_id": "gw-1"});
     let mut tasks = Vec::new();
     for _ in 0..20 {
@@ -670,59 +893,66 @@ async fn iot_alarm_flood_makes_one_incident(b: Backend) {
     assert_eq!(sum["unknown_elevators"][0]["rescue_code"], "888888");
     // Once released, a new alarm opens a new incident.
     let id = open[0]["id"].as_i64().unwrap();
-    let mut v = 1;
-    for to in ["dispatched", "on_scene", "released"] {
-        assert_eq!(
-            d.post_json(
-                &format!("/api/v1/incidents/{id}/transitions"),
-                &json!({"to": to, "version": v})
-            )
-            .await
-            .status,
-            200
-        );
-        v += 1;
-    }
+    walk(&mut d, id, &["dispatched", "on_scene", "released"], 1).await;
     let r = d.post_json("/api/v1/iot/elevator-alarms", &frame).await;
     assert_eq!(r.json()[0]["outcome"], "created");
+    // One request is one batch: repeated frames within it are de-duplicated in order.
+    add_elevator(&mut admin, "234567", "990101", e.company_a, 2).await;
+    let f = |rescue: &str, code: &str| json!({"rescue_code": rescue, "alarm_code": code, "device_id": "gw-2"});
+    let r = d
+        .post_json(
+            "/api/v1/iot/elevator-alarms",
+            &json!([
+                f("234567", "02"),
+                f("234567", "02"),
+                f("777777", "02"),
+                f("234567", "05"),
+                f("234567", "0a")
+            ]),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let v = r.json();
+    let outs: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        outs,
+        [
+            "created",
+            "duplicate",
+            "unknown_elevator",
+            "not_trapped",
+            "duplicate"
+        ]
+    );
+    assert_eq!(v[0]["incident_id"], v[1]["incident_id"]);
+    assert_eq!(v[0]["incident_id"], v[4]["incident_id"]);
+    assert!(v[2]["incident_id"].is_null() && v[3]["incident_id"].is_null());
+    let ids: std::collections::HashSet<i64> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["alarm_id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 5, "every frame recorded once");
 }
 
 async fn maintainers_see_only_their_company(b: Backend) {
     let e = setup(b).await;
-    let mut admin = client(&e.db, &e.router, e.city, "admin").await;
+    let mut admin = e.client("admin").await;
     let ea = add_elevator(&mut admin, "123456", "990101", e.company_a, 1).await;
     add_elevator(&mut admin, "234567", "990101", e.company_b, 2).await;
-    let mut d = client(&e.db, &e.router, e.city, "dispatcher").await;
-    let ia = d
-        .post_json(
-            "/api/v1/incidents",
-            &json!({"rescue_code": "123456", "channel": "phone"}),
-        )
-        .await
-        .json()["id"]
-        .as_i64()
-        .unwrap();
-    let ib = d
-        .post_json(
-            "/api/v1/incidents",
-            &json!({"rescue_code": "234567", "channel": "phone"}),
-        )
-        .await
-        .json()["id"]
-        .as_i64()
-        .unwrap();
+    let mut d = e.client("dispatcher").await;
+    let ia = open_incident(&mut d, "123456").await;
+    let ib = open_incident(&mut d, "234567").await;
     for id in [ia, ib] {
-        assert_eq!(
-            d.post_json(
-                &format!("/api/v1/incidents/{id}/transitions"),
-                &json!({"to": "dispatched", "version": 1})
-            )
-            .await
-            .status,
-            200
-        );
+        assert_eq!(transition(&mut d, id, "dispatched", 1).await.status, 200);
     }
-    let mut fixer = client(&e.db, &e.router, e.city, "fixer").await;
+    let mut fixer = e.client("fixer").await;
     let mine = fixer.get("/api/v1/incidents").await.json();
     assert_eq!(mine.as_array().unwrap().len(), 1);
     assert_eq!(mine[0]["id"], ia);
@@ -731,32 +961,12 @@ async fn maintainers_see_only_their_company(b: Backend) {
         404
     );
     assert_eq!(
-        fixer
-            .post_json(
-                &format!("/api/v1/incidents/{ib}/transitions"),
-                &json!({"to": "acknowledged", "version": 2})
-            )
-            .await
-            .status,
+        transition(&mut fixer, ib, "acknowledged", 2).await.status,
         404
     );
     // Only the engineer's steps.
-    assert_eq!(
-        fixer
-            .post_json(
-                &format!("/api/v1/incidents/{ia}/transitions"),
-                &json!({"to": "cancelled", "version": 2})
-            )
-            .await
-            .status,
-        422
-    );
-    let r = fixer
-        .post_json(
-            &format!("/api/v1/incidents/{ia}/transitions"),
-            &json!({"to": "acknowledged", "version": 2}),
-        )
-        .await;
+    assert_eq!(transition(&mut fixer, ia, "cancelled", 2).await.status, 422);
+    let r = transition(&mut fixer, ia, "acknowledged", 2).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(fixer.get("/api/v1/equipment").await.json()["total"], 1);
     // Maintenance records by their own company.
@@ -776,10 +986,10 @@ async fn maintainers_see_only_their_company(b: Backend) {
 
 async fn inspections_maintenance_risk_and_kpis(b: Backend) {
     let e = setup(b).await;
-    let mut admin = client(&e.db, &e.router, e.city, "admin").await;
+    let mut admin = e.client("admin").await;
     let id = add_elevator(&mut admin, "123456", "990101", e.company_a, 1).await;
     let id2 = add_elevator(&mut admin, "234567", "990101", e.company_a, 2).await;
-    let mut insp = client(&e.db, &e.router, e.city, "inspector").await;
+    let mut insp = e.client("inspector").await;
     let today = registry::today();
     let r = insp.post_json(&format!("/api/v1/equipment/{id}/inspections"), &json!({"inspected_on": today.to_string(), "conclusion": "fail", "defects": ["层门门锁啮合长度不足"], "inspector": "李工"})).await;
     assert_eq!(r.status, 201, "{}", r.body);
@@ -787,7 +997,7 @@ async fn inspections_maintenance_risk_and_kpis(b: Backend) {
     assert_eq!(r.json()["rectification"], "open");
     let eq = insp.get(&format!("/api/v1/equipment/{id}")).await.json();
     assert_eq!(eq["must_not_use"], true);
-    let r = insp.post_json(&format!("/api/v1/equipment/{id2}/inspections"), &json!({"inspected_on": (today - Duration::days(400)).to_string(), "conclusion": "pass"})).await;
+    let r = insp.post_json(&format!("/api/v1/equipment/{id2}/inspections"), &json!({"inspected_on": (today - Duration::days(800)).to_string(), "conclusion": "pass"})).await;
     assert_eq!(r.status, 201);
     let overdue = insp.get("/api/v1/equipment?due=overdue").await.json();
     assert_eq!(overdue["total"], 1);
@@ -873,29 +1083,15 @@ async fn inspections_maintenance_risk_and_kpis(b: Backend) {
         .max(0)
     );
     // KPIs over a closed incident.
-    let mut d = client(&e.db, &e.router, e.city, "dispatcher").await;
-    let iid = d
-        .post_json(
-            "/api/v1/incidents",
-            &json!({"rescue_code": "123456", "channel": "phone"}),
-        )
-        .await
-        .json()["id"]
-        .as_i64()
-        .unwrap();
-    let mut v = 1;
-    for to in ["dispatched", "acknowledged", "on_scene", "released"] {
-        assert_eq!(
-            d.post_json(
-                &format!("/api/v1/incidents/{iid}/transitions"),
-                &json!({"to": to, "version": v})
-            )
-            .await
-            .status,
-            200
-        );
-        v += 1;
-    }
+    let mut d = e.client("dispatcher").await;
+    let iid = open_incident(&mut d, "123456").await;
+    walk(
+        &mut d,
+        iid,
+        &["dispatched", "acknowledged", "on_scene", "released"],
+        1,
+    )
+    .await;
     let month = today.format("%Y-%m").to_string();
     let k = d
         .get(&format!(
@@ -918,7 +1114,7 @@ async fn inspections_maintenance_risk_and_kpis(b: Backend) {
             .status,
         422
     );
-    let mut east = client(&e.db, &e.router, e.city, "east").await;
+    let mut east = e.client("east").await;
     assert_eq!(
         east.get("/api/v1/kpis/elevators?region=990101")
             .await
@@ -929,27 +1125,11 @@ async fn inspections_maintenance_risk_and_kpis(b: Backend) {
 
 async fn hooks_feed_indicators_and_report(b: Backend) {
     let e = setup(b).await;
-    let mut admin = client(&e.db, &e.router, e.city, "admin").await;
+    let mut admin = e.client("admin").await;
     add_elevator(&mut admin, "123456", "990101", e.company_a, 1).await;
-    let mut d = client(&e.db, &e.router, e.city, "dispatcher").await;
-    let iid = d
-        .post_json(
-            "/api/v1/incidents",
-            &json!({"rescue_code": "123456", "channel": "phone"}),
-        )
-        .await
-        .json()["id"]
-        .as_i64()
-        .unwrap();
-    let mut v = 1;
-    for to in ["dispatched", "on_scene"] {
-        d.post_json(
-            &format!("/api/v1/incidents/{iid}/transitions"),
-            &json!({"to": to, "version": v}),
-        )
-        .await;
-        v += 1;
-    }
+    let mut d = e.client("dispatcher").await;
+    let iid = open_incident(&mut d, "123456").await;
+    walk(&mut d, iid, &["dispatched", "on_scene"], 1).await;
     let year = incidents::year_of(chrono::Utc::now());
     let feed = EquipmentModule
         .indicator_feed(&e.db, e.city, year)
@@ -976,18 +1156,10 @@ async fn hooks_feed_indicators_and_report(b: Backend) {
 
 async fn pages_render_in_both_languages(b: Backend) {
     let e = setup(b).await;
-    let mut admin = client(&e.db, &e.router, e.city, "admin").await;
+    let mut admin = e.client("admin").await;
     let id = add_elevator(&mut admin, "123456", "990101", e.company_a, 1).await;
-    let mut d = client(&e.db, &e.router, e.city, "dispatcher").await;
-    let iid = d
-        .post_json(
-            "/api/v1/incidents",
-            &json!({"rescue_code": "123456", "channel": "phone"}),
-        )
-        .await
-        .json()["id"]
-        .as_i64()
-        .unwrap();
+    let mut d = e.client("dispatcher").await;
+    let iid = open_incident(&mut d, "123456").await;
     let mut browser = TestClient::new(e.router.clone());
     let r = browser.login("admin", "password-admin").await;
     assert!(r.status == 303 || r.status == 200);

@@ -3,12 +3,13 @@
 //! incident; an unknown elevator and a garbage frame are recorded or skipped, and the consumer
 //! keeps running.
 
-use qcity_equipment::registry::{self, NewCompany, NewEquipment, Scope};
-use qcity_equipment::{EquipmentModule, mqtt, sql};
-use qcity_platform::Module;
+mod common;
+
+use common::{company, count, modules};
+use qcity_equipment::mqtt;
+use qcity_equipment::registry::{self, NewEquipment, Scope};
 use qcity_platform::testing::{Backend, TestDb, seed_small_city};
 use rumqttc::{AsyncClient, MqttOptions, QoS};
-use std::sync::Arc;
 use std::time::Duration;
 
 #[tokio::test]
@@ -19,27 +20,11 @@ use std::time::Duration;
 async fn duplicate_alarm_flood_makes_one_incident() {
     let url =
         std::env::var("QCITY_TEST_MQTT_URL").unwrap_or_else(|_| "mqtt://127.0.0.1:1883".into());
-    let mods: Vec<Arc<dyn Module>> = vec![Arc::new(EquipmentModule)];
-    let t = TestDb::migrated(Backend::Sqlite, &mods).await;
+    let t = TestDb::migrated(Backend::Sqlite, &modules()).await;
     let city = seed_small_city(&t.db, &[]).await;
-    let c = registry::create_company(
-        &t.db,
-        city,
-        &NewCompany {
-            name_zh: "甲".into(),
-            name_en: String::new(),
-            license_no: "L".into(),
-            duty_phone: "0599-1111111".into(),
-            contract_until: None,
-            engineers: 3,
-            address: String::new(),
-            lon: None,
-            lat: None,
-            region_code: "990101".into(),
-        },
-    )
-    .await
-    .unwrap();
+    let c = registry::create_company(&t.db, city, &company("甲", "L", "990101"))
+        .await
+        .unwrap();
     // A rescue code unique to this run, so retained or stray messages of other runs do not count.
     let rescue = format!(
         "{}",
@@ -160,13 +145,4 @@ async fn duplicate_alarm_flood_makes_one_incident() {
         "the consumer survived the garbage frame"
     );
     consumer.abort();
-}
-
-async fn count(db: &sea_orm::DatabaseConnection, q: &str) -> i64 {
-    sql::one(db, q, vec![])
-        .await
-        .unwrap()
-        .unwrap()
-        .try_get("", "n")
-        .unwrap()
 }
