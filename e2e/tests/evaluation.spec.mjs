@@ -89,3 +89,40 @@ test("analyst: validation rules from the passport (htmx)", async ({ page }) => {
   await expect(panel.locator("tr[data-rule-id]")).toHaveCount(before);
   w.assertClean();
 });
+
+test("analyst: add an indicator to the framework structure (htmx)", async ({ page }) => {
+  const w = watchPage(page);
+  await login(page, "analyst");
+  await page.goto("/app/evaluation");
+  await page.getByTestId("frameworks").getByRole("link", { name: "城市质量发展评价指标体系" }).click();
+  await page.getByTestId("structure-link").click();
+  await expect(page.locator("h1")).toContainText("指标体系结构");
+  const panel = page.getByTestId("structure-panel");
+  const code = `CQ-E2E-${Date.now() % 1000000}`;
+  // add an indicator under the economic dimension; htmx swaps the panel in place
+  const form = page.getByTestId("node-new");
+  await form.locator('select[name="kind"]').selectOption("indicator");
+  await form.locator('select[name="parent"]').selectOption("CQ-D-ECON");
+  await form.locator('input[name="code"]').fill(code);
+  await form.locator('input[name="name_zh"]').fill("浏览器新增指标");
+  await form.locator('input[name="name_en"]').fill("Indicator added in the browser");
+  await form.locator('input[name="unit"]').fill("%");
+  await form.locator('button[type="submit"]').click();
+  const row = panel.locator(`tr[data-code="${code}"]`);
+  await expect(row).toHaveAttribute("data-kind", "indicator");
+  await expect(panel.getByRole("status")).toBeVisible();
+  // it is in the framework tree, under its dimension
+  const api = await page.request.get(page.url().replace("/app/", "/api/v1/").replace("/structure", `/nodes/${code}`));
+  expect((await api.json()).parent).toBe("CQ-D-ECON");
+  // a used code is refused in the panel, naming the field
+  await form.locator('select[name="parent"]').selectOption("CQ-D-SOC");
+  await form.locator('input[name="code"]').fill(code);
+  await form.locator('input[name="name_zh"]').fill("重复");
+  await page.getByTestId("node-new").locator('button[type="submit"]').click();
+  await expect(panel.getByTestId("structure-error")).toContainText("code");
+  // delete it again (no data, no run used it)
+  page.once("dialog", (d) => d.accept());
+  await panel.locator(`tr[data-code="${code}"]`).getByRole("button", { name: "删除" }).click();
+  await expect(panel.locator(`tr[data-code="${code}"]`)).toHaveCount(0);
+  w.assertClean();
+});

@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1/evaluation` (documented in the OpenAPI document).
 
 use crate::import::{self, ImportReport};
+use crate::nodes::{self, Deleted, NewNode, NodePatch, NodeTree, WeightSum};
 use crate::rules::{self, NewRule, RulePatch, RuleView};
 use crate::runs::{self, NewRun, RunResults};
 use crate::store::{
@@ -33,6 +34,18 @@ pub fn routes() -> Router<AppState> {
             post(passport).patch(passport),
         )
         .route(
+            "/api/v1/evaluation/frameworks/{id}/nodes",
+            get(nodes_list).post(node_create),
+        )
+        .route(
+            "/api/v1/evaluation/frameworks/{id}/nodes/{code}",
+            get(node_get).patch(node_update).delete(node_delete),
+        )
+        .route(
+            "/api/v1/evaluation/frameworks/{id}/nodes/{code}/equalise",
+            post(node_equalise),
+        )
+        .route(
             "/api/v1/evaluation/frameworks/{id}/rules",
             get(rules_list).post(rule_create),
         )
@@ -60,8 +73,8 @@ pub fn routes() -> Router<AppState> {
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(catalogue, frameworks, install, framework, passport, rules_list, rule_create, rule_get, rule_update, rule_delete, feeds, import_values, template, values, save, value, act, completeness, runs_list, run_create, run_get, run_reproduce),
-    components(schemas(RuleView, NewRule, RulePatch, CatalogueEntry, FrameworkView, FrameworkDetail, NodeView, PassportPatch, ValueView, ValueInput, Warning, ValueWithWarnings, ActBody, Completeness, FeedReport, ImportReport, import::RowError, NewRun, RunSummary, RunDetail, RunResults, runs::YearResult, runs::UnitScores, runs::RankInterval, runs::ProgressRow, Reproduced, InstallBody)),
+    paths(catalogue, frameworks, install, framework, passport, nodes_list, node_create, node_get, node_update, node_delete, node_equalise, rules_list, rule_create, rule_get, rule_update, rule_delete, feeds, import_values, template, values, save, value, act, completeness, runs_list, run_create, run_get, run_reproduce),
+    components(schemas(NewNode, NodePatch, NodeTree, WeightSum, Deleted, RuleView, NewRule, RulePatch, CatalogueEntry, FrameworkView, FrameworkDetail, NodeView, PassportPatch, ValueView, ValueInput, Warning, ValueWithWarnings, ActBody, Completeness, FeedReport, ImportReport, import::RowError, NewRun, RunSummary, RunDetail, RunResults, runs::YearResult, runs::UnitScores, runs::RankInterval, runs::ProgressRow, Reproduced, InstallBody)),
     tags((name = "evaluation", description = "City quality evaluation: frameworks, governed indicator data, composite-index runs"))
 )]
 pub struct EvalApi;
@@ -178,6 +191,81 @@ async fn passport(
 ) -> Result<Json<NodeView>, ApiError> {
     let n = store::update_passport(&st.db, &p, id, &code, b).await?;
     Ok(Json(NodeView::from(&n)))
+}
+
+/// The framework's tree with, per parent, whether its children's weights sum to 1.
+#[utoipa::path(get, path = "/api/v1/evaluation/frameworks/{id}/nodes", tag = "evaluation", params(("id" = i64, Path)), responses((status = 200, body = NodeTree), (status = 404, body = qcity_platform::web::error::Problem)))]
+async fn nodes_list(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<i64>,
+) -> Result<Json<NodeTree>, ApiError> {
+    reader(&p)?;
+    Ok(Json(nodes::tree(&st.db, &p, id).await?))
+}
+
+/// Adds a dimension (under the index) or an indicator (under a dimension) with its passport
+/// (analysts, admins). A code already used in the framework is a conflict.
+#[utoipa::path(post, path = "/api/v1/evaluation/frameworks/{id}/nodes", tag = "evaluation", params(("id" = i64, Path)), request_body = NewNode, responses((status = 201, body = NodeView), (status = 403, body = qcity_platform::web::error::Problem), (status = 404, body = qcity_platform::web::error::Problem), (status = 409, body = qcity_platform::web::error::Problem), (status = 422, body = qcity_platform::web::error::Problem)))]
+async fn node_create(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path(id): Path<i64>,
+    Json(b): Json<NewNode>,
+) -> Result<Response, ApiError> {
+    let m = nodes::create_node(&st.db, &p, id, &b).await?;
+    Ok((StatusCode::CREATED, Json(NodeView::from(&m))).into_response())
+}
+
+#[utoipa::path(get, path = "/api/v1/evaluation/frameworks/{id}/nodes/{code}", tag = "evaluation", params(("id" = i64, Path), ("code" = String, Path)), responses((status = 200, body = NodeView), (status = 404, body = qcity_platform::web::error::Problem)))]
+async fn node_get(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path((id, code)): Path<(i64, String)>,
+) -> Result<Json<NodeView>, ApiError> {
+    reader(&p)?;
+    let m = nodes::get_node(&st.db, &p, id, &code).await?;
+    Ok(Json(NodeView::from(&m)))
+}
+
+/// Edits a node's names, weight or direction, or moves it under another parent (no cycles;
+/// an indicator cannot take children; a dimension stays under the index).
+#[utoipa::path(patch, path = "/api/v1/evaluation/frameworks/{id}/nodes/{code}", tag = "evaluation", params(("id" = i64, Path), ("code" = String, Path)), request_body = NodePatch, responses((status = 200, body = NodeView), (status = 403, body = qcity_platform::web::error::Problem), (status = 404, body = qcity_platform::web::error::Problem), (status = 422, body = qcity_platform::web::error::Problem)))]
+async fn node_update(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path((id, code)): Path<(i64, String)>,
+    Json(b): Json<NodePatch>,
+) -> Result<Json<NodeView>, ApiError> {
+    let m = nodes::update_node(&st.db, &p, id, &code, &b).await?;
+    Ok(Json(NodeView::from(&m)))
+}
+
+/// Deletes a node, its subtree and their validation rules. 409 when the subtree holds data
+/// values or a stored index run used it, and for the index itself.
+#[utoipa::path(delete, path = "/api/v1/evaluation/frameworks/{id}/nodes/{code}", tag = "evaluation", params(("id" = i64, Path), ("code" = String, Path)), responses((status = 200, body = Deleted), (status = 403, body = qcity_platform::web::error::Problem), (status = 404, body = qcity_platform::web::error::Problem), (status = 409, body = qcity_platform::web::error::Problem)))]
+async fn node_delete(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path((id, code)): Path<(i64, String)>,
+) -> Result<Json<Deleted>, ApiError> {
+    Ok(Json(nodes::delete_node(&st.db, &p, id, &code).await?))
+}
+
+/// Sets the weights of a node's children to 1/n each.
+#[utoipa::path(post, path = "/api/v1/evaluation/frameworks/{id}/nodes/{code}/equalise", tag = "evaluation", params(("id" = i64, Path), ("code" = String, Path)), responses((status = 200, body = [NodeView]), (status = 403, body = qcity_platform::web::error::Problem), (status = 404, body = qcity_platform::web::error::Problem), (status = 422, body = qcity_platform::web::error::Problem)))]
+async fn node_equalise(
+    State(st): State<AppState>,
+    ApiUser(p): ApiUser,
+    Path((id, code)): Path<(i64, String)>,
+) -> Result<Json<Vec<NodeView>>, ApiError> {
+    Ok(Json(
+        nodes::equalise(&st.db, &p, id, &code)
+            .await?
+            .iter()
+            .map(NodeView::from)
+            .collect(),
+    ))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

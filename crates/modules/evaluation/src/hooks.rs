@@ -7,8 +7,9 @@ use crate::store::{self, EvalError, PUBLISHED};
 use qcity_platform::Tile;
 use qcity_platform::auth::{Capability, Principal};
 use qcity_platform::feeds::{OpenDataset, ReportChart, ReportFigure, ReportSection, ReportTable};
+use qcity_platform::i18n::Tr;
 use qcity_platform::web::AppState;
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use std::collections::BTreeMap;
 
 /// Score bands of the published 0–100 scale (after the manufacturing quality competitiveness
@@ -29,12 +30,10 @@ pub fn band(score: f64) -> (&'static str, &'static str) {
 }
 
 /// Home dashboard tiles.
-pub async fn tiles(st: &AppState, p: &Principal) -> Result<Vec<Tile>, EvalError> {
+pub async fn tiles(st: &AppState, p: &Principal, t: &Tr) -> Result<Vec<Tile>, EvalError> {
     if !p.can(Capability::ViewAll) && !p.can(Capability::EnterData) {
         return Ok(Vec::new());
     }
-    let t = qcity_platform::i18n::Tr::new(qcity_platform::i18n::Lang::ZhCn);
-    let _ = t;
     let mut out = Vec::new();
     if let Some((m, res)) = runs::latest_finished(&st.db, p.city_id, None).await? {
         let res = runs::scoped_results(p, res);
@@ -54,7 +53,10 @@ pub async fn tiles(st: &AppState, p: &Principal) -> Result<Vec<Tile>, EvalError>
                 .flatten()
                 .unwrap_or(f64::NAN);
             out.push(Tile {
-                title: format!("质量发展综合指数 {} · Quality index", y.year),
+                title: t.ta(
+                    "evaluation-tile-index",
+                    &[("year", y.year.to_string().into())],
+                ),
                 value: format!("{score:.1}"),
                 note: format!(
                     "{name} · #{}",
@@ -69,11 +71,10 @@ pub async fn tiles(st: &AppState, p: &Principal) -> Result<Vec<Tile>, EvalError>
             .filter(value::Column::CityId.eq(p.city_id))
             .filter(value::Column::RegionCode.starts_with(&p.scope.prefix))
             .filter(value::Column::Status.eq(store::SUBMITTED))
-            .all(&st.db)
-            .await?
-            .len();
+            .count(&st.db)
+            .await?;
         out.push(Tile {
-            title: "待审核指标数据 · Values to approve".into(),
+            title: t.t("evaluation-tile-to-approve"),
             value: n.to_string(),
             note: String::new(),
             href: Some("/app/evaluation/entry?status=submitted".into()),
@@ -83,11 +84,10 @@ pub async fn tiles(st: &AppState, p: &Principal) -> Result<Vec<Tile>, EvalError>
             .filter(value::Column::CityId.eq(p.city_id))
             .filter(value::Column::RegionCode.starts_with(&p.scope.prefix))
             .filter(value::Column::Status.eq(store::DRAFT))
-            .all(&st.db)
-            .await?
-            .len();
+            .count(&st.db)
+            .await?;
         out.push(Tile {
-            title: "草稿指标数据 · Draft values".into(),
+            title: t.t("evaluation-tile-drafts"),
             value: n.to_string(),
             note: String::new(),
             href: Some("/app/evaluation/entry".into()),

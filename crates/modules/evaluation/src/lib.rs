@@ -8,6 +8,7 @@ pub mod entity;
 pub mod hooks;
 pub mod import;
 pub mod migration;
+pub mod nodes;
 pub mod pages;
 pub mod rules;
 pub mod runs;
@@ -16,6 +17,7 @@ pub mod store;
 use axum::Router;
 use qcity_platform::auth::{Capability, Principal};
 use qcity_platform::feeds::{OpenDataset, ReportSection};
+use qcity_platform::i18n::Tr;
 use qcity_platform::module::HookError;
 use qcity_platform::web::{AppState, NavItem, Pillar};
 use qcity_platform::{DemoContext, Module, Tile};
@@ -61,8 +63,8 @@ impl Module for EvaluationModule {
             },
         ]
     }
-    async fn dashboard_tiles(&self, st: &AppState, p: &Principal) -> Vec<Tile> {
-        hooks::tiles(st, p).await.unwrap_or_default()
+    async fn dashboard_tiles(&self, st: &AppState, p: &Principal, t: &Tr) -> Vec<Tile> {
+        hooks::tiles(st, p, t).await.unwrap_or_default()
     }
     async fn report_sections(
         &self,

@@ -137,3 +137,22 @@ evaluation-ratio = ratio (numerator ÷ denominator × factor)
 evaluation-numerator = Numerator
 evaluation-denominator = Denominator
 evaluation-factor = Factor
+evaluation-structure-title = Framework structure
+evaluation-structure-edit-link = Edit the structure (add, move, delete, weights)
+evaluation-structure-help = The index has dimensions and each dimension has indicators. Add a dimension under the index or an indicator under a dimension; move a node under another parent; delete a node with everything below it and its validation rules. A node that holds data values, or that a stored index run used, cannot be deleted. Stored runs keep their own copy of the framework, so editing it never changes a past run. Weights are relative within a parent; "equalise" sets each child to 1/n.
+evaluation-structure-children-weights = Children's weights
+evaluation-structure-edit = Edit
+evaluation-structure-equalise = Equalise
+evaluation-structure-parent = Parent
+evaluation-structure-confirm-delete = Delete this node, everything below it and their validation rules?
+evaluation-structure-new = Add a node
+evaluation-structure-kind = Kind
+evaluation-structure-kind-indicator = Indicator
+evaluation-structure-kind-dimension = Dimension
+evaluation-structure-passport = Passport (indicators)
+evaluation-structure-add = Add
+
+# Home-dashboard tiles
+evaluation-tile-index = Quality development index { $year }
+evaluation-tile-to-approve = Values to approve
+evaluation-tile-drafts = Draft values

@@ -137,3 +137,22 @@ evaluation-ratio = 比值(分子 ÷ 分母 × 系数)
 evaluation-numerator = 分子
 evaluation-denominator = 分母
 evaluation-factor = 系数
+evaluation-structure-title = 指标体系结构
+evaluation-structure-edit-link = 调整结构（新增、移动、删除、权重）
+evaluation-structure-help = 综合指数下设维度，维度下设指标。可在综合指数下新增维度、在维度下新增指标；可将节点移到其他上级；删除节点会一并删除其下级节点及相应校验规则。已有数据值或已被保存的指数测算使用过的节点不能删除。已保存的测算保留各自的指标体系副本，调整体系不会改变以往测算结果。权重在同一上级内为相对值，“均分”将每个下级设为 1/n。
+evaluation-structure-children-weights = 下级权重
+evaluation-structure-edit = 编辑
+evaluation-structure-equalise = 均分
+evaluation-structure-parent = 上级节点
+evaluation-structure-confirm-delete = 删除该节点、其全部下级及相应校验规则？
+evaluation-structure-new = 新增节点
+evaluation-structure-kind = 类型
+evaluation-structure-kind-indicator = 指标
+evaluation-structure-kind-dimension = 维度
+evaluation-structure-passport = 指标护照（仅指标）
+evaluation-structure-add = 新增
+
+# Home-dashboard tiles
+evaluation-tile-index = { $year } 年质量发展综合指数
+evaluation-tile-to-approve = 待审核指标数据
+evaluation-tile-drafts = 草稿指标数据
