@@ -88,7 +88,12 @@ where
     }
 }
 
-fn store<K: Eq + Hash, V>(entries: &Mutex<HashMap<K, Entry<V>>>, capacity: usize, key: K, value: V) {
+fn store<K: Eq + Hash, V>(
+    entries: &Mutex<HashMap<K, Entry<V>>>,
+    capacity: usize,
+    key: K,
+    value: V,
+) {
     let mut map = entries.lock().unwrap_or_else(|p| p.into_inner());
     if map.len() >= capacity && !map.contains_key(&key) {
         map.clear();
@@ -116,12 +121,19 @@ mod tests {
             let cache = &cache;
             async move {
                 cache
-                    .get_or_compute("k", move || async move { c.fetch_add(1, Ordering::SeqCst) + 1 })
+                    .get_or_compute(
+                        "k",
+                        move || async move { c.fetch_add(1, Ordering::SeqCst) + 1 },
+                    )
                     .await
             }
         };
         assert_eq!(get(calls.clone()).await, 1);
-        assert_eq!(get(calls.clone()).await, 1, "fresh value served from the cache");
+        assert_eq!(
+            get(calls.clone()).await,
+            1,
+            "fresh value served from the cache"
+        );
         tokio::time::sleep(Duration::from_millis(60)).await;
         assert_eq!(get(calls.clone()).await, 1, "stale value served at once");
         for _ in 0..100 {
@@ -130,7 +142,11 @@ mod tests {
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        assert_eq!(get(calls.clone()).await, 2, "the background refresh replaced it");
+        assert_eq!(
+            get(calls.clone()).await,
+            2,
+            "the background refresh replaced it"
+        );
         assert_eq!(calls.load(Ordering::SeqCst), 2);
     }
 

@@ -4,6 +4,7 @@
 use crate::auth::Principal;
 use crate::entity::region;
 use crate::feeds::{FedValue, OpenDataset, PublicLink, ReportSection};
+use crate::i18n::Tr;
 use crate::jobs::Jobs;
 use crate::web::{AppState, NavItem};
 use axum::Router;
@@ -57,8 +58,8 @@ pub trait Module: Send + Sync + 'static {
     fn nav(&self) -> Vec<NavItem> {
         Vec::new()
     }
-    /// Headline figures for the home dashboard, scoped to the principal.
-    async fn dashboard_tiles(&self, _state: &AppState, _p: &Principal) -> Vec<Tile> {
+    /// Headline figures for the home dashboard, scoped to the principal, in the reader's language.
+    async fn dashboard_tiles(&self, _state: &AppState, _p: &Principal, _t: &Tr) -> Vec<Tile> {
         Vec::new()
     }
     /// Sections of the annual report for a city and year, from the module's own data.

@@ -16,6 +16,7 @@ pub mod sql;
 use axum::Router;
 use qcity_platform::auth::{Capability, Principal};
 use qcity_platform::feeds::{FedValue, ReportChart, ReportFigure, ReportSection, ReportTable};
+use qcity_platform::i18n::Tr;
 use qcity_platform::module::HookError;
 use qcity_platform::web::{AppState, NavItem, Pillar};
 use qcity_platform::{DemoContext, Module, Tile};
@@ -140,7 +141,7 @@ impl Module for EquipmentModule {
             ),
         ]
     }
-    async fn dashboard_tiles(&self, st: &AppState, p: &Principal) -> Vec<Tile> {
+    async fn dashboard_tiles(&self, st: &AppState, p: &Principal, t: &Tr) -> Vec<Tile> {
         if !api::can_view(p) {
             return Vec::new();
         }
@@ -175,19 +176,19 @@ impl Module for EquipmentModule {
             .map(|v| v.len())
             .unwrap_or(0);
         tiles.push(Tile {
-            title: "电梯 / Elevators".into(),
+            title: t.t("equipment-tile-elevators"),
             value: qcity_platform::web::shell::format_thousands(elevators as i64),
             note: String::new(),
             href: Some("/app/equipment/registry?category=3000".into()),
         });
         tiles.push(Tile {
-            title: "逾期未检 / Overdue inspections".into(),
+            title: t.t("equipment-tile-overdue"),
             value: qcity_platform::web::shell::format_thousands(overdue as i64),
             note: String::new(),
             href: Some("/app/equipment/inspections?due=overdue".into()),
         });
         tiles.push(Tile {
-            title: "96333 进行中 / Open incidents".into(),
+            title: t.t("equipment-tile-open-incidents"),
             value: open.to_string(),
             note: String::new(),
             href: Some("/app/equipment/board".into()),

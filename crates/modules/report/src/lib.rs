@@ -22,6 +22,7 @@ use axum::Router;
 use axum::routing::{get, post};
 use qcity_platform::audit::Actor;
 use qcity_platform::auth::{Capability, Principal};
+use qcity_platform::i18n::Tr;
 use qcity_platform::module::HookError;
 use qcity_platform::sea_orm_migration::MigrationTrait;
 use qcity_platform::web::{AppState, NavItem, Pillar};
@@ -112,12 +113,10 @@ impl Module for ReportModule {
         }]
     }
 
-    async fn dashboard_tiles(&self, st: &AppState, p: &Principal) -> Vec<Tile> {
+    async fn dashboard_tiles(&self, st: &AppState, p: &Principal, t: &Tr) -> Vec<Tile> {
         if !web::may_view(p) {
             return Vec::new();
         }
-        // The dashboard hook has no request language: the default (zh-CN) is used.
-        let t = qcity_platform::i18n::Tr::new(qcity_platform::i18n::Lang::default());
         match store::list(&st.db, p.city_id).await {
             Ok(rows) => {
                 let latest = rows.iter().find(|r| r.status == "published");

@@ -170,3 +170,8 @@ equipment-use-unit = Use unit
 equipment-variety = Variety
 equipment-year-periodic = Periodic inspection
 equipment-year-self_test = Self-testing (TSG T7008)
+
+# Home-dashboard tiles
+equipment-tile-elevators = Elevators
+equipment-tile-overdue = Overdue inspections
+equipment-tile-open-incidents = 96333 open incidents

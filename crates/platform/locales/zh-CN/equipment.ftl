@@ -170,3 +170,8 @@ equipment-use-unit = 使用单位
 equipment-variety = 品种
 equipment-year-periodic = 定期检验
 equipment-year-self_test = 自行检测 (TSG T7008)
+
+# Home-dashboard tiles
+equipment-tile-elevators = 电梯
+equipment-tile-overdue = 逾期未检
+equipment-tile-open-incidents = 96333 进行中

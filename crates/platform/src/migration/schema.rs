@@ -102,11 +102,23 @@ pub fn tenant_fk(
     to_table: &str,
     to_col: &str,
 ) -> ForeignKeyCreateStatement {
-    fk(name, table, &["city_id", col], to_table, &["city_id", to_col])
+    fk(
+        name,
+        table,
+        &["city_id", col],
+        to_table,
+        &["city_id", to_col],
+    )
 }
 /// `table(city_id) → cities(id)`, named `fk_{table}_city`.
 pub fn fk_city(table: &str) -> ForeignKeyCreateStatement {
-    fk(&format!("fk_{table}_city"), table, &["city_id"], "cities", &["id"])
+    fk(
+        &format!("fk_{table}_city"),
+        table,
+        &["city_id"],
+        "cities",
+        &["id"],
+    )
 }
 
 /// A named (optionally unique) index on `table(cols)`.

@@ -345,7 +345,7 @@ async fn home(
             href: None,
         },
     ];
-    tiles.extend(module_tiles(&st, &p).await);
+    tiles.extend(module_tiles(&st, &p, t).await);
     let names: Vec<String> = districts
         .iter()
         .map(|r| t.pick(&r.name_zh, &r.name_en).to_string())
@@ -393,18 +393,24 @@ async fn home(
 }
 
 /// The modules' dashboard tiles for this principal, reused for `server.dashboard_cache_seconds`
-/// (the key holds everything that scopes them: city, role, region scope, company, enterprise).
-async fn module_tiles(st: &AppState, p: &Principal) -> Vec<Tile> {
+/// (the key holds everything that scopes them: city, role, region scope, company, enterprise,
+/// language).
+async fn module_tiles(st: &AppState, p: &Principal, t: crate::i18n::Tr) -> Vec<Tile> {
     let key = format!(
-        "{}|{:?}|{}|{:?}|{:?}",
-        p.city_id, p.role, p.scope.prefix, p.company_id, p.enterprise_id
+        "{}|{:?}|{}|{:?}|{:?}|{}",
+        p.city_id,
+        p.role,
+        p.scope.prefix,
+        p.company_id,
+        p.enterprise_id,
+        t.code()
     );
     let (st2, p2) = (st.clone(), p.clone());
     st.dashboard_tiles
         .get_or_compute(key, move || async move {
             let mut tiles = Vec::new();
             for m in st2.modules.iter() {
-                tiles.extend(m.dashboard_tiles(&st2, &p2).await);
+                tiles.extend(m.dashboard_tiles(&st2, &p2, &t).await);
             }
             tiles
         })
