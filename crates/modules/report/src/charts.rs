@@ -144,19 +144,12 @@ pub const PALETTE: [&str; 6] = [
 
 /// Text safe inside SVG/XML content and attribute values.
 fn xml(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c if (c as u32) < 0x20 && c != '\t' => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
+    // SVG labels are one line and XML 1.0 forbids most control characters: blank them (but tab).
+    let clean: String = s
+        .chars()
+        .map(|c| if (c as u32) < 0x20 && c != '\t' { ' ' } else { c })
+        .collect();
+    qcity_platform::web::error::html_escape(&clean)
 }
 
 /// A data label: at most two decimals, no trailing zeros.
