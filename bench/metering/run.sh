@@ -10,6 +10,9 @@
 #      commit and drop messages beyond 1000 queued). Needs mosquitto and mosquitto_pub.
 # Each figure is the median of 3 runs; never asserts timings.
 # Usage: bench/metering/run.sh [--debug]   (QCITY_BIN=path skips the build)
+#   QCITY_BENCH_ONLY=json,csv,mqtt   run only these parts (default all)
+#   QCITY_BENCH_CSV_TS=iso           CSV timestamps as ISO 8601 with offset (default epoch seconds)
+#   QCITY_BENCH_WRAP="perf record -g -o /tmp/p.data --"   prefix for `qcity serve` (profiling)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 : "${CARGO_TARGET_DIR:=target}"
@@ -35,6 +38,8 @@ printf 'code,parent_code,name_zh,name_en,urban,population,area_km2,boundary\n990
 "$BIN" region import --file "$DIR/regions.csv" "${Q[@]}" >/dev/null
 echo 'bench-password-123456' | "$BIN" user add admin --role admin --region 990100 --password-stdin "${Q[@]}" >/dev/null
 TOKEN=$("$BIN" token create --user admin "${Q[@]}")
-QCITY_MQTT_URL=$MQTT "$BIN" serve "${Q[@]}" --bind 127.0.0.1:$PORT >"$DIR/serve.log" 2>&1 &
+echo "mosquitto on :$MQTT_PORT with max_inflight_messages 1000, max_queued_messages 1000000 (defaults 20 / 1000 would cap and drop QoS 1 ingest)"
+# shellcheck disable=SC2086
+QCITY_MQTT_URL=$MQTT ${QCITY_BENCH_WRAP:-} "$BIN" serve "${Q[@]}" --bind 127.0.0.1:$PORT >"$DIR/serve.log" 2>&1 &
 for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.5; done
 python3 bench/metering/ingest.py "http://127.0.0.1:$PORT" "$TOKEN" "$DIR/qcity.sqlite" "$MQTT"

@@ -1,7 +1,9 @@
 //! Ingest throughput of the store path (`store::ingest`) into a durable SQLite file
 //! (`synchronous = full`, WAL): 50,000 readings of 20 meters per call, fresh timestamps each
-//! iteration so every row is a real insert, rollups recomputed inside the transaction; and the
-//! CSV parser on 500,000 rows. Run with `cargo bench -p qcity-metering`.
+//! iteration so every row is a real insert, rollups recomputed inside the transaction; the CSV
+//! parser on 500,000 rows (epoch and ISO 8601 timestamps); and a CSV backfill of 500,000 rows
+//! through parse + `store::ingest` (durable). Run with `cargo bench -p qcity-metering`; with
+//! `RUST_LOG`-style debug logging on, `store::ingest` logs its prep / write / rollups / commit times.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use qcity_metering::store::{self, NewMeter, NewUnit, Parsed, Scope};
@@ -119,6 +121,49 @@ fn ingest(c: &mut Criterion) {
     g.throughput(Throughput::Elements(500_000));
     g.bench_function("parse_csv_500k_rows", |b| {
         b.iter(|| store::parse_csv(csv.as_bytes()).expect("csv").0.len())
+    });
+    let iso = |t: i64| {
+        chrono::DateTime::from_timestamp(t, 0)
+            .expect("ts")
+            .with_timezone(&domain::local_offset())
+            .to_rfc3339()
+    };
+    let csv_iso: String = std::iter::once("meter_id,timestamp,value\n".to_string())
+        .chain((0..500_000).map(|i| {
+            format!(
+                "{},{},{}\n",
+                1000 + i % 20,
+                iso(1_600_000_000 + i * 900),
+                1.5
+            )
+        }))
+        .collect();
+    g.bench_function("parse_csv_500k_rows_iso_timestamps", |b| {
+        b.iter(|| store::parse_csv(csv_iso.as_bytes()).expect("csv").0.len())
+    });
+    // CSV backfill through the store: parse + validate + upsert + rollups + durable commit.
+    let per = 500_000 / METERS;
+    g.bench_function("csv_backfill_500k_rows_durable", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let body: String = std::iter::once("meter_id,timestamp,value\n".to_string())
+                    .chain(meters.iter().flat_map(|m| {
+                        (0..per)
+                            .map(move |k| format!("{m},{},{}\n", start + k as i64 * 900, 1 + k % 7))
+                    }))
+                    .collect();
+                start += per as i64 * 900;
+                let t = Instant::now();
+                let (rows, rejects) = store::parse_csv(body.as_bytes()).expect("csv");
+                let rep = rt
+                    .block_on(store::ingest(&db, &s, rows, rejects))
+                    .expect("ingest");
+                total += t.elapsed();
+                assert_eq!(rep.accepted, 500_000);
+            }
+            total
+        })
     });
     g.finish();
 }

@@ -16,6 +16,7 @@ pub mod weather;
 use axum::Router;
 use qcity_platform::auth::{Capability, Principal};
 use qcity_platform::feeds::{FedValue, ReportChart, ReportFigure, ReportSection, ReportTable};
+use qcity_platform::i18n::Tr;
 use qcity_platform::module::HookError;
 use qcity_platform::store::StoreError;
 use qcity_platform::web::{AppState, NavItem, Pillar};
@@ -386,7 +387,7 @@ impl Module for MeteringModule {
             },
         ]
     }
-    async fn dashboard_tiles(&self, st: &AppState, p: &Principal) -> Vec<Tile> {
+    async fn dashboard_tiles(&self, st: &AppState, p: &Principal, t: &Tr) -> Vec<Tile> {
         let Some(s) = Scope::of(p) else {
             return Vec::new();
         };
@@ -400,13 +401,13 @@ impl Module for MeteringModule {
             .unwrap_or(0);
         vec![
             Tile {
-                title: "重点用能单位 / Key energy units".into(),
+                title: t.t("metering-tile-units"),
                 value: units.to_string(),
                 note: String::new(),
                 href: Some("/app/metering".into()),
             },
             Tile {
-                title: "能耗告警 / Energy alerts".into(),
+                title: t.t("metering-tile-alerts"),
                 value: alerts.to_string(),
                 note: "跑冒滴漏 / leaks & waste".into(),
                 href: Some("/app/metering/alerts".into()),
@@ -439,10 +440,11 @@ impl Module for MeteringModule {
             std::time::Duration::from_secs(3600),
         ));
         if !st.config.mqtt.url.is_empty() {
-            tokio::spawn(mqtt::run(
+            tokio::spawn(mqtt::run_counted(
                 st.db.clone(),
                 st.config.mqtt.url.clone(),
                 st.config.mqtt.client_id.clone(),
+                Some(st.metrics.clone()),
             ));
         }
         Ok(())

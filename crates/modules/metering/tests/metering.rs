@@ -693,6 +693,152 @@ async fn mqtt_readings_are_stored_once() {
     assert_eq!(n, 10);
 }
 
+/// A counter of the MQTT consumer on `/metrics`.
+fn counter(m: &qcity_platform::web::metrics::Metrics, name: &str) -> u64 {
+    let key = format!("qcity_{name} ");
+    m.render()
+        .lines()
+        .find_map(|l| l.strip_prefix(&key).and_then(|v| v.trim().parse().ok()))
+        .unwrap_or(0)
+}
+
+/// MQTT under load against a real broker: a few thousand QoS 1 messages published as fast as the
+/// consumer takes them (kept under mosquitto's default 1,000 queued messages, beyond which the
+/// broker itself drops), with re-sent duplicates and unreadable messages mixed in. Every reading
+/// must be stored exactly once with its value, the unreadable ones counted, and the consumer must
+/// not stall (a lost, never-acknowledged publish would hold a slot of the broker's in-flight
+/// window for good).
+#[tokio::test]
+#[ignore = "set QCITY_TEST_MQTT_URL and run with --ignored"]
+async fn mqtt_burst_every_reading_once() {
+    let Ok(url) = std::env::var("QCITY_TEST_MQTT_URL") else {
+        return;
+    };
+    let e = setup(Backend::Sqlite).await;
+    let (_a, _ub, _site, water, _mb) = two_units(&e).await;
+    let metrics = Arc::new(qcity_platform::web::metrics::Metrics::default());
+    tokio::spawn(qcity_metering::mqtt::run_counted(
+        e.db.clone(),
+        url.clone(),
+        format!("burst{}", std::process::id()),
+        Some(metrics.clone()),
+    ));
+    let (host, port) = qcity_metering::mqtt::parse_url(&url).unwrap();
+    let mut o = rumqttc::MqttOptions::new(format!("burstpub{}", std::process::id()), host, port);
+    o.set_keep_alive(std::time::Duration::from_secs(5));
+    let (c, mut ev) = rumqttc::AsyncClient::new(o, 1000);
+    tokio::spawn(async move {
+        loop {
+            if ev.poll().await.is_err() {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        }
+    });
+    let topic = format!("qcity/990100/meter/{water}/reading");
+    let base: i64 = 1_740_000_000;
+    // Wait until the consumer is subscribed: a probe reading (ts = base - 900) is stored. Probes
+    // sent before the subscription exists are dropped by the broker, so messages are counted
+    // from what the consumer has seen once the probe is in.
+    let mut probe_in = false;
+    for _ in 0..30 {
+        let body = json!({"ts": base - 900, "value": 0.5}).to_string();
+        c.publish(&topic, rumqttc::QoS::AtLeastOnce, false, body)
+            .await
+            .unwrap();
+        for _ in 0..20 {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            if counter(&metrics, "metering_mqtt_readings_stored_total") > 0 {
+                probe_in = true;
+                break;
+            }
+        }
+        if probe_in {
+            break;
+        }
+    }
+    assert!(probe_in, "the consumer never stored the probe reading");
+    let mut published = counter(&metrics, "metering_mqtt_messages_total");
+    const N: i64 = 3000;
+    let mut unreadable = 0;
+    for i in 0..N {
+        while published.saturating_sub(counter(&metrics, "metering_mqtt_messages_total")) > 800 {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        let body = json!({"ts": base + i * 900, "value": i as f64}).to_string();
+        c.publish(&topic, rumqttc::QoS::AtLeastOnce, false, body.clone())
+            .await
+            .unwrap();
+        published += 1;
+        if i % 10 == 0 {
+            // Re-sent duplicate: stored once.
+            c.publish(&topic, rumqttc::QoS::AtLeastOnce, false, body)
+                .await
+                .unwrap();
+            published += 1;
+        }
+        if i % 600 == 0 {
+            c.publish(&topic, rumqttc::QoS::AtLeastOnce, false, "{\"ts\":")
+                .await
+                .unwrap();
+            published += 1;
+            unreadable += 1;
+        }
+    }
+    let mut seen = 0;
+    for _ in 0..600 {
+        seen = counter(&metrics, "metering_mqtt_messages_total");
+        if seen >= published && count_readings(&e, water, "2025-02-19", "2025-04-01").await >= N {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        seen >= published,
+        "consumer stalled: {seen} of {published} messages stored and acknowledged"
+    );
+    let rows = qcity_metering::sql::all(
+        &e.db,
+        "SELECT ts, raw_value FROM mt_readings WHERE city_id = ? AND meter_id = ? AND ts >= ? ORDER BY ts",
+        vec![e.city.into(), water.into(), base.into()],
+    )
+    .await
+    .unwrap();
+    let got: Vec<(i64, f64)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.try_get("", "ts").unwrap(),
+                r.try_get("", "raw_value").unwrap(),
+            )
+        })
+        .collect();
+    let want: Vec<(i64, f64)> = (0..N).map(|i| (base + i * 900, i as f64)).collect();
+    assert_eq!(got.len(), want.len(), "readings stored");
+    assert!(got == want, "every reading exactly once with its value");
+    assert_eq!(
+        counter(&metrics, "metering_mqtt_unreadable_total"),
+        unreadable
+    );
+    let daily = qcity_metering::sql::one(
+        &e.db,
+        "SELECT SUM(n) AS n FROM mt_rollups WHERE city_id = ? AND meter_id = ? AND grain = 'd' AND bucket >= ?",
+        vec![
+            e.city.into(),
+            water.into(),
+            domain::day_bucket(base - 900).into(),
+        ],
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let n: i64 = daily.try_get("", "n").unwrap();
+    assert_eq!(
+        n,
+        N + 1,
+        "daily rollups count every reading once (probe included)"
+    );
+}
+
 async fn count_readings(e: &Env, meter: i64, from: &str, to: &str) -> i64 {
     let r = qcity_metering::sql::one(
         &e.db,

@@ -132,3 +132,7 @@ metering-weekday-4 = Friday
 metering-weekday-5 = Saturday
 metering-weekday-6 = Sunday
 metering-alert-imbalance = Parent vs children imbalance
+
+# Home-dashboard tiles
+metering-tile-units = Key energy-consuming units
+metering-tile-alerts = Energy alerts

@@ -132,3 +132,7 @@ metering-weekday-4 = 周五
 metering-weekday-5 = 周六
 metering-weekday-6 = 周日
 metering-alert-imbalance = 总分表不平衡
+
+# Home-dashboard tiles
+metering-tile-units = 重点用能单位
+metering-tile-alerts = 能耗告警
