@@ -665,8 +665,10 @@ async fn create_incident(
         idem_key: key,
         ..Default::default()
     };
+    // Group commit: one fsync for every intake waiting; `201` only after it.
+    let gc = incidents::intake_writer(&st);
     let (i, created) =
-        incidents::create(&st.db, &Scope::of(&p), &Actor::from(&p), &n, &opts).await?;
+        incidents::create_grouped(&gc, &st.db, &Scope::of(&p), &Actor::from(&p), &n, &opts).await?;
     let status = if created {
         StatusCode::CREATED
     } else {

@@ -9,7 +9,10 @@ use crate::sql::{self, all, exec, like, one};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Timelike, Utc};
 use qcity_platform::audit::{self, Actor as AuditActor};
 use qcity_platform::store::StoreError;
-use sea_orm::{ConnectionTrait, QueryResult, TransactionSession, TransactionTrait, Value};
+use qcity_platform::store::group_commit::GroupCommit;
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, QueryResult, TransactionSession, TransactionTrait, Value,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -321,23 +324,62 @@ pub struct IntakeOpts {
     pub at: Option<DateTime<Utc>>,
 }
 
-/// Creates an incident as received → located, durably, in one transaction. With an
-/// idempotency key (or an open guard) a repeat returns the existing incident and `false`.
-pub async fn create<C: ConnectionTrait + TransactionTrait>(
-    db: &C,
+/// An intake validated and resolved (elevator, timers, state machine) outside any write
+/// transaction: what [`write_intake`] stores.
+#[derive(Debug, Clone)]
+pub struct PreparedIntake {
+    scope: Scope,
+    who: AuditActor,
+    actor: String,
+    id: i64,
+    equipment: Equipment,
+    rescue: String,
+    channel: String,
+    caller_phone: String,
+    timers: Timers,
+    machine: Machine,
+    at: DateTime<Utc>,
+    idem_key: Option<String>,
+    guard: Option<String>,
+    alarm_code: Option<String>,
+}
+
+/// What [`prepare_intake`] found.
+#[derive(Debug)]
+pub enum Intake {
+    /// An incident already stored under this idempotency key (a committed retry).
+    Existing(Box<Incident>),
+    /// A new incident, ready to be written.
+    New(Box<PreparedIntake>),
+}
+
+/// What [`write_intake`] did.
+#[derive(Debug)]
+pub enum Written {
+    /// The incident, its first two timeline events and its audit entry were inserted.
+    Created(i64),
+    /// Another incident holds the idempotency key (or the open guard) — committed, or written
+    /// earlier in the same transaction (a retry in the same group); nothing was written.
+    Existing(i64),
+    /// The insert hit a unique index (a writer outside this transaction won a race); the
+    /// transaction (or savepoint) must be rolled back and the winner looked up.
+    Raced(sea_orm::DbErr),
+}
+
+/// Validates an intake and resolves everything it needs from the database, without writing.
+pub async fn prepare_intake(
+    db: &impl ConnectionTrait,
     s: &Scope,
     who: &AuditActor,
     n: &NewIncident,
     opts: &IntakeOpts,
-) -> R<(Incident, bool)> {
-    let actor_name = actor_name(who);
-    let actor = actor_name.as_str();
+) -> R<Intake> {
     if let Some(k) = &opts.idem_key {
         if k.is_empty() || k.len() > 200 {
             return Err(StoreError::invalid("Idempotency-Key", "1–200 characters"));
         }
         if let Some(i) = by_idem_key(db, s, k).await? {
-            return Ok((i, false));
+            return Ok(Intake::Existing(Box::new(i)));
         }
     }
     if !CHANNELS.contains(&n.channel.as_str()) {
@@ -360,20 +402,56 @@ pub async fn create<C: ConnectionTrait + TransactionTrait>(
     let at = opts.at.unwrap_or_else(sql::now);
     let mut m = Machine::received(at, timers);
     m.apply(State::Located, at).map_err(fsm_conflict)?;
-    let id = qcity_platform::ids::new_id();
     let guard = opts.open_guard.then(|| format!("elev:{}", e.id));
-    let txn = db.begin().await?;
+    Ok(Intake::New(Box::new(PreparedIntake {
+        scope: s.clone(),
+        who: who.clone(),
+        actor: actor_name(who),
+        id: qcity_platform::ids::new_id(),
+        equipment: e,
+        rescue,
+        channel: n.channel.clone(),
+        caller_phone: n.caller_phone.trim().to_string(),
+        timers,
+        machine: m,
+        at,
+        idem_key: opts.idem_key.clone(),
+        guard,
+        alarm_code: opts.alarm_code.clone(),
+    })))
+}
+
+/// Writes a prepared intake in `txn`: the incident row (state, deadlines, idempotency key, open
+/// guard), its first timeline events (received, located) and the audit entry. First looks, in
+/// the same transaction, for an incident holding the key or guard, so that two retries in one
+/// group commit create one incident.
+pub async fn write_intake(txn: &impl ConnectionTrait, p: &PreparedIntake) -> R<Written> {
+    let city_id = p.scope.city_id;
+    for (col, v) in [("idem_key", &p.idem_key), ("open_guard", &p.guard)] {
+        if let Some(v) = v
+            && let Some(r) = one(
+                txn,
+                &format!("SELECT id FROM eq_incidents WHERE city_id = ? AND {col} = ?"),
+                vec![city_id.into(), v.clone().into()],
+            )
+            .await?
+        {
+            return Ok(Written::Existing(r.try_get("", "id")?));
+        }
+    }
+    let (e, m, timers, at, id) = (&p.equipment, &p.machine, p.timers, p.at, p.id);
+    let actor = p.actor.as_str();
     let r = exec(
-        &txn,
+        txn,
         "INSERT INTO eq_incidents (city_id, id, equipment_id, region_code, rescue_code, channel, caller_phone, state, level, l1_company_id, company_id, version, dispatch_secs, ack_limit_secs, arrive_limit_secs, received_at, located_at, last_event_at, dispatch_by, arrival_alerted, propose_l3, idem_key, open_guard, alarm_code, received_hour, created_by) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         vec![
-            s.city_id.into(),
+            city_id.into(),
             id.into(),
             e.id.into(),
             e.region_code.clone().into(),
-            rescue.clone().into(),
-            n.channel.clone().into(),
-            n.caller_phone.trim().into(),
+            p.rescue.clone().into(),
+            p.channel.clone().into(),
+            p.caller_phone.clone().into(),
             m.state.as_str().into(),
             m.level.into(),
             e.company_id.into(),
@@ -388,34 +466,22 @@ pub async fn create<C: ConnectionTrait + TransactionTrait>(
             m.deadlines.dispatch_by.into(),
             false.into(),
             false.into(),
-            opts.idem_key.clone().into(),
-            guard.clone().into(),
-            opts.alarm_code.clone().into(),
+            p.idem_key.clone().into(),
+            p.guard.clone().into(),
+            p.alarm_code.clone().into(),
             local_hour(at).into(),
             actor.into(),
         ],
     )
     .await;
-    if let Err(err) = r {
-        txn.rollback().await.ok();
-        if sql::is_unique_violation(&err) {
-            // A concurrent request with the same key (or guard) won: return its incident.
-            if let Some(k) = &opts.idem_key
-                && let Some(i) = by_idem_key(db, s, k).await?
-            {
-                return Ok((i, false));
-            }
-            if let Some(g) = &guard
-                && let Some(i) = by_guard(db, s.city_id, g).await?
-            {
-                return Ok((i, false));
-            }
-        }
-        return Err(err.into());
+    match r {
+        Err(err) if sql::is_unique_violation(&err) => return Ok(Written::Raced(err)),
+        Err(err) => return Err(err.into()),
+        Ok(_) => {}
     }
     insert_event(
-        &txn,
-        s.city_id,
+        txn,
+        city_id,
         id,
         1,
         at,
@@ -423,13 +489,13 @@ pub async fn create<C: ConnectionTrait + TransactionTrait>(
         None,
         "received",
         actor,
-        &n.channel,
+        &p.channel,
         "",
     )
     .await?;
     insert_event(
-        &txn,
-        s.city_id,
+        txn,
+        city_id,
         id,
         2,
         at,
@@ -437,16 +503,109 @@ pub async fn create<C: ConnectionTrait + TransactionTrait>(
         Some("received"),
         "located",
         actor,
-        &n.channel,
+        &p.channel,
         &e.address,
     )
     .await?;
-    audit::record(&txn, s.city_id, who, "incident.create", "eq_incident", &id.to_string(), None, Some(serde_json::json!({"rescue_code": rescue, "channel": n.channel, "idempotency_key": opts.idem_key}))).await?;
-    txn.commit().await?;
-    let i = get(db, s, id, true)
-        .await?
-        .ok_or_else(|| StoreError::NotFound("incident".into()))?;
-    Ok((i, true))
+    audit::record(txn, city_id, &p.who, "incident.create", "eq_incident", &id.to_string(), None, Some(serde_json::json!({"rescue_code": p.rescue, "channel": p.channel, "idempotency_key": p.idem_key}))).await?;
+    Ok(Written::Created(id))
+}
+
+/// The incident a prepared intake's write led to, read after its commit: `(incident, created)`.
+async fn written_incident(
+    db: &impl ConnectionTrait,
+    p: &PreparedIntake,
+    w: Written,
+) -> R<(Incident, bool)> {
+    let (id, created) = match w {
+        Written::Created(id) => (id, true),
+        Written::Existing(id) => (id, false),
+        Written::Raced(err) => {
+            // A concurrent writer with the same key (or guard) won: return its incident.
+            if let Some(k) = &p.idem_key
+                && let Some(i) = by_idem_key(db, &p.scope, k).await?
+            {
+                return Ok((i, false));
+            }
+            if let Some(g) = &p.guard
+                && let Some(i) = by_guard(db, p.scope.city_id, g).await?
+            {
+                return Ok((i, false));
+            }
+            return Err(err.into());
+        }
+    };
+    match get(db, &p.scope, id, true).await? {
+        Some(i) => Ok((i, created)),
+        // The key is held by an incident the caller may not see.
+        None if !created => Err(StoreError::Conflict(
+            "Idempotency-Key already used for another incident".into(),
+        )),
+        None => Err(StoreError::NotFound("incident".into())),
+    }
+}
+
+/// Creates an incident as received → located, durably, in its own transaction. With an
+/// idempotency key (or an open guard) a repeat returns the existing incident and `false`.
+/// Request paths use [`create_grouped`] (one fsync for many intakes); this is for batch paths
+/// that already hold their own serialisation (IoT ingest, demo data).
+pub async fn create<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    s: &Scope,
+    who: &AuditActor,
+    n: &NewIncident,
+    opts: &IntakeOpts,
+) -> R<(Incident, bool)> {
+    let p = match prepare_intake(db, s, who, n, opts).await? {
+        Intake::Existing(i) => return Ok((*i, false)),
+        Intake::New(p) => p,
+    };
+    let txn = db.begin().await?;
+    let w = write_intake(&txn, &p).await?;
+    if matches!(w, Written::Created(_)) {
+        txn.commit().await?;
+    } else {
+        txn.rollback().await?;
+    }
+    written_incident(db, &p, w).await
+}
+
+/// The 96333 intake's group-commit writer on this server (its own lane: survey imports or
+/// other modules' writes never sit in front of a trapped passenger's call).
+pub fn intake_writer(st: &qcity_platform::web::AppState) -> std::sync::Arc<GroupCommit> {
+    GroupCommit::for_server(st, "equipment.incidents")
+}
+
+/// [`create`] through a group-commit writer ([`GroupCommit`]): validation and look-ups run
+/// concurrently before, the writes run in the writer's next group (a savepoint each), and the
+/// answer comes only after that group is durably committed — also for a retry answered with an
+/// incident written earlier in the same group.
+pub async fn create_grouped(
+    gc: &GroupCommit,
+    db: &DatabaseConnection,
+    s: &Scope,
+    who: &AuditActor,
+    n: &NewIncident,
+    opts: &IntakeOpts,
+) -> R<(Incident, bool)> {
+    let p = match prepare_intake(db, s, who, n, opts).await? {
+        Intake::Existing(i) => return Ok((*i, false)),
+        Intake::New(p) => p,
+    };
+    let job = p.clone();
+    let w = gc
+        .run(move |txn| {
+            Box::pin(async move {
+                let w = write_intake(txn, &job).await?;
+                // A race lost to an outside writer leaves nothing to keep (and on PostgreSQL
+                // an aborted savepoint): roll it back. A found incident is kept (nothing
+                // written) so that the answer waits for the commit of whatever wrote it.
+                let keep = !matches!(w, Written::Raced(_));
+                Ok::<_, StoreError>((w, keep))
+            })
+        })
+        .await?;
+    written_incident(db, &p, w).await
 }
 
 async fn by_idem_key(db: &impl ConnectionTrait, s: &Scope, key: &str) -> R<Option<Incident>> {

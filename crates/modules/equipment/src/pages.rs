@@ -510,7 +510,9 @@ async fn intake_submit(
         idem_key: (!f.idem.is_empty()).then(|| format!("web:{}", f.idem)),
         ..Default::default()
     };
-    match incidents::create(&st.db, &Scope::of(&p), &Actor::from(&p), &n, &opts).await {
+    let gc = incidents::intake_writer(&st);
+    match incidents::create_grouped(&gc, &st.db, &Scope::of(&p), &Actor::from(&p), &n, &opts).await
+    {
         Ok((i, _)) => {
             Ok(Redirect::to(&format!("/app/equipment/incidents/{}", i.id)).into_response())
         }

@@ -35,6 +35,7 @@ on_both_backends!(
     xlsx_import_is_all_or_nothing_and_export_round_trips,
     elevator_inspections_follow_tsg_t7001_2023,
     incident_intake_is_idempotent_and_transitions_are_checked,
+    retries_in_one_group_commit_make_one_incident,
     concurrent_transitions_with_one_version_have_one_winner,
     scanner_escalates_missed_acknowledgement_and_alerts_late_arrival,
     iot_alarm_flood_makes_one_incident,
@@ -581,6 +582,111 @@ async fn elevator_inspections_follow_tsg_t7001_2023(b: Backend) {
             .status,
         404
     );
+}
+
+/// Two retries of one call (same `Idempotency-Key`) that both miss the committed-key check and
+/// land in the same group commit: one incident, one `201`, one `200` replay with its id, and
+/// neither answered before the group is committed.
+async fn retries_in_one_group_commit_make_one_incident(b: Backend) {
+    let e = setup(b).await;
+    let mut admin = e.client("admin").await;
+    add_elevator(&mut admin, "123456", "990101001", e.company_a, 1).await;
+    // Clients first: issuing a token writes, and the held writer below holds SQLite's write lock.
+    let mut dispatchers = vec![
+        e.client("dispatcher").await,
+        e.client("dispatcher").await,
+        e.client("dispatcher").await,
+    ];
+    let gc = qcity_equipment::incidents::intake_writer(&e.st);
+    // Hold the writer busy so that both retries queue up and form the next group together.
+    let (go, wait) = tokio::sync::oneshot::channel::<()>();
+    let (started, is_started) = tokio::sync::oneshot::channel::<()>();
+    let g = gc.clone();
+    let holder = tokio::spawn(async move {
+        g.run(move |_txn| {
+            Box::pin(async move {
+                let _ = started.send(());
+                let _ = wait.await;
+                Ok::<_, sea_orm::DbErr>(((), false))
+            })
+        })
+        .await
+    });
+    is_started.await.unwrap();
+    let body = json!({"rescue_code": "123456", "channel": "phone", "caller_phone": "13900000001"});
+    let mut calls = Vec::new();
+    for n in 0..2 {
+        let mut d = dispatchers.remove(0);
+        let body = body.to_string().into_bytes();
+        calls.push(tokio::spawn(async move {
+            d.request(
+                "POST",
+                "/api/v1/incidents",
+                Some("application/json"),
+                body,
+                &[("idempotency-key", "call-same-group")],
+            )
+            .await
+        }));
+        for _ in 0..1000 {
+            if gc.queued() > n {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        assert_eq!(gc.queued(), n + 1, "retry {n} is waiting for the writer");
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    assert!(
+        calls.iter().all(|c| !c.is_finished()),
+        "no answer before the group commits"
+    );
+    assert_eq!(
+        count(&e.db, "SELECT COUNT(*) AS n FROM eq_incidents").await,
+        0
+    );
+    go.send(()).unwrap();
+    holder.await.unwrap().unwrap();
+    let mut answers = Vec::new();
+    for c in calls {
+        answers.push(c.await.unwrap());
+    }
+    let mut statuses: Vec<u16> = answers.iter().map(|r| r.status).collect();
+    statuses.sort_unstable();
+    assert_eq!(statuses, vec![200, 201], "{answers:?}");
+    let id0 = answers[0].json()["id"].clone();
+    assert_eq!(answers[1].json()["id"], id0);
+    assert!(id0.is_string() || id0.is_i64());
+    let replay = answers.iter().find(|r| r.status == 200).unwrap();
+    assert_eq!(
+        replay
+            .headers
+            .get("idempotent-replayed")
+            .map(|v| v.as_bytes()),
+        Some(&b"true"[..])
+    );
+    assert_eq!(
+        count(&e.db, "SELECT COUNT(*) AS n FROM eq_incidents").await,
+        1
+    );
+    assert_eq!(
+        count(&e.db, "SELECT COUNT(*) AS n FROM eq_incident_events").await,
+        2,
+        "one received and one located event"
+    );
+    // The writer carries on: a new call gets a new incident.
+    let mut d = dispatchers.remove(0);
+    let r = d
+        .request(
+            "POST",
+            "/api/v1/incidents",
+            Some("application/json"),
+            body.to_string().into_bytes(),
+            &[("idempotency-key", "call-next")],
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_ne!(r.json()["id"], id0);
 }
 
 async fn incident_intake_is_idempotent_and_transitions_are_checked(b: Backend) {

@@ -14,6 +14,7 @@ use axum::{Json, Router};
 use chrono::Utc;
 use qcity_platform::audit::{self, Actor};
 use qcity_platform::auth::{Capability, Principal};
+use qcity_platform::store::group_commit::GroupCommit;
 use qcity_platform::web::{ApiError, ApiUser, AppError, AppState};
 use sea_orm::{ConnectionTrait, TransactionTrait};
 use serde::Deserialize;
@@ -550,28 +551,29 @@ async fn store_batch(
     let actor = Actor::from(p);
     let what = what.to_string();
     let def = q.definition;
-    let (ids, errors) = crate::writer::submit(st, move |txn| {
-        Box::pin(async move {
-            let (ids, errors) =
-                collect::complete_batch(txn, city_id, &w, &def, &districts, &subs).await?;
-            if !errors.is_empty() {
-                return Ok(((ids, errors), false));
-            }
-            audit::record(
-                txn,
-                city_id,
-                &actor,
-                &what,
-                "survey_wave",
-                &id.to_string(),
-                None,
-                Some(json!({"accepted": ids.len()})),
-            )
-            .await?;
-            Ok(((ids, errors), true))
+    let (ids, errors) = GroupCommit::for_server(st, "survey")
+        .run::<_, crate::store::SurveyStoreError, _>(move |txn| {
+            Box::pin(async move {
+                let (ids, errors) =
+                    collect::complete_batch(txn, city_id, &w, &def, &districts, &subs).await?;
+                if !errors.is_empty() {
+                    return Ok(((ids, errors), false));
+                }
+                audit::record(
+                    txn,
+                    city_id,
+                    &actor,
+                    &what,
+                    "survey_wave",
+                    &id.to_string(),
+                    None,
+                    Some(json!({"accepted": ids.len()})),
+                )
+                .await?;
+                Ok(((ids, errors), true))
+            })
         })
-    })
-    .await?;
+        .await?;
     if !errors.is_empty() {
         return Ok(row_errors(&errors));
     }

@@ -14,7 +14,6 @@ pub mod public;
 pub mod schema;
 pub mod store;
 pub mod text;
-pub mod writer;
 
 use axum::Router;
 use qcity_platform::auth::{Capability, Principal};
@@ -90,11 +89,10 @@ impl Module for SurveyModule {
             capability: Some(Capability::ViewAll),
         }]
     }
-    async fn dashboard_tiles(&self, st: &AppState, p: &Principal) -> Vec<Tile> {
+    async fn dashboard_tiles(&self, st: &AppState, p: &Principal, t: &Tr) -> Vec<Tile> {
         if !(p.can(Capability::ViewAll) || p.can(Capability::ManageSurvey)) {
             return vec![];
         }
-        let t = Tr::new(qcity_platform::i18n::Lang::ZhCn);
         let Ok(waves) = store::list_waves(&st.db, &p.scope).await else {
             return vec![];
         };

@@ -13,6 +13,7 @@ use axum::routing::get;
 use axum::{Form, Router};
 use chrono::{TimeZone, Utc};
 use qcity_platform::i18n::Tr;
+use qcity_platform::store::group_commit::GroupCommit;
 use qcity_platform::web::layout::PageCtx;
 use qcity_platform::web::shell::render;
 use qcity_platform::web::{AppError, AppState, CsrfToken, PageError, ReqLang, cookies};
@@ -501,57 +502,60 @@ async fn form_submit(
     );
     let enforce = action != "save";
     let raw2 = raw.clone();
-    let step = crate::writer::submit(&st, move |txn| {
-        Box::pin(async move {
-            let saved = collect::save_partial(
-                txn,
-                city,
-                &w,
-                &def,
-                &codes,
-                &[page],
-                &raw2,
-                inv.as_deref(),
-                key.as_deref(),
-                enforce,
-            )
-            .await?;
-            let answers = match saved {
-                Ok((_, answers)) => answers,
-                Err(o) => return Ok((Step::Refused(o), false)),
-            };
-            if !finish {
-                return Ok((Step::Saved, true));
-            }
-            let all_raw: BTreeMap<String, RawAnswer> = answers
-                .iter()
-                .map(|(k, v)| {
-                    let r = match v {
-                        Value::Array(xs) => RawAnswer::Many(xs.iter().map(value_text).collect()),
-                        v => RawAnswer::Text(value_text(v)),
-                    };
-                    (k.clone(), r)
-                })
-                .collect();
-            let sub = Submission {
-                raw: all_raw,
-                mode: "web".into(),
-                source: "web",
-                invitation: inv,
-                respondent_key: key,
-                external_id: None,
-                started_at: started,
-                duration_s: None,
-            };
-            Ok(
-                match collect::complete(txn, city, &w, &def, &codes, &sub).await? {
-                    Outcome::Accepted(_) => (Step::Accepted, true),
-                    o => (Step::Refused(o), false),
-                },
-            )
+    let step = GroupCommit::for_server(&st, "survey")
+        .run::<_, crate::store::SurveyStoreError, _>(move |txn| {
+            Box::pin(async move {
+                let saved = collect::save_partial(
+                    txn,
+                    city,
+                    &w,
+                    &def,
+                    &codes,
+                    &[page],
+                    &raw2,
+                    inv.as_deref(),
+                    key.as_deref(),
+                    enforce,
+                )
+                .await?;
+                let answers = match saved {
+                    Ok((_, answers)) => answers,
+                    Err(o) => return Ok((Step::Refused(o), false)),
+                };
+                if !finish {
+                    return Ok((Step::Saved, true));
+                }
+                let all_raw: BTreeMap<String, RawAnswer> = answers
+                    .iter()
+                    .map(|(k, v)| {
+                        let r = match v {
+                            Value::Array(xs) => {
+                                RawAnswer::Many(xs.iter().map(value_text).collect())
+                            }
+                            v => RawAnswer::Text(value_text(v)),
+                        };
+                        (k.clone(), r)
+                    })
+                    .collect();
+                let sub = Submission {
+                    raw: all_raw,
+                    mode: "web".into(),
+                    source: "web",
+                    invitation: inv,
+                    respondent_key: key,
+                    external_id: None,
+                    started_at: started,
+                    duration_s: None,
+                };
+                Ok(
+                    match collect::complete(txn, city, &w, &def, &codes, &sub).await? {
+                        Outcome::Accepted(_) => (Step::Accepted, true),
+                        o => (Step::Refused(o), false),
+                    },
+                )
+            })
         })
-    })
-    .await?;
+        .await?;
     match step {
         Step::Refused(o) => outcome_page(&st, &c, &token, lang, &csrf, page, o, &raw, t0).await,
         Step::Saved if action == "save" => Ok(with_cookie(

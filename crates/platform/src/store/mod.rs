@@ -2,6 +2,7 @@
 //! that span cities say so in their name.
 
 pub mod cities;
+pub mod group_commit;
 pub mod regions;
 pub mod users;
 

@@ -22,6 +22,8 @@ pub struct Env {
     pub _t: TestDb,
     pub db: sea_orm::DatabaseConnection,
     pub router: axum::Router,
+    /// The server state behind `router` (its group-commit writers).
+    pub st: qcity_platform::web::AppState,
     pub city: i64,
     pub company_a: i64,
     pub company_b: i64,
@@ -42,7 +44,7 @@ pub async fn setup(b: Backend) -> Env {
         ],
     )
     .await;
-    let (_, router) = app(&t, modules());
+    let (st, router) = app(&t, modules());
     let db = t.db.clone();
     let mut admin = client(&db, &router, city, "admin").await;
     let mut ids = Vec::new();
@@ -69,6 +71,7 @@ pub async fn setup(b: Backend) -> Env {
         _t: t,
         db,
         router,
+        st,
         city,
         company_a,
         company_b,
