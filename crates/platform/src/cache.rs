@@ -43,14 +43,36 @@ where
         F: FnOnce() -> Fut,
         Fut: Future<Output = V> + Send + 'static,
     {
+        // Futures are lazy: making it costs nothing until a miss or a refresh polls it.
+        let fut = compute();
+        let ok = self
+            .try_get_or_compute(key, move || async move {
+                Ok::<V, std::convert::Infallible>(fut.await)
+            })
+            .await;
+        match ok {
+            Ok(v) => v,
+            Err(never) => match never {},
+        }
+    }
+
+    /// As [`get_or_compute`](Self::get_or_compute) for a computation that can fail: an error is
+    /// returned (on first use) or ignored (in a background refresh, the old value stays) and is
+    /// never cached.
+    pub async fn try_get_or_compute<F, Fut, E>(&self, key: K, compute: F) -> Result<V, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<V, E>> + Send + 'static,
+        E: Send + 'static,
+    {
         if self.ttl.is_zero() {
             return compute().await;
         }
         let stale = {
             let mut map = self.lock();
             match map.get_mut(&key) {
-                Some(e) if e.fetched.elapsed() < self.ttl => return e.value.clone(),
-                Some(e) if e.refreshing => return e.value.clone(),
+                Some(e) if e.fetched.elapsed() < self.ttl => return Ok(e.value.clone()),
+                Some(e) if e.refreshing => return Ok(e.value.clone()),
                 Some(e) => {
                     e.refreshing = true;
                     Some(e.value.clone())
@@ -64,15 +86,22 @@ where
                 let entries = Arc::clone(&self.entries);
                 let capacity = self.capacity;
                 tokio::spawn(async move {
-                    let value = fut.await;
-                    store(&entries, capacity, key, value);
+                    match fut.await {
+                        Ok(value) => store(&entries, capacity, key, value),
+                        Err(_) => {
+                            let mut map = entries.lock().unwrap_or_else(|p| p.into_inner());
+                            if let Some(e) = map.get_mut(&key) {
+                                e.refreshing = false;
+                            }
+                        }
+                    }
                 });
-                old
+                Ok(old)
             }
             None => {
-                let value = fut.await;
+                let value = fut.await?;
                 store(&self.entries, self.capacity, key, value.clone());
-                value
+                Ok(value)
             }
         }
     }
@@ -148,6 +177,19 @@ mod tests {
             "the background refresh replaced it"
         );
         assert_eq!(calls.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn errors_are_returned_and_never_cached() {
+        let cache: TtlCache<u8, u32> = TtlCache::new(Duration::from_secs(60), 4);
+        let e = cache
+            .try_get_or_compute(1, || async { Err::<u32, &str>("down") })
+            .await;
+        assert_eq!(e, Err("down"));
+        let v = cache
+            .try_get_or_compute(1, || async { Ok::<u32, &str>(5) })
+            .await;
+        assert_eq!(v, Ok(5));
     }
 
     #[tokio::test]

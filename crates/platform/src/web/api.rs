@@ -89,7 +89,7 @@ async fn city(State(st): State<AppState>, ApiUser(p): ApiUser) -> Result<Json<Ci
     let c = store::cities::by_id(&st.db, p.city_id)
         .await?
         .ok_or_else(|| AppError::NotFound("city".into()))?;
-    let rs = store::regions::list_visible(&st.db, &p.scope).await?;
+    let rs = st.visible_regions(&p.scope).await?;
     let count = |l: &str| rs.iter().filter(|r| r.level == l).count();
     Ok(Json(CityInfo {
         code: c.code,
@@ -121,7 +121,7 @@ async fn regions(
     lang: ReqLang,
     Query(q): Query<RegionQuery>,
 ) -> Result<Json<Vec<RegionView>>, ApiError> {
-    let rs = store::regions::list_visible(&st.db, &p.scope).await?;
+    let rs = st.visible_regions(&p.scope).await?;
     Ok(Json(
         rs.iter()
             .filter(|r| q.level.as_deref().is_none_or(|l| r.level == l))
@@ -150,7 +150,7 @@ async fn regions_geojson(
     Query(q): Query<RegionQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let level = q.level.unwrap_or_else(|| "district".into());
-    let rs = store::regions::list_visible(&st.db, &p.scope).await?;
+    let rs = st.visible_regions(&p.scope).await?;
     Ok(Json(feature_collection(
         rs.iter().filter(|r| r.level == level),
     )))

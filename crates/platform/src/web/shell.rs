@@ -321,7 +321,7 @@ async fn home(
 ) -> Result<Html<String>, PageError> {
     let ctx = page_ctx(&st, &p, lang, &csrf, "/app", "home-title").await?;
     let t = lang.tr();
-    let regions = store::regions::list_visible(&st.db, &p.scope).await?;
+    let regions = st.visible_regions(&p.scope).await?;
     let districts: Vec<&region::Model> = regions.iter().filter(|r| r.level == "district").collect();
     let streets = regions.iter().filter(|r| r.level == "street").count();
     let population: i64 = districts.iter().filter_map(|r| r.population).sum();
@@ -489,7 +489,8 @@ async fn users_page(
         .iter()
         .map(UserView::from)
         .collect();
-    let regions = store::regions::list_visible(&st.db, &p.scope)
+    let regions = st
+        .visible_regions(&p.scope)
         .await?
         .into_iter()
         .filter(|r| r.level != "community")
@@ -695,7 +696,8 @@ async fn regions_page(
 ) -> Result<Html<String>, PageError> {
     require(&p, Capability::ViewAll).or_else(|_| require(&p, Capability::ManageRegions))?;
     let ctx = page_ctx(&st, &p, lang, &csrf, "/app/admin/regions", "admin-regions").await?;
-    let regions = store::regions::list_visible(&st.db, &p.scope)
+    let regions = st
+        .visible_regions(&p.scope)
         .await?
         .iter()
         .map(|r| {
@@ -748,6 +750,7 @@ async fn region_rename(
     )
     .await?;
     txn.commit().await?;
+    st.regions.clear();
     Ok(Redirect::to("/app/admin/regions").into_response())
 }
 

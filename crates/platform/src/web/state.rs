@@ -4,6 +4,7 @@ use crate::auth::session::SessionPolicy;
 use crate::auth::throttle::LoginThrottle;
 use crate::cache::TtlCache;
 use crate::config::Config;
+use crate::entity::region;
 use crate::jobs::Jobs;
 use crate::module::{Module, Tile};
 use crate::web::extensions::Extensions;
@@ -22,11 +23,41 @@ pub struct AppState {
     pub jobs: Jobs,
     /// Home-dashboard tiles of the modules, per city, role, region scope and company.
     pub dashboard_tiles: Arc<TtlCache<String, Vec<Tile>>>,
+    /// Each city's region tree (read on most pages), reused for `server.dashboard_cache_seconds`
+    /// and cleared when an admin edits a region.
+    pub regions: Arc<TtlCache<i64, Arc<Vec<region::Model>>>>,
     /// Modules' own per-server state (writer tasks, caches), one value per type.
     pub extensions: Arc<Extensions>,
 }
 
 impl AppState {
+    /// The regions `scope` may see, in code order, from the city's cached region tree.
+    pub async fn visible_regions(
+        &self,
+        scope: &crate::auth::RegionScope,
+    ) -> Result<Vec<region::Model>, crate::store::StoreError> {
+        let db = self.db.clone();
+        let city_id = scope.city_id;
+        let all = self
+            .regions
+            .try_get_or_compute(city_id, move || async move {
+                let city = crate::auth::RegionScope {
+                    city_id,
+                    root: String::new(),
+                    prefix: String::new(),
+                };
+                crate::store::regions::list_visible(&db, &city)
+                    .await
+                    .map(Arc::new)
+            })
+            .await?;
+        Ok(all
+            .iter()
+            .filter(|r| r.code.starts_with(&scope.prefix))
+            .cloned()
+            .collect())
+    }
+
     pub fn new(db: DatabaseConnection, config: Config, modules: Vec<Arc<dyn Module>>) -> Self {
         let throttle = LoginThrottle::new(
             config.security.login_max_failures,
@@ -37,6 +68,7 @@ impl AppState {
         Self {
             db,
             dashboard_tiles: Arc::new(TtlCache::new(tiles_ttl, 10_000)),
+            regions: Arc::new(TtlCache::new(tiles_ttl, 1_000)),
             extensions: Arc::new(Extensions::default()),
             config: Arc::new(config),
             modules: Arc::new(modules),
