@@ -147,7 +147,13 @@ fn xml(s: &str) -> String {
     // SVG labels are one line and XML 1.0 forbids most control characters: blank them (but tab).
     let clean: String = s
         .chars()
-        .map(|c| if (c as u32) < 0x20 && c != '\t' { ' ' } else { c })
+        .map(|c| {
+            if (c as u32) < 0x20 && c != '\t' {
+                ' '
+            } else {
+                c
+            }
+        })
         .collect();
     qcity_platform::web::error::html_escape(&clean)
 }
