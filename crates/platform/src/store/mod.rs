@@ -4,6 +4,7 @@
 pub mod cities;
 pub mod group_commit;
 pub mod regions;
+pub mod sql;
 pub mod users;
 
 /// Errors of store functions, mapped by the web layer to problem+json.
