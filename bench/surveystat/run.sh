@@ -20,8 +20,8 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 
 cd "$ROOT"
-cargo build --quiet --release -p qcity-surveystat --example cli
-CLI="$CARGO_TARGET_DIR/release/examples/cli"
+cargo build --quiet --release -p qcity-surveystat --example surveystat_cli
+CLI="$CARGO_TARGET_DIR/release/examples/surveystat_cli"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 cat > "$WORK/ecsi.toml" <<'TOML'
