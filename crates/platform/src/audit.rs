@@ -5,8 +5,8 @@ use crate::entity::audit_log;
 use crate::ids;
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use serde::Serialize;
 
@@ -54,7 +54,9 @@ pub async fn record(
         Actor::Principal { kind, id, name } => (*kind, Some(*id), name.clone()),
         Actor::System(n) => ("system", None, n.clone()),
     };
-    audit_log::ActiveModel {
+    // Written without reading the row back (on SQLite `insert` would add a SELECT): the audit
+    // record is on every write path, including 96333 intake and survey submissions.
+    let row = audit_log::ActiveModel {
         city_id: Set(city_id),
         id: Set(ids::new_id()),
         at: Set(Utc::now()),
@@ -66,9 +68,10 @@ pub async fn record(
         entity_id: Set(entity_id.to_string()),
         before: Set(before.map(|v| v.to_string())),
         after: Set(after.map(|v| v.to_string())),
-    }
-    .insert(db)
-    .await?;
+    };
+    audit_log::Entity::insert(row)
+        .exec_without_returning(db)
+        .await?;
     Ok(())
 }
 

@@ -67,6 +67,10 @@ pub struct SecurityConfig {
     /// Failed logins allowed per client address within the window.
     pub login_max_failures_per_ip: u32,
     pub login_window_minutes: i64,
+    /// How long an API token's user may be reused without reading the database again (seconds;
+    /// 0 = read on every request). Changes made by this server apply at once; a token revoked or
+    /// a user disabled from the command line applies within this time.
+    pub token_cache_seconds: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -113,6 +117,7 @@ impl Default for SecurityConfig {
             login_max_failures: 5,
             login_max_failures_per_ip: 30,
             login_window_minutes: 15,
+            token_cache_seconds: 5,
         }
     }
 }
@@ -343,6 +348,9 @@ session_absolute_hours = 12
 login_max_failures = 5
 login_max_failures_per_ip = 30
 login_window_minutes = 15
+# Seconds an API token's user is reused without a database read (0 = never). Revocations made
+# in the web UI apply at once; from the command line against a running server, within this time.
+token_cache_seconds = 5
 
 [log]
 # tracing filter directives, e.g. "info,qcity_platform=debug".

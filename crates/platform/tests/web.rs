@@ -274,6 +274,36 @@ async fn api_tokens_act_with_their_users_scope_until_revoked() {
 }
 
 #[tokio::test]
+async fn disabling_a_user_stops_their_cached_token_at_once() {
+    let (t, r, _) = setup().await;
+    let officer = qcity_platform::store::users::by_username_any_city(&t.db, "officer")
+        .await
+        .unwrap()
+        .into_iter()
+        .next()
+        .expect("officer");
+    let (_, token) =
+        qcity_platform::auth::token::issue(&t.db, officer.city_id, officer.id, "sensor")
+            .await
+            .unwrap();
+    let mut machine = TestClient::with_bearer(r.clone(), &token);
+    // Twice: the second answer comes from the token cache.
+    assert_eq!(machine.get("/api/v1/me").await.status, 200);
+    assert_eq!(machine.get("/api/v1/me").await.status, 200);
+    let mut admin = TestClient::new(r);
+    admin.login("root", "password-root").await;
+    admin.get("/app/admin/users").await;
+    assert_eq!(
+        admin
+            .post_form(&format!("/app/admin/users/{}/disable", officer.id), &[])
+            .await
+            .status,
+        303
+    );
+    assert_eq!(machine.get("/api/v1/me").await.status, 401);
+}
+
+#[tokio::test]
 async fn every_change_is_audited_with_before_and_after() {
     let (_t, r, _) = setup().await;
     let mut admin = TestClient::new(r);

@@ -136,3 +136,20 @@ metering-alert-imbalance = Parent vs children imbalance
 # Home-dashboard tiles
 metering-tile-units = Key energy-consuming units
 metering-tile-alerts = Energy alerts
+metering-settings-title = Metering settings
+metering-settings-link = Retention and balance settings
+metering-settings-intro = How long raw 15-minute readings are kept and the parent-vs-children balance tolerance (administrators only; changes are audited)
+metering-settings-saved = Settings saved
+metering-retention-days = Raw-data retention (days)
+metering-retention-days-help = 1–36,500 days; empty = keep forever. Hourly, daily and monthly rollups are always kept.
+metering-imbalance-tolerance = Meter imbalance tolerance
+metering-imbalance-tolerance-help = Fraction of the parent meter's daily use, 0–1 (e.g. 0.05 = 5 %); empty = the default 0.05
+metering-retention-status = Retention job
+metering-retention-horizon = Raw data kept from
+metering-retention-forever = Kept forever
+metering-retention-last-run = Last run
+metering-retention-never = Not run yet
+metering-retention-last-deleted = Raw readings removed in the last run
+metering-retention-note = The retention job runs hourly and deletes raw readings older than the horizon in small batches; readings older than the horizon are no longer accepted.
+metering-err-whole-days = must be a whole number of days
+metering-err-fraction = must be a fraction between 0 and 1

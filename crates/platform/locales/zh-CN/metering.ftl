@@ -136,3 +136,20 @@ metering-alert-imbalance = 总分表不平衡
 # Home-dashboard tiles
 metering-tile-units = 重点用能单位
 metering-tile-alerts = 能耗告警
+metering-settings-title = 计量设置
+metering-settings-link = 数据保留与平衡设置
+metering-settings-intro = 原始15分钟数据的保留期与上下级表计平衡容差 (仅管理员可修改, 修改记入审计日志)
+metering-settings-saved = 设置已保存
+metering-retention-days = 原始数据保留天数
+metering-retention-days-help = 1–36500 天; 留空 = 永久保留。小时、日、月汇总始终保留。
+metering-imbalance-tolerance = 上下级表计不平衡容差
+metering-imbalance-tolerance-help = 占上级表计日用量的比例, 0–1 (如 0.05 = 5%); 留空 = 默认 0.05
+metering-retention-status = 保留任务
+metering-retention-horizon = 当前保留起点
+metering-retention-forever = 永久保留
+metering-retention-last-run = 上次运行
+metering-retention-never = 尚未运行
+metering-retention-last-deleted = 上次删除的原始读数
+metering-retention-note = 保留任务每小时运行一次, 分小批删除早于保留起点的原始读数; 早于保留起点的读数不再接收。
+metering-err-whole-days = 须为整数天数
+metering-err-fraction = 须为 0–1 之间的小数

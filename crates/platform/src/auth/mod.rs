@@ -8,6 +8,7 @@ pub mod scope;
 pub mod session;
 pub mod throttle;
 pub mod token;
+pub mod token_cache;
 
 pub use principal::{AuthVia, Principal};
 pub use role::{Capability, Role};

@@ -3,6 +3,7 @@
 
 use crate::auth::session::{self, SessionCookie};
 use crate::auth::token::{self, BearerToken};
+use crate::auth::token_cache;
 use crate::auth::{AuthVia, Principal, RegionScope, Role};
 use crate::entity::user;
 use crate::i18n::{LANG_COOKIE, Lang};
@@ -69,22 +70,31 @@ pub async fn authenticate(State(st): State<AppState>, mut req: Request, next: Ne
         let Some(bt) = BearerToken::parse(raw.trim()) else {
             return problem_response(&AppError::Unauthenticated);
         };
-        let found = match token::lookup(&st.db, &bt).await {
-            Ok(f) => f,
-            Err(e) => return problem_response(&AppError::internal(e)),
-        };
-        let Some(t) = found else {
-            return problem_response(&AppError::Unauthenticated);
-        };
-        let u = match store::users::by_id(&st.db, t.city_id, t.user_id).await {
-            Ok(Some(u)) => u,
-            Ok(None) => return problem_response(&AppError::Unauthenticated),
-            Err(e) => return problem_response(&e.into()),
-        };
-        match principal_for_user(&st, u, AuthVia::Token { token_id: t.id }).await {
-            Ok(Some(p)) => principal = Some(p),
-            Ok(None) => return problem_response(&AppError::Unauthenticated),
-            Err(e) => return problem_response(&e),
+        let hash = ids::sha256_hex(&bt.full);
+        if let Some(p) = st.tokens.get(&hash) {
+            principal = Some(p);
+        } else {
+            let generation = token_cache::generation();
+            let found = match token::lookup(&st.db, &bt).await {
+                Ok(f) => f,
+                Err(e) => return problem_response(&AppError::internal(e)),
+            };
+            let Some(t) = found else {
+                return problem_response(&AppError::Unauthenticated);
+            };
+            let u = match store::users::by_id(&st.db, t.city_id, t.user_id).await {
+                Ok(Some(u)) => u,
+                Ok(None) => return problem_response(&AppError::Unauthenticated),
+                Err(e) => return problem_response(&e.into()),
+            };
+            match principal_for_user(&st, u, AuthVia::Token { token_id: t.id }).await {
+                Ok(Some(p)) => {
+                    st.tokens.put(hash, p.clone(), generation);
+                    principal = Some(p);
+                }
+                Ok(None) => return problem_response(&AppError::Unauthenticated),
+                Err(e) => return problem_response(&e),
+            }
         }
     } else if let Some(raw) = cookies::get(&headers, session::COOKIE) {
         let mut valid = false;

@@ -615,6 +615,8 @@ async fn set_disabled(
     )
     .await?;
     txn.commit().await?;
+    // Again after the commit: a request that read the old row meanwhile must not keep it.
+    crate::auth::token_cache::invalidate_all();
     Ok(Redirect::to("/app/admin/users?msg=admin-saved").into_response())
 }
 
@@ -673,6 +675,8 @@ async fn user_password(
     )
     .await?;
     txn.commit().await?;
+    // Again after the commit: a request that read the old row meanwhile must not keep it.
+    crate::auth::token_cache::invalidate_all();
     Ok(Redirect::to("/app/admin/users?msg=admin-saved").into_response())
 }
 
@@ -884,6 +888,8 @@ async fn token_revoke(
         .await?;
     }
     txn.commit().await?;
+    // Again after the commit: a request that read the old row meanwhile must not keep it.
+    crate::auth::token_cache::invalidate_all();
     Ok(Redirect::to("/app/admin/tokens").into_response())
 }
 

@@ -2,6 +2,7 @@
 
 use crate::auth::session::SessionPolicy;
 use crate::auth::throttle::LoginThrottle;
+use crate::auth::token_cache::TokenCache;
 use crate::cache::TtlCache;
 use crate::config::Config;
 use crate::entity::region;
@@ -28,6 +29,8 @@ pub struct AppState {
     pub regions: Arc<TtlCache<i64, Arc<Vec<region::Model>>>>,
     /// Modules' own per-server state (writer tasks, caches), one value per type.
     pub extensions: Arc<Extensions>,
+    /// The principals behind recently used API tokens (`security.token_cache_seconds`).
+    pub tokens: Arc<TokenCache>,
 }
 
 impl AppState {
@@ -70,6 +73,10 @@ impl AppState {
             dashboard_tiles: Arc::new(TtlCache::new(tiles_ttl, 10_000)),
             regions: Arc::new(TtlCache::new(tiles_ttl, 1_000)),
             extensions: Arc::new(Extensions::default()),
+            tokens: Arc::new(TokenCache::new(
+                std::time::Duration::from_secs(config.security.token_cache_seconds),
+                10_000,
+            )),
             config: Arc::new(config),
             modules: Arc::new(modules),
             throttle: Arc::new(throttle),
