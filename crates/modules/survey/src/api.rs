@@ -143,6 +143,26 @@ pub async fn city_districts(
         .map_err(Into::into)
 }
 
+/// The city's districts (code, zh, en) from the server's cached region tree: what request
+/// handlers use (a submission validates its district answer against it).
+pub async fn districts(
+    st: &AppState,
+    city_id: i64,
+) -> Result<Vec<(String, String, String)>, AppError> {
+    let city = qcity_platform::auth::RegionScope {
+        city_id,
+        root: String::new(),
+        prefix: String::new(),
+    };
+    Ok(st
+        .visible_regions(&city)
+        .await?
+        .into_iter()
+        .filter(|r| r.level == "district")
+        .map(|r| (r.code, r.name_zh, r.name_en))
+        .collect())
+}
+
 /// A wave the principal may see, with its questionnaire (404 otherwise).
 pub(crate) async fn wave_for(
     st: &AppState,
@@ -407,7 +427,7 @@ async fn set_quotas(
 ) -> Result<Json<Value>, ApiError> {
     need(&p, Capability::ManageSurvey)?;
     wave_for(&st, &p, id).await?;
-    let districts = city_districts(&st.db, p.city_id).await?;
+    let districts = districts(&st, p.city_id).await?;
     if let Some((i, c)) = b
         .quotas
         .iter()
@@ -540,7 +560,7 @@ async fn store_batch(
             "no responses in the upload",
         ));
     }
-    let districts: Vec<String> = city_districts(&st.db, p.city_id)
+    let districts: Vec<String> = districts(st, p.city_id)
         .await?
         .into_iter()
         .map(|d| d.0)

@@ -917,7 +917,7 @@ async fn preview(
     let q = store::get_questionnaire(&st.db, p.city_id, id)
         .await?
         .ok_or_else(|| AppError::NotFound("questionnaire".into()))?;
-    let districts = crate::api::city_districts(&st.db, p.city_id).await?;
+    let districts = crate::api::districts(&st, p.city_id).await?;
     let ctx = page_ctx(
         &st,
         &p,

@@ -230,7 +230,7 @@ async fn wave_page(
     let ctx = page_ctx(&st, &p, lang, &csrf, "/app/survey", "survey-wave-title").await?;
     let t = lang.tr();
     let quotas = store::quota_progress(&st.db, p.city_id, id, &p.scope.prefix).await?;
-    let districts = api::city_districts(&st.db, p.city_id).await?;
+    let districts = api::districts(&st, p.city_id).await?;
     let (all_complete, _) = store::list_responses(
         &st.db,
         &p.scope,
