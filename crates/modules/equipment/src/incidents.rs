@@ -190,22 +190,15 @@ pub async fn timers_for(db: &impl ConnectionTrait, city_id: i64, region_code: &s
         vec![city_id.into()],
     )
     .await?;
-    let mut best: Option<(usize, Timers)> = None;
+    let mut best = BestTimers::default();
     for r in rows {
-        let code: String = r.try_get("", "region_code")?;
-        let p = qcity_platform::auth::scope::scope_prefix(&code);
-        if region_code.starts_with(&p) && best.as_ref().is_none_or(|(l, _)| p.len() > *l) {
-            best = Some((
-                p.len(),
-                Timers {
-                    dispatch_secs: r.try_get::<i32>("", "dispatch_secs")? as i64,
-                    ack_secs: r.try_get::<i32>("", "ack_secs")? as i64,
-                    arrive_secs: r.try_get::<i32>("", "arrive_secs")? as i64,
-                },
-            ));
-        }
+        best.offer(
+            region_code,
+            &r.try_get::<String>("", "region_code")?,
+            || timers_from(&r, ""),
+        )?;
     }
-    if let Some((_, t)) = best {
+    if let Some(t) = best.timers() {
         return Ok(t);
     }
     // The district (6-digit) decides urban vs county.
@@ -220,6 +213,39 @@ pub async fn timers_for(db: &impl ConnectionTrait, city_id: i64, region_code: &s
     .transpose()?
     .unwrap_or(true);
     Ok(Timers::default_for(urban))
+}
+
+/// `dispatch_secs`, `ack_secs`, `arrive_secs` of an `eq_timers` row (columns prefixed `pre`).
+fn timers_from(r: &QueryResult, pre: &str) -> R<Timers> {
+    Ok(Timers {
+        dispatch_secs: r.try_get::<i32>("", &format!("{pre}dispatch_secs"))? as i64,
+        ack_secs: r.try_get::<i32>("", &format!("{pre}ack_secs"))? as i64,
+        arrive_secs: r.try_get::<i32>("", &format!("{pre}arrive_secs"))? as i64,
+    })
+}
+
+/// The most specific configured timers row along a region's ancestry.
+#[derive(Default)]
+struct BestTimers(Option<(usize, Timers)>);
+
+impl BestTimers {
+    /// Considers the row configured for `row_region` (its timers read only if it applies).
+    fn offer(
+        &mut self,
+        region_code: &str,
+        row_region: &str,
+        timers: impl FnOnce() -> R<Timers>,
+    ) -> R<()> {
+        let p = qcity_platform::auth::scope::scope_prefix(row_region);
+        if region_code.starts_with(&p) && self.0.as_ref().is_none_or(|(l, _)| p.len() > *l) {
+            self.0 = Some((p.len(), timers()?));
+        }
+        Ok(())
+    }
+
+    fn timers(&self) -> Option<Timers> {
+        self.0.map(|(_, t)| t)
+    }
 }
 
 /// Sets a region's timers.
@@ -361,12 +387,55 @@ pub enum Written {
     /// Another incident holds the idempotency key (or the open guard) — committed, or written
     /// earlier in the same transaction (a retry in the same group); nothing was written.
     Existing(i64),
-    /// The insert hit a unique index (a writer outside this transaction won a race); the
-    /// transaction (or savepoint) must be rolled back and the winner looked up.
-    Raced(sea_orm::DbErr),
 }
 
-/// Validates an intake and resolves everything it needs from the database, without writing.
+/// The elevator of an intake with what the intake needs besides, in one statement: the
+/// contracted company (as [`registry::by_rescue_code`]), the district's `urban` flag and every
+/// configured timers row of the city (one result row each; usually a handful), from which the
+/// most specific one along the region's ancestry is picked as [`timers_for`] does.
+const INTAKE_ELEVATOR: &str = "SELECT e.*, c.name_zh AS c_name_zh, c.name_en AS c_name_en, c.duty_phone AS c_duty_phone, \
+     (SELECT r.urban FROM regions r WHERE r.city_id = e.city_id AND r.code = substr(e.region_code, 1, 6)) AS r_urban, \
+     t.region_code AS t_region_code, t.dispatch_secs AS t_dispatch_secs, t.ack_secs AS t_ack_secs, t.arrive_secs AS t_arrive_secs \
+     FROM eq_equipment e LEFT JOIN eq_companies c ON c.city_id = e.city_id AND c.id = e.company_id \
+     LEFT JOIN eq_timers t ON t.city_id = e.city_id";
+
+/// The elevator with `rescue` in scope and the timers of its region (one query).
+async fn intake_elevator(
+    db: &impl ConnectionTrait,
+    s: &Scope,
+    rescue: &str,
+) -> R<Option<(Equipment, Timers)>> {
+    let f = registry::EquipmentFilter {
+        rescue_code: Some(rescue.to_string()),
+        ..Default::default()
+    };
+    let (w, v) = registry::where_clause(s, &f)?;
+    let rows = all(db, &format!("{INTAKE_ELEVATOR}{w}"), v).await?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let e = registry::equipment_from(first, registry::today())?;
+    let mut best = BestTimers::default();
+    for r in &rows {
+        if let Some(code) = r.try_get::<Option<String>>("", "t_region_code")? {
+            best.offer(&e.region_code, &code, || timers_from(r, "t_"))?;
+        }
+    }
+    let timers = match best.timers() {
+        Some(t) => t,
+        None => {
+            let urban: Option<bool> = first.try_get("", "r_urban")?;
+            Timers::default_for(urban.unwrap_or(true))
+        }
+    };
+    Ok(Some((e, timers)))
+}
+
+/// Validates an intake and resolves everything it needs from the database, without writing:
+/// one query (the elevator, its company and its timers). An idempotency key is checked by the
+/// insert's unique index ([`write_intake`]), not here; only an intake that fails validation
+/// looks for an incident already stored under its key (a replay is answered with the original
+/// even if the elevator has since left the caller's reach).
 pub async fn prepare_intake(
     db: &impl ConnectionTrait,
     s: &Scope,
@@ -374,14 +443,30 @@ pub async fn prepare_intake(
     n: &NewIncident,
     opts: &IntakeOpts,
 ) -> R<Intake> {
-    if let Some(k) = &opts.idem_key {
-        if k.is_empty() || k.len() > 200 {
-            return Err(StoreError::invalid("Idempotency-Key", "1–200 characters"));
-        }
-        if let Some(i) = by_idem_key(db, s, k).await? {
-            return Ok(Intake::Existing(Box::new(i)));
-        }
+    if let Some(k) = &opts.idem_key
+        && (k.is_empty() || k.len() > 200)
+    {
+        return Err(StoreError::invalid("Idempotency-Key", "1–200 characters"));
     }
+    match resolve_intake(db, s, who, n, opts).await {
+        Ok(p) => Ok(Intake::New(Box::new(p))),
+        Err(err) => match &opts.idem_key {
+            Some(k) => match by_idem_key(db, s, k).await? {
+                Some(i) => Ok(Intake::Existing(Box::new(i))),
+                None => Err(err),
+            },
+            None => Err(err),
+        },
+    }
+}
+
+async fn resolve_intake(
+    db: &impl ConnectionTrait,
+    s: &Scope,
+    who: &AuditActor,
+    n: &NewIncident,
+    opts: &IntakeOpts,
+) -> R<PreparedIntake> {
     if !CHANNELS.contains(&n.channel.as_str()) {
         return Err(StoreError::invalid("channel", "phone, in_car or iot"));
     }
@@ -390,20 +475,17 @@ pub async fn prepare_intake(
     }
     let rescue = crate::domain::parse_rescue_code(&n.rescue_code)
         .map_err(|e| StoreError::invalid("rescue_code", e.to_string()))?;
-    let e: Equipment = registry::by_rescue_code(db, s, &rescue)
-        .await?
-        .ok_or_else(|| {
-            StoreError::invalid(
-                "rescue_code",
-                format!("no elevator with rescue code {rescue} in your region"),
-            )
-        })?;
-    let timers = timers_for(db, s.city_id, &e.region_code).await?;
+    let (e, timers) = intake_elevator(db, s, &rescue).await?.ok_or_else(|| {
+        StoreError::invalid(
+            "rescue_code",
+            format!("no elevator with rescue code {rescue} in your region"),
+        )
+    })?;
     let at = opts.at.unwrap_or_else(sql::now);
     let mut m = Machine::received(at, timers);
     m.apply(State::Located, at).map_err(fsm_conflict)?;
     let guard = opts.open_guard.then(|| format!("elev:{}", e.id));
-    Ok(Intake::New(Box::new(PreparedIntake {
+    Ok(PreparedIntake {
         scope: s.clone(),
         who: who.clone(),
         actor: actor_name(who),
@@ -418,32 +500,22 @@ pub async fn prepare_intake(
         idem_key: opts.idem_key.clone(),
         guard,
         alarm_code: opts.alarm_code.clone(),
-    })))
+    })
 }
 
 /// Writes a prepared intake in `txn`: the incident row (state, deadlines, idempotency key, open
-/// guard), its first timeline events (received, located) and the audit entry. First looks, in
-/// the same transaction, for an incident holding the key or guard, so that two retries in one
-/// group commit create one incident.
+/// guard), its first timeline events (received, located; one statement) and the audit entry.
+/// The insert does nothing when the idempotency key or the open guard is already held — by a
+/// committed incident, by one written earlier in the same transaction (two retries in one group
+/// commit), or, on PostgreSQL, by a concurrent writer, which it waits for — and the holder is
+/// then looked up in the same transaction.
 pub async fn write_intake(txn: &impl ConnectionTrait, p: &PreparedIntake) -> R<Written> {
     let city_id = p.scope.city_id;
-    for (col, v) in [("idem_key", &p.idem_key), ("open_guard", &p.guard)] {
-        if let Some(v) = v
-            && let Some(r) = one(
-                txn,
-                &format!("SELECT id FROM eq_incidents WHERE city_id = ? AND {col} = ?"),
-                vec![city_id.into(), v.clone().into()],
-            )
-            .await?
-        {
-            return Ok(Written::Existing(r.try_get("", "id")?));
-        }
-    }
     let (e, m, timers, at, id) = (&p.equipment, &p.machine, p.timers, p.at, p.id);
     let actor = p.actor.as_str();
     let r = exec(
         txn,
-        "INSERT INTO eq_incidents (city_id, id, equipment_id, region_code, rescue_code, channel, caller_phone, state, level, l1_company_id, company_id, version, dispatch_secs, ack_limit_secs, arrive_limit_secs, received_at, located_at, last_event_at, dispatch_by, arrival_alerted, propose_l3, idem_key, open_guard, alarm_code, received_hour, created_by) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        "INSERT INTO eq_incidents (city_id, id, equipment_id, region_code, rescue_code, channel, caller_phone, state, level, l1_company_id, company_id, version, dispatch_secs, ack_limit_secs, arrive_limit_secs, received_at, located_at, last_event_at, dispatch_by, arrival_alerted, propose_l3, idem_key, open_guard, alarm_code, received_hour, created_by) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
         vec![
             city_id.into(),
             id.into(),
@@ -473,75 +545,137 @@ pub async fn write_intake(txn: &impl ConnectionTrait, p: &PreparedIntake) -> R<W
             actor.into(),
         ],
     )
-    .await;
-    match r {
-        Err(err) if sql::is_unique_violation(&err) => return Ok(Written::Raced(err)),
-        Err(err) => return Err(err.into()),
-        Ok(_) => {}
-    }
-    insert_event(
-        txn,
-        city_id,
-        id,
-        1,
-        at,
-        "transition",
-        None,
-        "received",
-        actor,
-        &p.channel,
-        "",
-    )
     .await?;
-    insert_event(
+    if r.rows_affected() == 0 {
+        for (col, v) in [("idem_key", &p.idem_key), ("open_guard", &p.guard)] {
+            if let Some(v) = v
+                && let Some(r) = one(
+                    txn,
+                    &format!("SELECT id FROM eq_incidents WHERE city_id = ? AND {col} = ?"),
+                    vec![city_id.into(), v.clone().into()],
+                )
+                .await?
+            {
+                return Ok(Written::Existing(r.try_get("", "id")?));
+            }
+        }
+        // Neither the key nor the guard: the (random) id itself collided.
+        return Err(StoreError::Conflict(
+            "incident id already taken; retry".into(),
+        ));
+    }
+    exec(
         txn,
-        city_id,
-        id,
-        2,
-        at,
-        "transition",
-        Some("received"),
-        "located",
-        actor,
-        &p.channel,
-        &e.address,
+        "INSERT INTO eq_incident_events (city_id, incident_id, seq, at, kind, from_state, to_state, actor, channel, note) VALUES (?,?,?,?,?,?,?,?,?,?), (?,?,?,?,?,?,?,?,?,?)",
+        first_events(p)
+            .into_iter()
+            .flat_map(|ev| {
+                [
+                    city_id.into(),
+                    id.into(),
+                    ev.seq.into(),
+                    ev.at.into(),
+                    ev.kind.into(),
+                    ev.from.into(),
+                    ev.to.into(),
+                    ev.actor.into(),
+                    ev.channel.into(),
+                    ev.note.into(),
+                ]
+            })
+            .collect(),
     )
     .await?;
     audit::record(txn, city_id, &p.who, "incident.create", "eq_incident", &id.to_string(), None, Some(serde_json::json!({"rescue_code": p.rescue, "channel": p.channel, "idempotency_key": p.idem_key}))).await?;
     Ok(Written::Created(id))
 }
 
-/// The incident a prepared intake's write led to, read after its commit: `(incident, created)`.
+/// The first two timeline events of an intake: received, then located (at the elevator's
+/// address).
+fn first_events(p: &PreparedIntake) -> [TimelineEvent; 2] {
+    let ev = |seq, from: Option<&str>, to: &str, note: &str| TimelineEvent {
+        seq,
+        at: p.at,
+        kind: "transition".into(),
+        from: from.map(str::to_string),
+        to: to.into(),
+        actor: p.actor.clone(),
+        channel: p.channel.clone(),
+        note: note.into(),
+    };
+    [
+        ev(1, None, "received", ""),
+        ev(2, Some("received"), "located", &p.equipment.address),
+    ]
+}
+
+/// The incident [`write_intake`] stored, built from what it inserted (the same as reading it
+/// back: no statement).
+fn created_incident(p: &PreparedIntake) -> Incident {
+    let (e, m) = (&p.equipment, &p.machine);
+    Incident {
+        id: p.id,
+        equipment_id: e.id,
+        rescue_code: p.rescue.clone(),
+        region_code: e.region_code.clone(),
+        channel: p.channel.clone(),
+        caller_phone: p.caller_phone.clone(),
+        state: m.state.as_str().to_string(),
+        level: m.level,
+        version: 1,
+        l1_company_id: e.company_id,
+        company_id: e.company_id,
+        company_name_zh: e.company_name_zh.clone(),
+        company_name_en: e.company_name_en.clone(),
+        company_duty_phone: e.company_duty_phone.clone(),
+        address: e.address.clone(),
+        use_unit: e.use_unit.clone(),
+        timers: p.timers,
+        times: Milestones {
+            received_at: Some(p.at),
+            located_at: m.times.located_at,
+            ..Default::default()
+        },
+        deadlines: Deadlines {
+            dispatch_by: m.deadlines.dispatch_by,
+            ack_by: None,
+            arrive_by: None,
+        },
+        arrival_alerted: false,
+        propose_l3: false,
+        cause_code: None,
+        alarm_code: p.alarm_code.clone(),
+        ack_secs: None,
+        arrive_secs: None,
+        rescue_secs: None,
+        created_by: p.actor.clone(),
+        timeline: Some(first_events(p).into()),
+        next: m
+            .state
+            .next()
+            .iter()
+            .map(|n| n.as_str().to_string())
+            .collect(),
+    }
+}
+
+/// The incident a prepared intake's write led to, after its commit: `(incident, created)`.
+/// A new incident is answered from what was written; an existing one is read.
 async fn written_incident(
     db: &impl ConnectionTrait,
     p: &PreparedIntake,
     w: Written,
 ) -> R<(Incident, bool)> {
-    let (id, created) = match w {
-        Written::Created(id) => (id, true),
-        Written::Existing(id) => (id, false),
-        Written::Raced(err) => {
-            // A concurrent writer with the same key (or guard) won: return its incident.
-            if let Some(k) = &p.idem_key
-                && let Some(i) = by_idem_key(db, &p.scope, k).await?
-            {
-                return Ok((i, false));
-            }
-            if let Some(g) = &p.guard
-                && let Some(i) = by_guard(db, p.scope.city_id, g).await?
-            {
-                return Ok((i, false));
-            }
-            return Err(err.into());
-        }
+    let id = match w {
+        Written::Created(_) => return Ok((created_incident(p), true)),
+        Written::Existing(id) => id,
     };
     match get(db, &p.scope, id, true).await? {
-        Some(i) => Ok((i, created)),
+        Some(i) => Ok((i, false)),
         // The key is held by an incident the caller may not see.
-        None if !created => Err(StoreError::Conflict(
+        None => Err(StoreError::Conflict(
             "Idempotency-Key already used for another incident".into(),
         )),
-        None => Err(StoreError::NotFound("incident".into())),
     }
 }
 
@@ -592,46 +726,33 @@ pub async fn create_grouped(
         Intake::Existing(i) => return Ok((*i, false)),
         Intake::New(p) => p,
     };
+    let p = std::sync::Arc::new(*p);
     let job = p.clone();
     let w = gc
         .run(move |txn| {
             Box::pin(async move {
+                // A found incident is kept (nothing written) so that the answer waits for the
+                // commit of whatever wrote it (possibly an earlier job of this group).
                 let w = write_intake(txn, &job).await?;
-                // A race lost to an outside writer leaves nothing to keep (and on PostgreSQL
-                // an aborted savepoint): roll it back. A found incident is kept (nothing
-                // written) so that the answer waits for the commit of whatever wrote it.
-                let keep = !matches!(w, Written::Raced(_));
-                Ok::<_, StoreError>((w, keep))
+                Ok::<_, StoreError>((w, true))
             })
         })
         .await?;
     written_incident(db, &p, w).await
 }
 
+/// The incident stored under an idempotency key, if the caller may see it.
 async fn by_idem_key(db: &impl ConnectionTrait, s: &Scope, key: &str) -> R<Option<Incident>> {
     let r = one(
         db,
-        &format!("{INC_SELECT} WHERE i.city_id = ? AND i.idem_key = ?"),
+        "SELECT id FROM eq_incidents WHERE city_id = ? AND idem_key = ?",
         vec![s.city_id.into(), key.into()],
     )
     .await?;
     match r {
-        Some(r) => {
-            let i = incident_from(&r)?;
-            get(db, s, i.id, true).await
-        }
+        Some(r) => get(db, s, r.try_get("", "id")?, true).await,
         None => Ok(None),
     }
-}
-
-async fn by_guard(db: &impl ConnectionTrait, city_id: i64, guard: &str) -> R<Option<Incident>> {
-    let r = one(
-        db,
-        &format!("{INC_SELECT} WHERE i.city_id = ? AND i.open_guard = ?"),
-        vec![city_id.into(), guard.into()],
-    )
-    .await?;
-    r.as_ref().map(incident_from).transpose()
 }
 
 fn scope_sql(s: &Scope) -> (String, Vec<Value>) {
@@ -1406,15 +1527,43 @@ pub fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
     Some(sorted[k.clamp(1, sorted.len()) - 1])
 }
 
-fn mean(v: &[f64]) -> Option<f64> {
-    (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
-}
-
 fn r1(x: Option<f64>) -> Option<f64> {
     x.map(|v| (v * 10.0).round() / 10.0)
 }
 
+/// `AND {col} …` restricting a region-code column to a region prefix: `LIKE 'prefix%'`, and for
+/// a prefix of digits (region codes are) also the equivalent range `>= prefix AND < next`, which
+/// an index on the column can use on both backends (SQLite's `LIKE` is case-insensitive and
+/// PostgreSQL's follows the collation, so neither uses a plain index for it).
+fn region_filter(col: &str, prefix: &str, v: &mut Vec<Value>) -> String {
+    let mut w = String::new();
+    if !prefix.is_empty() && prefix.bytes().all(|b| b.is_ascii_digit()) {
+        w.push_str(&format!(" AND {col} >= ?"));
+        v.push(prefix.into());
+        // The smallest string above every string starting with `prefix`: drop trailing 9s and
+        // increment the last other digit (none left: no upper bound).
+        let t = prefix.trim_end_matches('9');
+        if let Some(last) = t.bytes().last() {
+            let next = format!("{}{}", &t[..t.len() - 1], (last + 1) as char);
+            w.push_str(&format!(" AND {col} < ?"));
+            v.push(next.into());
+        }
+    }
+    w.push_str(&format!(" AND {col} LIKE ?"));
+    v.push(like(prefix).into());
+    w
+}
+
+/// States that end an incident without anyone trapped: not counted as trappings.
+const NOT_TRAPPED: &str = "('cancelled','false_alarm','not_trapped')";
+
 /// KPIs for a region prefix over `[from, to)` spanning `months` months.
+///
+/// Computed in the database in a few passes over the period's incidents (index
+/// `ix_eq_incidents_kpi` covers every column they read): one grouped by contracted company
+/// (counts, rates, sums), one grouped by level, cause and hour (the mixes), and the nearest-rank
+/// 90th percentiles of arrival and rescue times (`ORDER BY … LIMIT 1 OFFSET k-1`). The
+/// elevator count reads only `ix_eq_equipment_kpi`.
 pub async fn kpis(
     db: &impl ConnectionTrait,
     s: &Scope,
@@ -1428,84 +1577,130 @@ pub async fn kpis(
     if !prefix.starts_with(&s.prefix) {
         return Err(StoreError::NotFound("region".into()));
     }
-    let mut v: Vec<Value> = vec![s.city_id.into(), like(&prefix).into()];
-    let mut extra = String::new();
+    let mut v: Vec<Value> = vec![s.city_id.into()];
+    let mut w = String::from(
+        "FROM eq_equipment WHERE city_id = ? AND category = '3000' AND status = 'in_use'",
+    );
+    w.push_str(&region_filter("region_code", &prefix, &mut v));
     if let Some(c) = s.company_id {
-        extra = " AND company_id = ?".into();
+        w.push_str(" AND company_id = ?");
         v.push(c.into());
     }
-    let elevators: i64 = one(db, &format!("SELECT COUNT(*) AS n FROM eq_equipment WHERE city_id = ? AND region_code LIKE ? AND category = '3000' AND status = 'in_use'{extra}"), v.clone())
+    let elevators: i64 = one(db, &format!("SELECT COUNT(*) AS n {w}"), v)
         .await?
         .map(|r| r.try_get("", "n"))
         .transpose()?
         .unwrap_or(0);
-    let mut v2: Vec<Value> = vec![
-        s.city_id.into(),
-        like(&prefix).into(),
-        from.into(),
-        to.into(),
-    ];
-    let mut extra2 = String::new();
+
+    // The period's incidents in scope: `FROM eq_incidents WHERE …` and its values.
+    let mut v: Vec<Value> = vec![s.city_id.into(), from.into(), to.into()];
+    let mut w = String::from(
+        "FROM eq_incidents WHERE city_id = ? AND received_at >= ? AND received_at < ?",
+    );
+    w.push_str(&region_filter("region_code", &prefix, &mut v));
     if let Some(c) = s.company_id {
-        extra2 = " AND l1_company_id = ?".into();
-        v2.push(c.into());
+        w.push_str(" AND l1_company_id = ?");
+        v.push(c.into());
     }
-    let rows = all(db, &format!("SELECT state, level, cause_code, received_hour, l1_company_id, dispatched_at, ack_secs, arrive_secs, rescue_secs FROM eq_incidents WHERE city_id = ? AND region_code LIKE ? AND received_at >= ? AND received_at < ?{extra2}"), v2).await?;
+
+    // Per contracted company, in one pass.
+    let rows = all(
+        db,
+        &format!(
+            "SELECT l1_company_id AS comp, COUNT(*) AS n, SUM(tr) AS trappings, \
+             SUM(CASE WHEN tr = 1 AND dispatched_at IS NOT NULL THEN 1 ELSE 0 END) AS dispatched, \
+             SUM(CASE WHEN tr = 1 AND dispatched_at IS NOT NULL AND ack_secs <= 180 THEN 1 ELSE 0 END) AS ack_ok, \
+             SUM(CASE WHEN tr = 1 AND arrive_secs IS NOT NULL THEN 1 ELSE 0 END) AS arr_n, \
+             SUM(CASE WHEN tr = 1 AND arrive_secs <= 1800 THEN 1 ELSE 0 END) AS arr_ok, \
+             SUM(CASE WHEN tr = 1 THEN arrive_secs END) AS arr_sum, \
+             SUM(CASE WHEN tr = 1 AND rescue_secs IS NOT NULL THEN 1 ELSE 0 END) AS res_n, \
+             SUM(CASE WHEN tr = 1 THEN rescue_secs END) AS res_sum \
+             FROM (SELECT l1_company_id, dispatched_at, ack_secs, arrive_secs, rescue_secs, \
+             CASE WHEN state IN {NOT_TRAPPED} THEN 0 ELSE 1 END AS tr {w}) x GROUP BY l1_company_id"
+        ),
+        v.clone(),
+    )
+    .await?;
     let mut incidents = 0;
     let mut trappings = 0;
     let (mut dispatched, mut ack_ok, mut arr_n, mut arr_ok) = (0i64, 0i64, 0i64, 0i64);
-    let mut arrivals = Vec::new();
-    let mut rescues = Vec::new();
+    let (mut arr_sum, mut res_n, mut res_sum) = (0i64, 0i64, 0i64);
+    // company → (trappings, dispatched, ack ok, arrival n, arrival ok, arrival sum in s)
+    let mut per: BTreeMap<i64, (i64, i64, i64, i64, i64, i64)> = BTreeMap::new();
+    for r in rows {
+        let n = |c: &str| -> R<i64> { Ok(r.try_get::<Option<i64>>("", c)?.unwrap_or(0)) };
+        incidents += n("n")?;
+        let e = (
+            n("trappings")?,
+            n("dispatched")?,
+            n("ack_ok")?,
+            n("arr_n")?,
+            n("arr_ok")?,
+            n("arr_sum")?,
+        );
+        trappings += e.0;
+        dispatched += e.1;
+        ack_ok += e.2;
+        arr_n += e.3;
+        arr_ok += e.4;
+        arr_sum += e.5;
+        res_n += n("res_n")?;
+        res_sum += n("res_sum")?;
+        if e.0 > 0 {
+            let comp: Option<i64> = r.try_get("", "comp")?;
+            let t = per.entry(comp.unwrap_or(0)).or_insert((0, 0, 0, 0, 0, 0));
+            t.0 += e.0;
+            t.1 += e.1;
+            t.2 += e.2;
+            t.3 += e.3;
+            t.4 += e.4;
+            t.5 += e.5;
+        }
+    }
+
+    // Level, cause and hour mixes of the trappings, in one pass.
     let mut level_mix = BTreeMap::new();
     let mut cause_mix = BTreeMap::new();
     let mut hours = vec![0i64; 24];
-    // company → (trappings, dispatched, ack ok, arrival n, arrival ok, arrival sum)
-    let mut per: BTreeMap<i64, (i64, i64, i64, i64, i64, f64)> = BTreeMap::new();
-    for r in rows {
-        incidents += 1;
-        let state: String = r.try_get("", "state")?;
-        if matches!(state.as_str(), "cancelled" | "false_alarm" | "not_trapped") {
-            continue;
-        }
-        trappings += 1;
-        let level: i32 = r.try_get("", "level")?;
-        *level_mix.entry(format!("L{level}")).or_insert(0) += 1;
-        if let Some(c) = r.try_get::<Option<String>>("", "cause_code")? {
-            *cause_mix.entry(c).or_insert(0) += 1;
-        }
-        let h: i32 = r.try_get("", "received_hour")?;
-        hours[h.clamp(0, 23) as usize] += 1;
-        let comp: Option<i64> = r.try_get("", "l1_company_id")?;
-        let dsp: Option<DateTime<Utc>> = r.try_get("", "dispatched_at")?;
-        let ack: Option<i32> = r.try_get("", "ack_secs")?;
-        let arr: Option<i32> = r.try_get("", "arrive_secs")?;
-        let res: Option<i32> = r.try_get("", "rescue_secs")?;
-        let e = per.entry(comp.unwrap_or(0)).or_insert((0, 0, 0, 0, 0, 0.0));
-        e.0 += 1;
-        if dsp.is_some() {
-            dispatched += 1;
-            e.1 += 1;
-            if ack.is_some_and(|a| a <= 180) {
-                ack_ok += 1;
-                e.2 += 1;
+    if trappings > 0 {
+        for r in all(
+            db,
+            &format!("SELECT level, cause_code, received_hour, COUNT(*) AS n {w} AND state NOT IN {NOT_TRAPPED} GROUP BY level, cause_code, received_hour"),
+            v.clone(),
+        )
+        .await?
+        {
+            let n: i64 = r.try_get("", "n")?;
+            let level: i32 = r.try_get("", "level")?;
+            *level_mix.entry(format!("L{level}")).or_insert(0) += n;
+            if let Some(c) = r.try_get::<Option<String>>("", "cause_code")? {
+                *cause_mix.entry(c).or_insert(0) += n;
             }
-        }
-        if let Some(a) = arr {
-            arr_n += 1;
-            e.3 += 1;
-            e.5 += a as f64 / 60.0;
-            arrivals.push(a as f64 / 60.0);
-            if a <= 1800 {
-                arr_ok += 1;
-                e.4 += 1;
-            }
-        }
-        if let Some(x) = res {
-            rescues.push(x as f64 / 60.0);
+            let h: i32 = r.try_get("", "received_hour")?;
+            hours[h.clamp(0, 23) as usize] += n;
         }
     }
-    arrivals.sort_by(f64::total_cmp);
-    rescues.sort_by(f64::total_cmp);
+
+    // Nearest-rank 90th percentile (minutes) of a duration column over the trappings.
+    let p90 = async |col: &str, n: i64| -> R<Option<f64>> {
+        if n == 0 {
+            return Ok(None);
+        }
+        let k = ((0.9 * n as f64).ceil() as i64).clamp(1, n);
+        let r = one(
+            db,
+            &format!("SELECT {col} AS v {w} AND state NOT IN {NOT_TRAPPED} AND {col} IS NOT NULL ORDER BY {col} LIMIT 1 OFFSET {}", k - 1),
+            v.clone(),
+        )
+        .await?;
+        Ok(r.map(|r| r.try_get::<i32>("", "v"))
+            .transpose()?
+            .map(|x| x as f64 / 60.0))
+    };
+    let p90_arrival = p90("arrive_secs", arr_n).await?;
+    let p90_rescue = p90("rescue_secs", res_n).await?;
+    let mean_min = |sum: i64, n: i64| (n > 0).then(|| sum as f64 / 60.0 / n as f64);
+
     let names: BTreeMap<i64, (String, String)> = registry::companies(db, s.city_id)
         .await?
         .into_iter()
@@ -1523,7 +1718,7 @@ pub async fn kpis(
                 trappings: e.0,
                 ack_3min_rate: pct(e.2, e.1),
                 arrive_30min_rate: pct(e.4, e.3),
-                mean_arrival_min: r1((e.3 > 0).then(|| e.5 / e.3 as f64)),
+                mean_arrival_min: r1(mean_min(e.5, e.3)),
                 rank: 0,
             }
         })
@@ -1559,10 +1754,10 @@ pub async fn kpis(
         }),
         ack_3min_rate: pct(ack_ok, dispatched),
         arrive_30min_rate: pct(arr_ok, arr_n),
-        mean_arrival_min: r1(mean(&arrivals)),
-        p90_arrival_min: r1(percentile(&arrivals, 90.0)),
-        mean_rescue_min: r1(mean(&rescues)),
-        p90_rescue_min: r1(percentile(&rescues, 90.0)),
+        mean_arrival_min: r1(mean_min(arr_sum, arr_n)),
+        p90_arrival_min: r1(p90_arrival),
+        mean_rescue_min: r1(mean_min(res_sum, res_n)),
+        p90_rescue_min: r1(p90_rescue),
         level_mix,
         cause_mix,
         hour_mix: hours,

@@ -88,6 +88,7 @@ impl Module for EquipmentModule {
         vec![
             Box::new(migration::Migration),
             Box::new(migration::MigrationT7001),
+            Box::new(migration::MigrationKpiIndexes),
         ]
     }
     fn routes(&self) -> Router<AppState> {

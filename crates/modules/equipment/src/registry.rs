@@ -238,7 +238,7 @@ pub struct Equipment {
 
 const EQ_SELECT: &str = "SELECT e.*, c.name_zh AS c_name_zh, c.name_en AS c_name_en, c.duty_phone AS c_duty_phone FROM eq_equipment e LEFT JOIN eq_companies c ON c.city_id = e.city_id AND c.id = e.company_id";
 
-fn equipment_from(r: &QueryResult, today: NaiveDate) -> R<Equipment> {
+pub(crate) fn equipment_from(r: &QueryResult, today: NaiveDate) -> R<Equipment> {
     let category: String = r.try_get("", "category")?;
     let cat = Category::parse(&category);
     let next_due: Option<NaiveDate> = r.try_get("", "next_inspection_due")?;
@@ -519,7 +519,7 @@ pub struct EquipmentFilter {
     pub limit: Option<u64>,
 }
 
-fn where_clause(s: &Scope, f: &EquipmentFilter) -> R<(String, Vec<Value>)> {
+pub(crate) fn where_clause(s: &Scope, f: &EquipmentFilter) -> R<(String, Vec<Value>)> {
     let mut w = String::from(" WHERE e.city_id = ? AND e.region_code LIKE ?");
     let mut v: Vec<Value> = vec![s.city_id.into(), like(&s.prefix).into()];
     if let Some(c) = s.company_id {

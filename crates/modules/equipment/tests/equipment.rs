@@ -716,6 +716,8 @@ async fn incident_intake_is_idempotent_and_transitions_are_checked(b: Backend) {
             .unwrap();
     assert_eq!(dispatch_by - recv, Duration::minutes(5));
     let id = inc["id"].as_i64().unwrap();
+    // The answer is built from what was written, not read back: it is what a read shows.
+    assert_eq!(d.get(&format!("/api/v1/incidents/{id}")).await.json(), inc);
     // The same key again: the same incident, not a new one.
     let again = d
         .request(
