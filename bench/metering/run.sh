@@ -13,6 +13,8 @@
 #   QCITY_BENCH_ONLY=json,csv,mqtt   run only these parts (default all)
 #   QCITY_BENCH_CSV_TS=iso           CSV timestamps as ISO 8601 with offset (default epoch seconds)
 #   QCITY_BENCH_WRAP="perf record -g -o /tmp/p.data --"   prefix for `qcity serve` (profiling)
+#   QCITY_BENCH_LOG=FILE             keep the server's log (with QCITY_LOG__FILTER=info,qcity_metering=debug
+#                                    it holds store::ingest's prep / write / rollups / commit timings)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 : "${CARGO_TARGET_DIR:=target}"
@@ -27,7 +29,7 @@ DIR=$(mktemp -d /tmp/qcity-mtbench.XXXXXX)
 PORT=${PORT:-18195}
 MQTT_PORT=${MQTT_PORT:-18830}
 MQTT=mqtt://127.0.0.1:$MQTT_PORT
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$DIR"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; [[ -n "${QCITY_BENCH_LOG:-}" ]] && cp "$DIR/serve.log" "$QCITY_BENCH_LOG"; rm -rf "$DIR"' EXIT
 printf 'listener %s 127.0.0.1\nallow_anonymous true\npersistence false\nmax_inflight_messages 1000\nmax_queued_messages 1000000\n' "$MQTT_PORT" >"$DIR/mosquitto.conf"
 mosquitto -c "$DIR/mosquitto.conf" >"$DIR/mosquitto.log" 2>&1 &
 sleep 0.5

@@ -535,21 +535,7 @@ async fn put_settings(
     if p.role != Role::Admin {
         return Err(AppError::Forbidden.into());
     }
-    let txn = st.db.begin().await?;
-    let before = crate::retention::settings(&txn, p.city_id).await?;
-    let after = crate::retention::set_settings(&txn, p.city_id, &n).await?;
-    qcity_platform::audit::record(
-        &txn,
-        p.city_id,
-        &Actor::from(&p),
-        "metering.settings.update",
-        "mt_settings",
-        &p.city_id.to_string(),
-        serde_json::to_value(&before).ok(),
-        serde_json::to_value(&after).ok(),
-    )
-    .await?;
-    txn.commit().await?;
+    let after = crate::retention::update_audited(&st.db, p.city_id, &Actor::from(&p), &n).await?;
     Ok(Json(after))
 }
 

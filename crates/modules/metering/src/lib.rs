@@ -363,6 +363,7 @@ impl Module for MeteringModule {
         vec![
             Box::new(migration::Migration),
             Box::new(migration::Migration2),
+            Box::new(migration::Migration3),
         ]
     }
     fn routes(&self) -> Router<AppState> {

@@ -367,3 +367,30 @@ impl MigrationTrait for Migration2 {
         Ok(())
     }
 }
+
+/// Third step: when the retention job last ran for a city and how many raw readings it removed
+/// (epoch seconds and a count; NULL until it first runs), shown on the settings page.
+pub struct Migration3;
+
+impl MigrationName for Migration3 {
+    fn name(&self) -> &str {
+        "m0502_metering_retention_runs"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration3 {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        // One column per statement: SQLite's ALTER TABLE adds one at a time.
+        for c in [id_null("retention_ran_at"), id_null("retention_deleted")] {
+            m.alter_table(
+                Table::alter()
+                    .table(a("mt_settings"))
+                    .add_column(c)
+                    .to_owned(),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+}

@@ -7,11 +7,13 @@ use crate::domain;
 use crate::store::{self, Meter, Scope, Unit};
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, Path, State};
+use axum::extract::{Form, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use qcity_platform::audit::Actor;
-use qcity_platform::auth::{Capability, Principal};
+use qcity_platform::auth::{Capability, Principal, Role};
+use qcity_platform::store::StoreError;
 use qcity_platform::web::shell::{embed_json, page_ctx, render};
 use qcity_platform::web::{AppError, AppState, CsrfToken, PageCtx, PageError, PageUser, ReqLang};
 use serde::Deserialize;
@@ -30,6 +32,10 @@ pub fn routes() -> Router<AppState> {
         .route("/app/metering/meters/{id}/detect", post(meter_detect))
         .route("/app/metering/alerts", get(alerts_page))
         .route("/app/metering/alerts/{id}/ack", post(alert_ack))
+        .route(
+            "/app/metering/settings",
+            get(settings_page).post(settings_save),
+        )
 }
 
 fn scope(p: &Principal) -> Result<Scope, PageError> {
@@ -87,6 +93,8 @@ struct OverviewTpl {
     units: Vec<UnitRow>,
     chart_map: String,
     chart_bar: String,
+    /// Administrators see the link to the settings page.
+    is_admin: bool,
 }
 
 /// The latest year with data in scope (falls back to the current year).
@@ -155,6 +163,7 @@ async fn overview(
         units,
         chart_map,
         chart_bar,
+        is_admin: p.role == Role::Admin,
     };
     Ok(render(&tpl)?.into_response())
 }
@@ -835,4 +844,185 @@ async fn unit_hours(
     .await?;
     txn.commit().await?;
     Ok(Redirect::to(&format!("/app/metering/units/{id}")).into_response())
+}
+
+// ---------------------------------------------------------------- settings (administrators)
+
+#[derive(Template)]
+#[template(path = "metering_settings.html")]
+struct SettingsTpl {
+    ctx: PageCtx,
+    saved: bool,
+    /// The form's values as entered (or as stored).
+    days: String,
+    tolerance: String,
+    /// Validation messages shown next to their field.
+    days_err: String,
+    tolerance_err: String,
+    /// Local date-time from which raw readings are kept (empty = forever).
+    horizon: String,
+    last_run: String,
+    last_deleted: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct SettingsForm {
+    #[serde(default)]
+    pub raw_retention_days: String,
+    #[serde(default)]
+    pub imbalance_tolerance: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct SavedQuery {
+    #[serde(default)]
+    pub saved: Option<String>,
+}
+
+/// The metering settings are the city administrator's (as in the API).
+fn admin_only(p: &Principal) -> Result<(), PageError> {
+    if p.role == Role::Admin {
+        Ok(())
+    } else {
+        Err(PageError(AppError::Forbidden))
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn render_settings(
+    st: &AppState,
+    p: &Principal,
+    lang: ReqLang,
+    csrf: &CsrfToken,
+    form: &SettingsForm,
+    saved: bool,
+    errs: (String, String),
+    status: StatusCode,
+) -> PageResult {
+    let ctx = page_ctx(
+        st,
+        p,
+        lang,
+        csrf,
+        "/app/metering",
+        "metering-settings-title",
+    )
+    .await?;
+    let cur = crate::retention::settings(&st.db, p.city_id).await?;
+    let run = crate::retention::last_run(&st.db, p.city_id).await?;
+    let horizon = crate::retention::horizon_for(cur.raw_retention_days, domain::now_ts())
+        .map(domain::fmt_local)
+        .unwrap_or_default();
+    let tpl = SettingsTpl {
+        ctx,
+        saved,
+        days: form.raw_retention_days.clone(),
+        tolerance: form.imbalance_tolerance.clone(),
+        days_err: errs.0,
+        tolerance_err: errs.1,
+        horizon,
+        last_run: run.ran_at.map(domain::fmt_local).unwrap_or_default(),
+        last_deleted: run.deleted.map(|n| n.to_string()).unwrap_or_default(),
+    };
+    Ok((status, render(&tpl)?).into_response())
+}
+
+async fn settings_page(
+    State(st): State<AppState>,
+    PageUser(p): PageUser,
+    lang: ReqLang,
+    csrf: CsrfToken,
+    Query(q): Query<SavedQuery>,
+) -> PageResult {
+    admin_only(&p)?;
+    let cur = crate::retention::settings(&st.db, p.city_id).await?;
+    let form = SettingsForm {
+        raw_retention_days: cur
+            .raw_retention_days
+            .map(|d| d.to_string())
+            .unwrap_or_default(),
+        imbalance_tolerance: cur
+            .imbalance_tolerance
+            .map(|t| t.to_string())
+            .unwrap_or_default(),
+    };
+    render_settings(
+        &st,
+        &p,
+        lang,
+        &csrf,
+        &form,
+        q.saved.is_some(),
+        (String::new(), String::new()),
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// Saves the settings from the form (empty = forever / the default), audited like the API; a bad
+/// value is shown next to its field (422 without htmx, the re-rendered panel with htmx).
+async fn settings_save(
+    State(st): State<AppState>,
+    PageUser(p): PageUser,
+    lang: ReqLang,
+    csrf: CsrfToken,
+    headers: HeaderMap,
+    Form(f): Form<SettingsForm>,
+) -> PageResult {
+    admin_only(&p)?;
+    let t = lang.tr();
+    let (mut days_err, mut tolerance_err) = (String::new(), String::new());
+    let days = match f.raw_retention_days.trim() {
+        "" => None,
+        s => s.parse::<i32>().map_or_else(
+            |_| {
+                days_err = t.t("metering-err-whole-days");
+                None
+            },
+            Some,
+        ),
+    };
+    let tolerance = match f.imbalance_tolerance.trim() {
+        "" => None,
+        s => s.parse::<f64>().map_or_else(
+            |_| {
+                tolerance_err = t.t("metering-err-fraction");
+                None
+            },
+            Some,
+        ),
+    };
+    if days_err.is_empty() && tolerance_err.is_empty() {
+        let new = crate::retention::Settings {
+            raw_retention_days: days,
+            imbalance_tolerance: tolerance,
+        };
+        match crate::retention::update_audited(&st.db, p.city_id, &Actor::from(&p), &new).await {
+            Ok(_) => return Ok(Redirect::to("/app/metering/settings?saved=1").into_response()),
+            Err(StoreError::Invalid { field, message }) => {
+                if field == "imbalance_tolerance" {
+                    tolerance_err = message;
+                } else {
+                    days_err = message;
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let status = if headers.contains_key("hx-request") {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    render_settings(
+        &st,
+        &p,
+        lang,
+        &csrf,
+        &f,
+        false,
+        (days_err, tolerance_err),
+        status,
+    )
+    .await
 }

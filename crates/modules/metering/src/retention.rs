@@ -85,6 +85,92 @@ pub async fn set_settings(
     settings(db, city_id).await
 }
 
+/// Stores settings on behalf of a person and records the change (before and after) in the audit
+/// log, in one transaction: the API's `PUT /api/v1/metering/settings` and the settings page.
+pub async fn update_audited(
+    db: &DatabaseConnection,
+    city_id: i64,
+    actor: &qcity_platform::audit::Actor,
+    s: &Settings,
+) -> Result<Settings, StoreError> {
+    use sea_orm::TransactionTrait;
+    let txn = db.begin().await?;
+    let before = settings(&txn, city_id).await?;
+    let after = set_settings(&txn, city_id, s).await?;
+    qcity_platform::audit::record(
+        &txn,
+        city_id,
+        actor,
+        "metering.settings.update",
+        "mt_settings",
+        &city_id.to_string(),
+        serde_json::to_value(&before).ok(),
+        serde_json::to_value(&after).ok(),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(after)
+}
+
+/// The last run of the retention job for a city.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LastRun {
+    /// Epoch seconds, `None` if it has not run since retention was set.
+    pub ran_at: Option<i64>,
+    /// Raw readings removed by that run.
+    pub deleted: Option<i64>,
+}
+
+/// When the retention job last ran for the city and how many readings it removed.
+pub async fn last_run(db: &impl ConnectionTrait, city_id: i64) -> Result<LastRun, StoreError> {
+    let r = sql::one(
+        db,
+        "SELECT retention_ran_at, retention_deleted FROM mt_settings WHERE city_id = ?",
+        vec![city_id.into()],
+    )
+    .await?;
+    Ok(match r {
+        Some(r) => LastRun {
+            ran_at: r.try_get("", "retention_ran_at")?,
+            deleted: r.try_get("", "retention_deleted")?,
+        },
+        None => LastRun::default(),
+    })
+}
+
+/// Records a run of the retention job (the city's settings row exists: only cities with a
+/// retention setting are purged).
+pub async fn record_run(
+    db: &impl ConnectionTrait,
+    city_id: i64,
+    at: i64,
+    deleted: u64,
+) -> Result<(), StoreError> {
+    sql::exec(
+        db,
+        "UPDATE mt_settings SET retention_ran_at = ?, retention_deleted = ? WHERE city_id = ?",
+        vec![
+            at.into(),
+            i64::try_from(deleted).unwrap_or(i64::MAX).into(),
+            city_id.into(),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Applies the city's retention at `now` and records the run; returns readings deleted.
+pub async fn apply_and_record(
+    db: &impl ConnectionTrait,
+    city_id: i64,
+    now: i64,
+    batch: i64,
+) -> Result<u64, StoreError> {
+    let n = apply(db, city_id, now, batch).await?;
+    record_run(db, city_id, now, n).await?;
+    Ok(n)
+}
+
 /// First instant whose raw readings are kept: local midnight `days` days before today's, or
 /// `None` when raw data is kept forever.
 pub fn horizon_for(days: Option<i32>, now: i64) -> Option<i64> {
@@ -179,7 +265,7 @@ pub async fn run(db: DatabaseConnection, every: Duration) {
         match cities_with_retention(&db).await {
             Ok(cities) => {
                 for c in cities {
-                    match apply(&db, c, domain::now_ts(), PURGE_BATCH).await {
+                    match apply_and_record(&db, c, domain::now_ts(), PURGE_BATCH).await {
                         Ok(0) => {}
                         Ok(n) => {
                             tracing::info!(

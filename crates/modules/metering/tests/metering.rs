@@ -33,6 +33,8 @@ on_both_backends!(
     vee_detectors_alert_ack_and_hooks,
     pages_render_in_both_languages_and_respect_scope,
     retention_purges_raw_readings_and_keeps_rollups,
+    settings_form_is_admin_only_validated_and_audited,
+    backfill_rollups_equal_sql_recomputation,
     operating_hours_gate_baseload_alerts,
     parent_children_imbalance_alerts,
     caltrack_temperature_baseline,
@@ -970,6 +972,197 @@ async fn retention_purges_raw_readings_and_keeps_rollups(b: Backend) {
     )
     .await;
     assert_eq!(r.json()["raw_retention_days"], Value::Null);
+}
+
+/// Every rollup (hour, day, month) of the touched meters over `[from, to)`, values as bits.
+async fn rollup_snapshot(
+    e: &Env,
+    meters: &[i64],
+    from: i64,
+    to: i64,
+) -> Vec<(i64, String, i64, u64, i64)> {
+    let mut out = Vec::new();
+    for &m in meters {
+        for g in ["h", "d", "m"] {
+            let f = if g == "m" { from - 40 * 86400 } else { from };
+            for p in qcity_metering::store::rollup_series(&e.db, e.city, m, g, f, to)
+                .await
+                .unwrap()
+            {
+                out.push((m, g.to_string(), p.ts, p.value.to_bits(), p.n));
+            }
+        }
+    }
+    out
+}
+
+/// The rollups of a backfill's new days (aggregated from the batch, not re-read through SQL)
+/// equal a full SQL recomputation bit for bit: with fractional values, flagged (negative and
+/// over-limit) readings, a batch that starts inside the last stored day, a month end, late
+/// corrections into old days and re-sends.
+async fn backfill_rollups_equal_sql_recomputation(b: Backend) {
+    use qcity_metering::store::{self, Parsed, Scope};
+    let e = setup(b).await;
+    let (_a, _ub, site, water, mb) = two_units(&e).await;
+    let meters = [site, water, mb];
+    let s = Scope::city(e.city);
+    let t0 = domain::parse_ts("2025-01-29 00:00").unwrap();
+    let batch = |from: i64, to: i64, salt: u64| -> Vec<(usize, Parsed)> {
+        let mut v = Vec::new();
+        for &m in &meters {
+            let mut ts = from;
+            while ts < to {
+                let i = (ts / 900) as u64 ^ salt;
+                let raw = (i * 7919 % 1000) as f64 / 7.0 + 0.1 * (i % 3) as f64
+                    - if i.is_multiple_of(53) { 500.0 } else { 0.0 };
+                v.push((
+                    v.len() + 1,
+                    Parsed {
+                        meter_id: m,
+                        ts,
+                        raw,
+                    },
+                ));
+                ts += 900;
+            }
+        }
+        v
+    };
+    let end = t0 + 10 * 86400;
+    let h = 3600;
+    let mut flagged = 0;
+    for (from, to, salt) in [
+        (t0, t0 + 2 * 86400 + 5 * h, 0), // fresh backfill, ends mid-day
+        (t0 + 2 * 86400 + 5 * h, t0 + 5 * 86400, 1), // starts inside the last stored day
+        (t0 + 86400 + 3 * h, t0 + 86400 + 6 * h, 2), // late corrections into an old day
+        (t0 + 5 * 86400, t0 + 7 * 86400, 0), // fresh again, after the month end
+        (t0 + 5 * 86400, t0 + 7 * 86400, 0), // identical re-send
+    ] {
+        let rep = store::ingest(&e.db, &s, batch(from, to, salt), Vec::new())
+            .await
+            .unwrap();
+        assert_eq!(rep.rejected, 0);
+        flagged += rep.flagged;
+        let fast = rollup_snapshot(&e, &meters, t0, end).await;
+        let touched: std::collections::BTreeSet<(i64, i64)> = meters
+            .iter()
+            .flat_map(|&m| (0..10).map(move |d| (m, t0 + d * 86400)))
+            .collect();
+        store::recompute_rollups(&e.db, e.city, &touched)
+            .await
+            .unwrap();
+        let sql = rollup_snapshot(&e, &meters, t0, end).await;
+        assert_eq!(fast.len(), sql.len());
+        assert_eq!(fast, sql, "batch {from}..{to}");
+    }
+    assert!(flagged > 0, "flagged readings exercised");
+}
+
+/// The settings page: an administrator changes retention through the form (audited like the
+/// API; bad values shown next to their field; the retention job's last run shown); anyone else
+/// gets 403 for the page and the form.
+async fn settings_form_is_admin_only_validated_and_audited(b: Backend) {
+    let e = setup(b).await;
+    let mut browser = TestClient::new(e.router.clone());
+    browser.login("admin", "password-admin").await;
+    let r = browser.get("/app/metering").await;
+    assert!(r.body.contains("/app/metering/settings"), "admin link");
+    let r = browser.get("/app/metering/settings").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains("name=\"raw_retention_days\""));
+    assert!(!r.body.contains(">metering-"), "untranslated key");
+    // Bad values: 422 and the message beside the field; nothing stored, nothing audited.
+    for (days, tol, field) in [
+        ("abc", "", "raw_retention_days"),
+        ("0", "", "raw_retention_days"),
+        ("30", "1.5", "imbalance_tolerance"),
+    ] {
+        let r = browser
+            .post_form(
+                "/app/metering/settings",
+                &[("raw_retention_days", days), ("imbalance_tolerance", tol)],
+            )
+            .await;
+        assert_eq!(r.status, 422, "{days} {tol}: {}", r.body);
+        assert!(
+            r.body.contains(&format!("data-testid=\"{field}-error\"")),
+            "{days} {tol}: no error beside {field}"
+        );
+        assert!(r.body.contains(&format!("value=\"{days}\"")), "keeps input");
+    }
+    let audits = |e: &Env| {
+        let db = e.db.clone();
+        let city = e.city;
+        async move {
+            let r = qcity_metering::sql::one(&db, "SELECT COUNT(*) AS n FROM audit_log WHERE city_id = ? AND action = 'metering.settings.update' AND actor_name = 'admin'", vec![city.into()]).await.unwrap().unwrap();
+            r.try_get::<i64>("", "n").unwrap()
+        }
+    };
+    assert_eq!(audits(&e).await, 0);
+    let mut api = client(&e, "admin").await;
+    assert_eq!(
+        api.get("/api/v1/metering/settings").await.json()["raw_retention_days"],
+        Value::Null
+    );
+    // A good change: stored, audited, shown again with a confirmation.
+    let r = browser
+        .post_form(
+            "/app/metering/settings",
+            &[("raw_retention_days", "45"), ("imbalance_tolerance", "0.1")],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(r.location(), Some("/app/metering/settings?saved=1"));
+    let s = api.get("/api/v1/metering/settings").await.json();
+    assert_eq!(s["raw_retention_days"], 45);
+    assert_eq!(s["imbalance_tolerance"], 0.1);
+    assert_eq!(audits(&e).await, 1);
+    let r = browser.get("/app/metering/settings?saved=1").await;
+    assert!(r.body.contains("data-testid=\"settings-saved\""));
+    assert!(r.body.contains("value=\"45\""));
+    // The retention job's last run (and what it removed) is shown once it has run.
+    let now = domain::now_ts();
+    qcity_metering::retention::apply_and_record(&e.db, e.city, now, 10)
+        .await
+        .unwrap();
+    let run = qcity_metering::retention::last_run(&e.db, e.city)
+        .await
+        .unwrap();
+    assert_eq!(run.ran_at, Some(now));
+    assert_eq!(run.deleted, Some(0));
+    let r = browser.get("/lang?set=en&next=/app").await;
+    assert!(r.status < 400);
+    let r = browser.get("/app/metering/settings").await;
+    assert!(r.body.contains(&domain::fmt_local(now)), "last run shown");
+    assert!(r.body.contains("Raw-data retention"), "English labels");
+    // Empty fields: keep forever and the default tolerance.
+    let r = browser
+        .post_form(
+            "/app/metering/settings",
+            &[("raw_retention_days", ""), ("imbalance_tolerance", "")],
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let s = api.get("/api/v1/metering/settings").await.json();
+    assert_eq!(s["raw_retention_days"], Value::Null);
+    assert_eq!(audits(&e).await, 2);
+    // Not an administrator: 403 for the page and the form, nothing changed, no link.
+    let mut analyst = TestClient::new(e.router.clone());
+    analyst.login("analyst", "password-analyst").await;
+    let r = analyst.get("/app/metering").await;
+    assert_eq!(r.status, 200);
+    assert!(!r.body.contains("/app/metering/settings"), "no link");
+    assert_eq!(analyst.get("/app/metering/settings").await.status, 403);
+    let r = analyst
+        .post_form(
+            "/app/metering/settings",
+            &[("raw_retention_days", "7"), ("imbalance_tolerance", "")],
+        )
+        .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    let s = api.get("/api/v1/metering/settings").await.json();
+    assert_eq!(s["raw_retention_days"], Value::Null);
+    assert_eq!(audits(&e).await, 2);
 }
 
 /// 28 days before 4 June 2025 plus that day, every 15 minutes: 10 during 08:00–18:00, 5 from
