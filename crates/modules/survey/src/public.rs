@@ -247,7 +247,7 @@ async fn load(st: &AppState, token: &str, headers: &HeaderMap) -> Result<Option<
     let q = store::get_questionnaire_lite(&st.db, target.city_id, target.wave.questionnaire_id)
         .await?
         .ok_or_else(|| AppError::NotFound("questionnaire".into()))?;
-    let districts = crate::api::districts(&st, target.city_id).await?;
+    let districts = crate::api::districts(st, target.city_id).await?;
     let (key, set_cookie) = if target.invitation.is_some() {
         (None, None)
     } else {
