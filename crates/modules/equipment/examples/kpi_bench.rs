@@ -6,6 +6,7 @@
 
 use qcity_equipment::{EquipmentModule, demo, incidents, registry::Scope};
 use qcity_platform::Module;
+use sea_orm::ConnectionTrait;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -57,6 +58,14 @@ async fn main() {
         "seeded {n} elevators and {incidents_n} incidents in {:.1} s",
         t0.elapsed().as_secs_f64()
     );
+    if t.db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        // What autovacuum does shortly after a bulk load: without statistics the planner
+        // guesses row counts for the freshly filled tables.
+        qcity_equipment::sql::exec(&t.db, "ANALYZE", vec![])
+            .await
+            .expect("analyze");
+        println!("ran ANALYZE after the bulk load (PostgreSQL)");
+    }
     let s = Scope::city(city.city_id, "9901");
     let month = (chrono::Utc::now() - chrono::Duration::days(20))
         .format("%Y-%m")
