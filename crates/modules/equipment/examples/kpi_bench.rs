@@ -6,7 +6,6 @@
 
 use qcity_equipment::{EquipmentModule, demo, incidents, registry::Scope};
 use qcity_platform::Module;
-use sea_orm::ConnectionTrait;
 use std::sync::Arc;
 use std::time::Instant;
 
