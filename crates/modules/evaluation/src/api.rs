@@ -165,11 +165,7 @@ async fn framework(
     ApiUser(p): ApiUser,
     Path(id): Path<i64>,
 ) -> Result<Json<FrameworkDetail>, ApiError> {
-    let fw = store::list_frameworks(&st.db, p.city_id)
-        .await?
-        .into_iter()
-        .find(|f| f.id == id)
-        .ok_or_else(|| AppError::NotFound(format!("framework {id}")))?;
+    let fw = store::framework_view(&st.db, p.city_id, id).await?;
     let nodes = store::nodes(&st.db, p.city_id, id)
         .await?
         .iter()

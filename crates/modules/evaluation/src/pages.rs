@@ -197,11 +197,7 @@ async fn framework_page(
     Query(fl): Query<Flash>,
 ) -> Result<Html<String>, PageError> {
     view(&p)?;
-    let fw = store::list_frameworks(&st.db, p.city_id)
-        .await?
-        .into_iter()
-        .find(|f| f.id == id)
-        .ok_or_else(|| AppError::NotFound(format!("framework {id}")))?;
+    let fw = store::framework_view(&st.db, p.city_id, id).await?;
     let ctx = page_ctx(
         &st,
         &p,
@@ -354,11 +350,7 @@ async fn render_structure(
     err: String,
 ) -> Result<Html<String>, PageError> {
     view(p)?;
-    let fw = store::list_frameworks(&st.db, p.city_id)
-        .await?
-        .into_iter()
-        .find(|f| f.id == id)
-        .ok_or_else(|| AppError::NotFound(format!("framework {id}")))?;
+    let fw = store::framework_view(&st.db, p.city_id, id).await?;
     let ctx = page_ctx(
         st,
         p,
@@ -608,11 +600,7 @@ async fn render_rules(
     err: String,
 ) -> Result<Html<String>, PageError> {
     view(p)?;
-    let fw = store::list_frameworks(&st.db, p.city_id)
-        .await?
-        .into_iter()
-        .find(|f| f.id == id)
-        .ok_or_else(|| AppError::NotFound(format!("framework {id}")))?;
+    let fw = store::framework_view(&st.db, p.city_id, id).await?;
     let ctx = page_ctx(
         st,
         p,

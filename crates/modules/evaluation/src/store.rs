@@ -300,20 +300,33 @@ pub async fn list_frameworks(
         .await?;
     let mut out = Vec::new();
     for f in fws {
-        let ns = nodes(db, city_id, f.id).await?;
-        out.push(FrameworkView {
-            id: f.id,
-            code: f.code,
-            name_zh: f.name_zh,
-            name_en: f.name_en,
-            description_zh: f.description_zh,
-            description_en: f.description_en,
-            origin: f.origin,
-            indicators: ns.iter().filter(|n| n.level == 1).count(),
-            dimensions: ns.iter().filter(|n| n.level == 2).count(),
-        });
+        out.push(view_of(db, f).await?);
     }
     Ok(out)
+}
+
+/// One framework of the city as listed (404 when it is not the city's).
+pub async fn framework_view(
+    db: &impl ConnectionTrait,
+    city_id: i64,
+    id: i64,
+) -> Result<FrameworkView> {
+    view_of(db, get_framework(db, city_id, id).await?).await
+}
+
+async fn view_of(db: &impl ConnectionTrait, f: framework::Model) -> Result<FrameworkView> {
+    let ns = nodes(db, f.city_id, f.id).await?;
+    Ok(FrameworkView {
+        id: f.id,
+        code: f.code,
+        name_zh: f.name_zh,
+        name_en: f.name_en,
+        description_zh: f.description_zh,
+        description_en: f.description_en,
+        origin: f.origin,
+        indicators: ns.iter().filter(|n| n.level == 1).count(),
+        dimensions: ns.iter().filter(|n| n.level == 2).count(),
+    })
 }
 
 /// One framework of the city.
