@@ -472,7 +472,7 @@ async fn structure_done(
         Err(crate::store::EvalError::Forbidden) => return Err(PageError(AppError::Forbidden)),
         Err(e) => (String::new(), e.to_string()),
     };
-    if headers.contains_key("hx-request") {
+    if qcity_platform::web::htmx::is_htmx(headers) {
         return Ok(render_structure(st, p, lang, csrf, id, msg, err)
             .await?
             .into_response());
@@ -724,7 +724,7 @@ async fn rules_done(
         }
         Err(e) => (String::new(), e.to_string()),
     };
-    if headers.contains_key("hx-request") {
+    if qcity_platform::web::htmx::is_htmx(headers) {
         return Ok(render_rules(st, p, lang, csrf, id, indicator, msg, err)
             .await?
             .into_response());

@@ -1009,11 +1009,7 @@ async fn settings_save(
             Err(e) => return Err(e.into()),
         }
     }
-    let status = if headers.contains_key("hx-request") {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = qcity_platform::web::htmx::form_error_status(&headers);
     render_settings(
         &st,
         &p,

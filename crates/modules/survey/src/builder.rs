@@ -20,6 +20,7 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use qcity_platform::audit::{self, Actor};
 use qcity_platform::auth::{Capability, Principal};
+use qcity_platform::web::htmx::{form_error_status, is_htmx};
 use qcity_platform::web::layout::PageCtx;
 use qcity_platform::web::shell::{page_ctx, render};
 use qcity_platform::web::{AppError, AppState, CsrfToken, PageError, PageUser, ReqLang};
@@ -538,10 +539,6 @@ async fn builder_page(
     .await
 }
 
-fn is_htmx(h: &HeaderMap) -> bool {
-    h.get("HX-Request").is_some()
-}
-
 /// After a successful change: back to the builder (the new version's when one was made).
 fn after_save(h: &HeaderMap, rev: &store::Revision) -> Response {
     let notice = if rev.new_version {
@@ -635,11 +632,7 @@ async fn refused(
         json_text,
     )
     .await?;
-    let status = if is_htmx(h) {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
+    let status = form_error_status(h);
     Ok((status, page).into_response())
 }
 

@@ -7,6 +7,7 @@ pub mod error;
 pub mod extensions;
 pub mod extract;
 pub mod health;
+pub mod htmx;
 pub mod layout;
 pub mod metrics;
 pub mod middleware;
