@@ -53,6 +53,8 @@ pub struct DatabaseConfig {
     pub max_connections: u32,
     /// SQLite `synchronous` pragma: `full` (durable on power loss) or `normal`.
     pub sqlite_synchronous: String,
+    /// SQLite page cache per pooled connection, MiB (allocated as used).
+    pub sqlite_cache_mib: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -106,6 +108,7 @@ impl Default for DatabaseConfig {
             url: String::new(),
             max_connections: 8,
             sqlite_synchronous: "full".into(),
+            sqlite_cache_mib: crate::db::DEFAULT_SQLITE_CACHE_MIB,
         }
     }
 }
@@ -259,6 +262,12 @@ impl Config {
                 "must be `full`, `extra` or `normal`",
             ));
         }
+        if !(1..=4096).contains(&self.database.sqlite_cache_mib) {
+            return Err(invalid(
+                "database.sqlite_cache_mib",
+                "must be between 1 and 4096",
+            ));
+        }
         if self.security.session_idle_minutes <= 0 {
             return Err(invalid("security.session_idle_minutes", "must be positive"));
         }
@@ -340,6 +349,9 @@ url = ""
 max_connections = 8
 # SQLite durability: "full" fsyncs every commit (nothing accepted is lost on power failure).
 sqlite_synchronous = "full"
+# SQLite page cache per pooled connection (MiB, allocated as used): bulk meter backfills stay in
+# memory instead of spilling to the WAL mid-transaction.
+sqlite_cache_mib = 32
 
 [security]
 session_idle_minutes = 30

@@ -364,6 +364,7 @@ impl Module for MeteringModule {
             Box::new(migration::Migration),
             Box::new(migration::Migration2),
             Box::new(migration::Migration3),
+            Box::new(migration::Migration4),
         ]
     }
     fn routes(&self) -> Router<AppState> {

@@ -394,3 +394,63 @@ impl MigrationTrait for Migration3 {
         Ok(())
     }
 }
+
+/// Fourth step (SQLite only): the two hot tables become `WITHOUT ROWID` tables, clustered on their
+/// primary key (city, meter, time / grain, bucket). A reading or rollup is then stored once, in
+/// the primary-key B-tree, instead of in a rowid table plus a separate primary-key index: a bulk
+/// write descends and fills one tree instead of two and logs about a third fewer pages to the WAL
+/// (bench/metering/README.md has the figures). Same columns, keys and foreign keys; the rows are
+/// copied inside the migration's transaction. PostgreSQL heaps have no such choice.
+pub struct Migration4;
+
+impl MigrationName for Migration4 {
+    fn name(&self) -> &str {
+        "m0503_metering_hot_tables_clustered"
+    }
+}
+
+/// Tables [`Migration4`] clusters on their primary key.
+const CLUSTERED: [&str; 2] = ["mt_readings", "mt_rollups"];
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration4 {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        if m.get_database_backend() != DbBackend::Sqlite {
+            return Ok(());
+        }
+        let db = m.get_connection();
+        for t in CLUSTERED {
+            let row = db
+                .query_one_raw(sea_orm::Statement::from_sql_and_values(
+                    DbBackend::Sqlite,
+                    "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?",
+                    [t.into()],
+                ))
+                .await?
+                .ok_or_else(|| DbErr::Migration(format!("table {t} is missing")))?;
+            let create: String = row.try_get("", "sql")?;
+            if create.trim_end().ends_with("WITHOUT ROWID") {
+                continue;
+            }
+            // The same definition under a new name, plus the clause.
+            let rest = create
+                .strip_prefix(&format!("CREATE TABLE \"{t}\""))
+                .or_else(|| create.strip_prefix(&format!("CREATE TABLE IF NOT EXISTS \"{t}\"")));
+            let Some(rest) = rest else {
+                return Err(DbErr::Migration(format!(
+                    "unexpected definition of {t}: {create}"
+                )));
+            };
+            let tmp = format!("{t}_clustered");
+            db.execute_unprepared(&format!("CREATE TABLE \"{tmp}\"{rest} WITHOUT ROWID"))
+                .await?;
+            db.execute_unprepared(&format!("INSERT INTO \"{tmp}\" SELECT * FROM \"{t}\""))
+                .await?;
+            db.execute_unprepared(&format!("DROP TABLE \"{t}\""))
+                .await?;
+            db.execute_unprepared(&format!("ALTER TABLE \"{tmp}\" RENAME TO \"{t}\""))
+                .await?;
+        }
+        Ok(())
+    }
+}

@@ -40,6 +40,116 @@ on_both_backends!(
     caltrack_temperature_baseline,
 );
 
+/// The migration that clusters the hot tables on their primary key (SQLite) keeps every reading
+/// and rollup of a database created before it, bit for bit, and leaves keys and foreign keys as
+/// they were.
+#[tokio::test]
+async fn clustering_migration_keeps_every_row() {
+    use qcity_platform::migration::migrate;
+    use qcity_platform::testing::all_migrations;
+    use sea_orm::ConnectionTrait;
+    let t = TestDb::new(Backend::Sqlite).await;
+    let all = all_migrations(&modules());
+    let last = "m0503_metering_hot_tables_clustered";
+    let before: Vec<_> = all_migrations(&modules())
+        .into_iter()
+        .filter(|m| m.name() != last)
+        .collect();
+    migrate(&t.db, &before).await.unwrap();
+    let city = seed_small_city(&t.db, &[]).await;
+    let now = "2025-01-01T00:00:00Z";
+    t.db.execute_unprepared(&format!(
+        "INSERT INTO mt_units VALUES ({city}, 1, 'u', '单位', 'Unit', 'C', '990101', '', 't', NULL, NULL, '{now}');
+         INSERT INTO mt_meters VALUES ({city}, 7, 1, NULL, 'main', 'M', '总表', 'Main', 'electricity', 'kWh', 15, 1.0, NULL, 'installed', '990101', '{now}');"
+    ))
+    .await
+    .unwrap();
+    let mut values = Vec::new();
+    for k in 0..2000_i64 {
+        let v = if k % 97 == 0 {
+            "NULL".to_string()
+        } else {
+            format!("{}", k as f64 / 7.0)
+        };
+        values.push(format!(
+            "({city}, 7, {}, {}, {v}, 'valid', NULL, 1)",
+            1_735_660_800 + k * 900,
+            k as f64 / 7.0
+        ));
+    }
+    t.db.execute_unprepared(&format!(
+        "INSERT INTO mt_readings VALUES {}",
+        values.join(",")
+    ))
+    .await
+    .unwrap();
+    t.db.execute_unprepared(&format!(
+        "INSERT INTO mt_rollups SELECT city_id, meter_id, 'h', ts - ts % 3600, COALESCE(SUM(value), 0), COUNT(value) FROM mt_readings GROUP BY city_id, meter_id, ts - ts % 3600"
+    ))
+    .await
+    .unwrap();
+    let snapshot = |q: &'static str| {
+        let db = t.db.clone();
+        async move {
+            let rows = db
+                .query_all_raw(sea_orm::Statement::from_string(
+                    db.get_database_backend(),
+                    q,
+                ))
+                .await
+                .unwrap();
+            rows.iter()
+                .map(|r| {
+                    (
+                        r.try_get_by_index::<i64>(0).unwrap(),
+                        r.try_get_by_index::<Option<f64>>(1)
+                            .unwrap()
+                            .map(f64::to_bits),
+                    )
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    let readings_q = "SELECT ts, value FROM mt_readings ORDER BY city_id, meter_id, ts";
+    let rollups_q =
+        "SELECT bucket, value FROM mt_rollups ORDER BY city_id, meter_id, grain, bucket";
+    let (r0, u0) = (snapshot(readings_q).await, snapshot(rollups_q).await);
+    assert_eq!((r0.len(), u0.len()), (2000, 500));
+    let ran = migrate(&t.db, &all).await.unwrap();
+    assert_eq!(ran, vec![last.to_string()]);
+    assert_eq!(snapshot(readings_q).await, r0);
+    assert_eq!(snapshot(rollups_q).await, u0);
+    for table in ["mt_readings", "mt_rollups"] {
+        let sql =
+            t.db.query_one_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Sqlite,
+                format!("SELECT sql FROM sqlite_master WHERE name = '{table}'"),
+            ))
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get_by_index::<String>(0)
+            .unwrap();
+        assert!(
+            sql.starts_with(&format!("CREATE TABLE \"{table}\"")),
+            "{sql}"
+        );
+        assert!(sql.ends_with("WITHOUT ROWID"), "{sql}");
+        assert!(sql.contains("REFERENCES \"mt_meters\""), "{sql}");
+    }
+    assert_eq!(citus_problems(&t.db, &[]).await, Vec::<String>::new());
+    // The foreign key still holds.
+    let orphan =
+        t.db.execute_unprepared(&format!(
+            "INSERT INTO mt_readings VALUES ({city}, 999, 0, 1, 1, 'valid', NULL, 1)"
+        ))
+        .await;
+    assert!(
+        orphan.is_err(),
+        "a reading of an unknown meter was accepted"
+    );
+}
+
 struct Env {
     _t: TestDb,
     db: sea_orm::DatabaseConnection,
