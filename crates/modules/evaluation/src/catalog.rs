@@ -417,8 +417,15 @@ pub fn satisfaction() -> Catalogue {
 }
 
 /// ISO 37120:2018 (Sustainable cities and communities — Indicators for city services and
-/// quality of life): its 19 themes and a selection of their indicator names. Names only; the
-/// standard sets no targets, so no bands or targets are given.
+/// quality of life): its 19 themes and 89 of its 104 indicator names. Names only; the standard
+/// sets no targets, so no bands or targets are given.
+///
+/// Codes `ISO-cc.n` carry the indicator's 2018 clause number where a public source shows it: the
+/// indicator portal of Kópavogur (a WCCD-certified city publishing its ISO 37120:2018 values
+/// under the clause codes, kopavogur.nightingale.is). Codes `ISO-cc-Xn` are indicators named in
+/// public ISO 37120 sources (that portal without a clause number; the 2014 edition's table of
+/// contents) whose 2018 clause number is not confirmed. The remaining names are in the
+/// copyrighted standard only; a city adds them in the structure editor.
 pub fn iso37120() -> Catalogue {
     type Ind = (&'static str, &'static str, &'static str, &'static str, i32);
     let themes: Vec<(&'static str, &'static str, &'static str, Vec<Ind>)> = vec![
@@ -443,28 +450,21 @@ pub fn iso37120() -> Catalogue {
                 ),
                 (
                     "ISO-05.3",
-                    "生活在贫困线以下的人口百分比",
-                    "Percentage of city population living in poverty",
-                    "%",
-                    -1,
-                ),
-                (
-                    "ISO-05.4",
                     "全职就业人口百分比",
                     "Percentage of persons in full-time employment",
                     "%",
                     1,
                 ),
-                ("ISO-05.5", "青年失业率", "Youth unemployment rate", "%", -1),
+                ("ISO-05.4", "青年失业率", "Youth unemployment rate", "%", -1),
                 (
-                    "ISO-05.6",
+                    "ISO-05-X1",
                     "每 10 万人企业数",
                     "Number of businesses per 100 000 population",
                     "per 100 000",
                     1,
                 ),
                 (
-                    "ISO-05.7",
+                    "ISO-05-X2",
                     "每 10 万人每年新增专利数",
                     "Number of new patents per 100 000 population per year",
                     "per 100 000",
@@ -477,13 +477,6 @@ pub fn iso37120() -> Catalogue {
             "教育",
             "Education",
             vec![
-                (
-                    "ISO-06.1",
-                    "学龄女性入学率",
-                    "Percentage of female school-aged population enrolled in schools",
-                    "%",
-                    1,
-                ),
                 (
                     "ISO-06.2",
                     "完成初等教育的学生百分比(保留率)",
@@ -513,7 +506,14 @@ pub fn iso37120() -> Catalogue {
                     1,
                 ),
                 (
-                    "ISO-06.6",
+                    "ISO-06-X1",
+                    "学龄女性入学率",
+                    "Percentage of female school-aged population enrolled in schools",
+                    "%",
+                    1,
+                ),
+                (
+                    "ISO-06-X2",
                     "每 10 万人高等教育学位数",
                     "Number of higher education degrees per 100 000 population",
                     "per 100 000",
@@ -527,31 +527,10 @@ pub fn iso37120() -> Catalogue {
             "Energy",
             vec![
                 (
-                    "ISO-07.1",
-                    "人均终端能源消费量",
-                    "Total end-use energy consumption per capita",
-                    "GJ/year",
-                    -1,
-                ),
-                (
-                    "ISO-07.2",
-                    "可再生能源占终端能源消费的百分比",
-                    "Percentage of total end-use energy derived from renewable sources",
-                    "%",
-                    1,
-                ),
-                (
                     "ISO-07.3",
                     "获得合法供电服务的人口百分比",
                     "Percentage of city population with authorized electrical service (residential)",
                     "%",
-                    1,
-                ),
-                (
-                    "ISO-07.4",
-                    "每 10 万人燃气配送服务连接数",
-                    "Number of gas distribution service connections per 100 000 population (residential)",
-                    "per 100 000",
                     1,
                 ),
                 (
@@ -569,7 +548,28 @@ pub fn iso37120() -> Catalogue {
                     -1,
                 ),
                 (
-                    "ISO-07.7",
+                    "ISO-07-X1",
+                    "人均终端能源消费量",
+                    "Total end-use energy consumption per capita",
+                    "GJ/year",
+                    -1,
+                ),
+                (
+                    "ISO-07-X2",
+                    "可再生能源占终端能源消费的百分比",
+                    "Percentage of total end-use energy derived from renewable sources",
+                    "%",
+                    1,
+                ),
+                (
+                    "ISO-07-X3",
+                    "每 10 万人燃气配送服务连接数",
+                    "Number of gas distribution service connections per 100 000 population (residential)",
+                    "per 100 000",
+                    1,
+                ),
+                (
+                    "ISO-07-X4",
                     "每户每年平均停电次数",
                     "Average number of electrical interruptions per customer per year",
                     "count",
@@ -597,34 +597,34 @@ pub fn iso37120() -> Catalogue {
                     -1,
                 ),
                 (
-                    "ISO-08.3",
+                    "ISO-08.6",
+                    "二氧化硫浓度",
+                    "SO2 (sulphur dioxide) concentration",
+                    "µg/m³",
+                    -1,
+                ),
+                ("ISO-08.8", "噪声污染", "Noise pollution", "%", -1),
+                (
+                    "ISO-08-X1",
                     "人均温室气体排放量",
                     "Greenhouse gas emissions measured in tonnes per capita",
                     "t CO2e",
                     -1,
                 ),
                 (
-                    "ISO-08.4",
+                    "ISO-08-X2",
                     "二氧化氮浓度",
                     "NO2 (nitrogen dioxide) concentration",
                     "µg/m³",
                     -1,
                 ),
                 (
-                    "ISO-08.5",
-                    "二氧化硫浓度",
-                    "SO2 (sulphur dioxide) concentration",
-                    "µg/m³",
-                    -1,
-                ),
-                (
-                    "ISO-08.6",
+                    "ISO-08-X3",
                     "臭氧浓度",
                     "O3 (ozone) concentration",
                     "µg/m³",
                     -1,
                 ),
-                ("ISO-08.7", "噪声污染", "Noise pollution", "%", -1),
             ],
         ),
         (
@@ -632,7 +632,6 @@ pub fn iso37120() -> Catalogue {
             "财政",
             "Finance",
             vec![
-                ("ISO-09.1", "偿债率", "Debt service ratio", "%", -1),
                 (
                     "ISO-09.2",
                     "资本性支出占总支出的百分比",
@@ -647,8 +646,9 @@ pub fn iso37120() -> Catalogue {
                     "%",
                     1,
                 ),
+                ("ISO-09-X1", "偿债率", "Debt service ratio", "%", -1),
                 (
-                    "ISO-09.4",
+                    "ISO-09-X2",
                     "实收税款占应收税款的百分比",
                     "Tax collected as a percentage of tax billed",
                     "%",
@@ -669,13 +669,6 @@ pub fn iso37120() -> Catalogue {
                     1,
                 ),
                 (
-                    "ISO-10.2",
-                    "每 10 万人城市官员腐败定罪数",
-                    "Number of convictions for corruption and/or bribery by city officials per 100 000 population",
-                    "per 100 000",
-                    -1,
-                ),
-                (
                     "ISO-10.3",
                     "登记选民占选举年龄人口的百分比",
                     "Number of registered voters as a percentage of the voting age population",
@@ -688,6 +681,13 @@ pub fn iso37120() -> Catalogue {
                     "Voter participation in last municipal election",
                     "%",
                     1,
+                ),
+                (
+                    "ISO-10-X1",
+                    "每 10 万人城市官员腐败定罪数",
+                    "Number of convictions for corruption and/or bribery by city officials per 100 000 population",
+                    "per 100 000",
+                    -1,
                 ),
             ],
         ),
@@ -704,39 +704,39 @@ pub fn iso37120() -> Catalogue {
                     1,
                 ),
                 (
-                    "ISO-11.2",
+                    "ISO-11.6",
+                    "每 10 万人自杀率",
+                    "Suicide rate per 100 000 population",
+                    "per 100 000",
+                    -1,
+                ),
+                (
+                    "ISO-11-X1",
                     "每 10 万人住院病床数",
                     "Number of in-patient hospital beds per 100 000 population",
                     "per 100 000",
                     1,
                 ),
                 (
-                    "ISO-11.3",
+                    "ISO-11-X2",
                     "每 10 万人医师数",
                     "Number of physicians per 100 000 population",
                     "per 100 000",
                     1,
                 ),
                 (
-                    "ISO-11.4",
+                    "ISO-11-X3",
                     "每千名活产五岁以下儿童死亡率",
                     "Under age five mortality per 1 000 live births",
                     "per 1 000",
                     -1,
                 ),
                 (
-                    "ISO-11.5",
+                    "ISO-11-X4",
                     "每 10 万人护理和助产人员数",
                     "Number of nursing and midwifery personnel per 100 000 population",
                     "per 100 000",
                     1,
-                ),
-                (
-                    "ISO-11.6",
-                    "每 10 万人自杀率",
-                    "Suicide rate per 100 000 population",
-                    "per 100 000",
-                    -1,
                 ),
             ],
         ),
@@ -767,7 +767,7 @@ pub fn iso37120() -> Catalogue {
                     -1,
                 ),
                 (
-                    "ISO-12.4",
+                    "ISO-12-X1",
                     "无合法产权登记的住户百分比",
                     "Percentage of households that exist without registered legal titles",
                     "%",
@@ -789,6 +789,13 @@ pub fn iso37120() -> Catalogue {
                 ),
                 (
                     "ISO-13.2",
+                    "生活在国家贫困线以下的人口百分比",
+                    "Percentage of city population living below the national poverty line",
+                    "%",
+                    -1,
+                ),
+                (
+                    "ISO-13.3",
                     "收入不平等基尼系数",
                     "Gini coefficient of inequality",
                     "index",
@@ -802,16 +809,16 @@ pub fn iso37120() -> Catalogue {
             "Recreation",
             vec![
                 (
-                    "ISO-14.1",
-                    "人均公共室内休闲空间面积",
-                    "Square metres of public indoor recreation space per capita",
+                    "ISO-14.2",
+                    "人均公共室外休闲空间面积",
+                    "Square metres of public outdoor recreation space per capita",
                     "m²",
                     1,
                 ),
                 (
-                    "ISO-14.2",
-                    "人均公共室外休闲空间面积",
-                    "Square metres of public outdoor recreation space per capita",
+                    "ISO-14-X1",
+                    "人均公共室内休闲空间面积",
+                    "Square metres of public indoor recreation space per capita",
                     "m²",
                     1,
                 ),
@@ -844,21 +851,21 @@ pub fn iso37120() -> Catalogue {
                     -1,
                 ),
                 (
-                    "ISO-15.4",
+                    "ISO-15-X1",
                     "每 10 万人警察人数",
                     "Number of police officers per 100 000 population",
                     "per 100 000",
                     1,
                 ),
                 (
-                    "ISO-15.5",
+                    "ISO-15-X2",
                     "每 10 万人凶杀案数",
                     "Number of homicides per 100 000 population",
                     "per 100 000",
                     -1,
                 ),
                 (
-                    "ISO-15.6",
+                    "ISO-15-X3",
                     "应急响应服务自首次呼叫起的响应时间",
                     "Response time for emergency response services from initial call",
                     "min",
@@ -879,21 +886,28 @@ pub fn iso37120() -> Catalogue {
                     1,
                 ),
                 (
-                    "ISO-16.2",
+                    "ISO-16.10",
+                    "回收利用的危险废物百分比",
+                    "Percentage of the city's hazardous waste that is recycled",
+                    "%",
+                    1,
+                ),
+                (
+                    "ISO-16-X1",
                     "人均城市生活垃圾收集量",
                     "Total collected municipal solid waste per capita",
                     "t",
                     -1,
                 ),
                 (
-                    "ISO-16.3",
+                    "ISO-16-X2",
                     "回收利用的固体废弃物百分比",
                     "Percentage of the city's solid waste that is recycled",
                     "%",
                     1,
                 ),
                 (
-                    "ISO-16.4",
+                    "ISO-16-X3",
                     "卫生填埋处置的固体废弃物百分比",
                     "Percentage of the city's solid waste that is disposed of in a sanitary landfill",
                     "%",
@@ -920,6 +934,13 @@ pub fn iso37120() -> Catalogue {
                     "%",
                     1,
                 ),
+                (
+                    "ISO-17.3",
+                    "每 10 万人年文化活动数",
+                    "Annual number of cultural events per 100 000 population",
+                    "per 100 000",
+                    1,
+                ),
             ],
         ),
         (
@@ -928,16 +949,16 @@ pub fn iso37120() -> Catalogue {
             "Telecommunication",
             vec![
                 (
-                    "ISO-18.1",
-                    "每 10 万人互联网连接数",
-                    "Number of internet connections per 100 000 population",
+                    "ISO-18.2",
+                    "每 10 万人移动电话连接数",
+                    "Number of mobile phone connections per 100 000 population",
                     "per 100 000",
                     1,
                 ),
                 (
-                    "ISO-18.2",
-                    "每 10 万人移动电话连接数",
-                    "Number of mobile phone connections per 100 000 population",
+                    "ISO-18-X1",
+                    "每 10 万人互联网连接数",
+                    "Number of internet connections per 100 000 population",
                     "per 100 000",
                     1,
                 ),
@@ -948,13 +969,6 @@ pub fn iso37120() -> Catalogue {
             "交通",
             "Transportation",
             vec![
-                (
-                    "ISO-19.1",
-                    "每 10 万人公共交通系统公里数",
-                    "Kilometres of public transport system per 100 000 population",
-                    "km",
-                    1,
-                ),
                 (
                     "ISO-19.2",
                     "人均年公共交通出行次数",
@@ -977,10 +991,24 @@ pub fn iso37120() -> Catalogue {
                     1,
                 ),
                 (
-                    "ISO-19.5",
+                    "ISO-19-X1",
+                    "每 10 万人公共交通系统公里数",
+                    "Kilometres of public transport system per 100 000 population",
+                    "km",
+                    1,
+                ),
+                (
+                    "ISO-19-X2",
                     "每 10 万人交通事故死亡人数",
                     "Transportation fatalities per 100 000 population",
                     "per 100 000",
+                    -1,
+                ),
+                (
+                    "ISO-19-X3",
+                    "平均通勤时间",
+                    "Average commute time",
+                    "min",
                     -1,
                 ),
             ],
@@ -998,9 +1026,16 @@ pub fn iso37120() -> Catalogue {
                     1,
                 ),
                 (
-                    "ISO-20.2",
+                    "ISO-20.3",
                     "营养不良人口百分比",
                     "Percentage of city population that is undernourished",
+                    "%",
+                    -1,
+                ),
+                (
+                    "ISO-20.4",
+                    "超重或肥胖人口百分比",
+                    "Percentage of city population that is overweight or obese",
                     "%",
                     -1,
                 ),
@@ -1020,19 +1055,26 @@ pub fn iso37120() -> Catalogue {
                 ),
                 (
                     "ISO-21.2",
-                    "每 10 万人树木数",
-                    "Number of trees per 100 000 population",
-                    "per 100 000",
-                    1,
-                ),
-                (
-                    "ISO-21.3",
                     "非正规住区面积占城市面积的百分比",
                     "Areal size of informal settlements as a percentage of city area",
                     "%",
                     -1,
                 ),
-                ("ISO-21.4", "职住比", "Jobs–housing ratio", "ratio", 1),
+                (
+                    "ISO-21.4",
+                    "居住在中高人口密度区域的人口百分比",
+                    "Percentage of the city population living in medium-to-high population densities",
+                    "%",
+                    1,
+                ),
+                (
+                    "ISO-21-X1",
+                    "每 10 万人树木数",
+                    "Number of trees per 100 000 population",
+                    "per 100 000",
+                    1,
+                ),
+                ("ISO-21-X2", "职住比", "Jobs–housing ratio", "ratio", 1),
             ],
         ),
         (
@@ -1040,13 +1082,6 @@ pub fn iso37120() -> Catalogue {
             "污水",
             "Wastewater",
             vec![
-                (
-                    "ISO-22.1",
-                    "污水收集服务覆盖人口百分比",
-                    "Percentage of city population served by wastewater collection",
-                    "%",
-                    1,
-                ),
                 (
                     "ISO-22.2",
                     "集中处理的污水百分比",
@@ -1056,8 +1091,22 @@ pub fn iso37120() -> Catalogue {
                 ),
                 (
                     "ISO-22.3",
+                    "享有改善型卫生设施的人口百分比",
+                    "Percentage of city population with access to improved sanitation",
+                    "%",
+                    1,
+                ),
+                (
+                    "ISO-22.4",
                     "污水处理达标率",
                     "Compliance rate of wastewater treatment",
+                    "%",
+                    1,
+                ),
+                (
+                    "ISO-22-X1",
+                    "污水收集服务覆盖人口百分比",
+                    "Percentage of city population served by wastewater collection",
                     "%",
                     1,
                 ),
@@ -1077,23 +1126,37 @@ pub fn iso37120() -> Catalogue {
                 ),
                 (
                     "ISO-23.2",
+                    "可持续获得改善水源的人口百分比",
+                    "Percentage of city population with sustainable access to an improved water source",
+                    "%",
+                    1,
+                ),
+                (
+                    "ISO-23.3",
                     "人均生活用水量",
                     "Total domestic water consumption per capita",
                     "L/day",
                     -1,
                 ),
                 (
-                    "ISO-23.3",
+                    "ISO-23.7",
+                    "漏损水量百分比",
+                    "Percentage of water loss (unaccounted for water)",
+                    "%",
+                    -1,
+                ),
+                (
+                    "ISO-23-X1",
                     "饮用水水质达标率",
                     "Compliance rate of drinking water quality",
                     "%",
                     1,
                 ),
                 (
-                    "ISO-23.4",
-                    "漏损水量百分比",
-                    "Percentage of water loss (unaccounted for water)",
-                    "%",
+                    "ISO-23-X2",
+                    "人均总用水量",
+                    "Total water consumption per capita",
+                    "L/day",
                     -1,
                 ),
             ],
@@ -1109,11 +1172,20 @@ pub fn iso37120() -> Catalogue {
     for (code, zh, en, inds) in themes {
         n.push(agg(code, Some("ISO37120"), 2, zh, en));
         for (c, izh, ien, unit, dir) in inds {
+            let clause_known = !c.contains("-X");
             n.push(CatNode {
                 name_zh: izh,
                 name_en: ien,
-                definition_zh: "定义见 ISO 37120:2018 对应条款(标准文本受版权保护,此处仅列名称)。",
-                definition_en: "Defined in the corresponding clause of ISO 37120:2018 (copyrighted; names only here).",
+                definition_zh: if clause_known {
+                    "定义见 ISO 37120:2018 对应条款(编码中的条款号;标准文本受版权保护,此处仅列名称)。"
+                } else {
+                    "ISO 37120 公开资料中的指标名称;其在 2018 版中的条款号尚未核实(标准文本受版权保护,此处仅列名称)。"
+                },
+                definition_en: if clause_known {
+                    "Defined in the ISO 37120:2018 clause numbered in its code (copyrighted; names only here)."
+                } else {
+                    "Named in public ISO 37120 sources; its clause number in the 2018 edition is not confirmed (copyrighted; names only here)."
+                },
                 unit,
                 direction: dir,
                 source_zh: "城市统计",
@@ -1127,8 +1199,8 @@ pub fn iso37120() -> Catalogue {
         code: "ISO37120",
         name_zh: "ISO 37120:2018 城市可持续发展指标",
         name_en: "ISO 37120:2018 city indicators",
-        description_zh: "ISO 37120:2018 的 19 个主题及其指标名称(仅名称;标准不设目标值,由城市自定)。",
-        description_en: "The 19 themes of ISO 37120:2018 and a selection of their indicator names (names only; the city sets its own targets).",
+        description_zh: "ISO 37120:2018 的 19 个主题及 89 项指标名称(仅名称;编码带条款号者已核实 2018 版条款,X 编码者条款号待核实;标准不设目标值,由城市自定)。",
+        description_en: "The 19 themes of ISO 37120:2018 and 89 indicator names (names only; codes with a clause number are confirmed 2018 clauses, X codes await their clause number; the city sets its own targets).",
         nodes: n,
     }
 }
@@ -1155,6 +1227,40 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Every ISO indicator sits in its theme's clause: `ISO-cc.n` (2018 clause cc.n, confirmed) or
+    /// `ISO-cc-Xn` (clause not confirmed), with cc the theme's clause (5–23).
+    #[test]
+    fn iso_codes_follow_their_theme_clause() {
+        let iso = iso37120();
+        let mut clauses = std::collections::BTreeSet::new();
+        for n in iso.nodes.iter().filter(|n| n.level == 1) {
+            let theme = n.parent.expect("indicator has a theme");
+            let rest = n.code.strip_prefix(theme).expect(n.code);
+            if let Some(k) = rest.strip_prefix(".") {
+                let k: u32 = k.parse().expect(n.code);
+                assert!(k >= 1, "{}", n.code);
+                clauses.insert(n.code);
+            } else {
+                let k: u32 = rest
+                    .strip_prefix("-X")
+                    .and_then(|k| k.parse().ok())
+                    .expect(n.code);
+                assert!(k >= 1, "{}", n.code);
+            }
+        }
+        for t in iso.nodes.iter().filter(|n| n.level == 2) {
+            let cc: u32 = t
+                .code
+                .strip_prefix("ISO-")
+                .and_then(|c| c.parse().ok())
+                .expect(t.code);
+            assert!((5..=23).contains(&cc), "{}", t.code);
+        }
+        let indicators = iso.nodes.iter().filter(|n| n.level == 1).count();
+        assert!(indicators <= 104, "the 2018 edition has 104 indicators");
+        assert!(clauses.len() >= 50);
     }
 
     #[test]

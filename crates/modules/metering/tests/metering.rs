@@ -83,9 +83,9 @@ async fn clustering_migration_keeps_every_row() {
     ))
     .await
     .unwrap();
-    t.db.execute_unprepared(&format!(
-        "INSERT INTO mt_rollups SELECT city_id, meter_id, 'h', ts - ts % 3600, COALESCE(SUM(value), 0), COUNT(value) FROM mt_readings GROUP BY city_id, meter_id, ts - ts % 3600"
-    ))
+    t.db.execute_unprepared(
+        "INSERT INTO mt_rollups SELECT city_id, meter_id, 'h', ts - ts % 3600, COALESCE(SUM(value), 0), COUNT(value) FROM mt_readings GROUP BY city_id, meter_id, ts - ts % 3600",
+    )
     .await
     .unwrap();
     let snapshot = |q: &'static str| {
