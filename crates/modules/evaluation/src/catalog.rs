@@ -417,7 +417,7 @@ pub fn satisfaction() -> Catalogue {
 }
 
 /// ISO 37120:2018 (Sustainable cities and communities — Indicators for city services and
-/// quality of life): its 19 themes and 89 of its 104 indicator names. Names only; the standard
+/// quality of life): its 19 themes and 96 of its 104 indicator names. Names only; the standard
 /// sets no targets, so no bands or targets are given.
 ///
 /// Codes `ISO-cc.n` carry the indicator's 2018 clause number where a public source shows it: the
@@ -456,6 +456,13 @@ pub fn iso37120() -> Catalogue {
                     1,
                 ),
                 ("ISO-05.4", "青年失业率", "Youth unemployment rate", "%", -1),
+                (
+                    "ISO-05.7",
+                    "每 10 万人年过夜访客停留数",
+                    "Annual number of visitor stays (overnight) per 100 000 population",
+                    "per 100 000",
+                    1,
+                ),
                 (
                     "ISO-05-X1",
                     "每 10 万人企业数",
@@ -527,6 +534,13 @@ pub fn iso37120() -> Catalogue {
             "Energy",
             vec![
                 (
+                    "ISO-07.2",
+                    "可再生能源占终端能源消费的百分比",
+                    "Percentage of total end-use energy derived from renewable sources",
+                    "%",
+                    1,
+                ),
+                (
                     "ISO-07.3",
                     "获得合法供电服务的人口百分比",
                     "Percentage of city population with authorized electrical service (residential)",
@@ -556,20 +570,13 @@ pub fn iso37120() -> Catalogue {
                 ),
                 (
                     "ISO-07-X2",
-                    "可再生能源占终端能源消费的百分比",
-                    "Percentage of total end-use energy derived from renewable sources",
-                    "%",
-                    1,
-                ),
-                (
-                    "ISO-07-X3",
                     "每 10 万人燃气配送服务连接数",
                     "Number of gas distribution service connections per 100 000 population (residential)",
                     "per 100 000",
                     1,
                 ),
                 (
-                    "ISO-07-X4",
+                    "ISO-07-X3",
                     "每户每年平均停电次数",
                     "Average number of electrical interruptions per customer per year",
                     "count",
@@ -597,6 +604,13 @@ pub fn iso37120() -> Catalogue {
                     -1,
                 ),
                 (
+                    "ISO-08.3",
+                    "人均温室气体排放量",
+                    "Greenhouse gas emissions measured in tonnes per capita",
+                    "t CO2e",
+                    -1,
+                ),
+                (
                     "ISO-08.6",
                     "二氧化硫浓度",
                     "SO2 (sulphur dioxide) concentration",
@@ -606,20 +620,13 @@ pub fn iso37120() -> Catalogue {
                 ("ISO-08.8", "噪声污染", "Noise pollution", "%", -1),
                 (
                     "ISO-08-X1",
-                    "人均温室气体排放量",
-                    "Greenhouse gas emissions measured in tonnes per capita",
-                    "t CO2e",
-                    -1,
-                ),
-                (
-                    "ISO-08-X2",
                     "二氧化氮浓度",
                     "NO2 (nitrogen dioxide) concentration",
                     "µg/m³",
                     -1,
                 ),
                 (
-                    "ISO-08-X3",
+                    "ISO-08-X2",
                     "臭氧浓度",
                     "O3 (ozone) concentration",
                     "µg/m³",
@@ -669,6 +676,13 @@ pub fn iso37120() -> Catalogue {
                     1,
                 ),
                 (
+                    "ISO-10.2",
+                    "每 10 万人城市官员腐败定罪数",
+                    "Number of convictions for corruption and/or bribery by city officials per 100 000 population",
+                    "per 100 000",
+                    -1,
+                ),
+                (
                     "ISO-10.3",
                     "登记选民占选举年龄人口的百分比",
                     "Number of registered voters as a percentage of the voting age population",
@@ -681,13 +695,6 @@ pub fn iso37120() -> Catalogue {
                     "Voter participation in last municipal election",
                     "%",
                     1,
-                ),
-                (
-                    "ISO-10-X1",
-                    "每 10 万人城市官员腐败定罪数",
-                    "Number of convictions for corruption and/or bribery by city officials per 100 000 population",
-                    "per 100 000",
-                    -1,
                 ),
             ],
         ),
@@ -851,6 +858,20 @@ pub fn iso37120() -> Catalogue {
                     -1,
                 ),
                 (
+                    "ISO-15.7",
+                    "应急响应服务自首次呼叫起的响应时间",
+                    "Response time for emergency response services from initial call",
+                    "min",
+                    -1,
+                ),
+                (
+                    "ISO-15.8",
+                    "每 10 万人财产犯罪数",
+                    "Crimes against property per 100 000 population",
+                    "per 100 000",
+                    -1,
+                ),
+                (
                     "ISO-15-X1",
                     "每 10 万人警察人数",
                     "Number of police officers per 100 000 population",
@@ -862,13 +883,6 @@ pub fn iso37120() -> Catalogue {
                     "每 10 万人凶杀案数",
                     "Number of homicides per 100 000 population",
                     "per 100 000",
-                    -1,
-                ),
-                (
-                    "ISO-15-X3",
-                    "应急响应服务自首次呼叫起的响应时间",
-                    "Response time for emergency response services from initial call",
-                    "min",
                     -1,
                 ),
             ],
@@ -886,30 +900,65 @@ pub fn iso37120() -> Catalogue {
                     1,
                 ),
                 (
-                    "ISO-16.10",
-                    "回收利用的危险废物百分比",
-                    "Percentage of the city's hazardous waste that is recycled",
-                    "%",
-                    1,
-                ),
-                (
-                    "ISO-16-X1",
+                    "ISO-16.2",
                     "人均城市生活垃圾收集量",
                     "Total collected municipal solid waste per capita",
                     "t",
                     -1,
                 ),
                 (
-                    "ISO-16-X2",
+                    "ISO-16.3",
                     "回收利用的固体废弃物百分比",
                     "Percentage of the city's solid waste that is recycled",
                     "%",
                     1,
                 ),
                 (
-                    "ISO-16-X3",
+                    "ISO-16.4",
                     "卫生填埋处置的固体废弃物百分比",
                     "Percentage of the city's solid waste that is disposed of in a sanitary landfill",
+                    "%",
+                    1,
+                ),
+                (
+                    "ISO-16.5",
+                    "垃圾焚烧发电等能源化处理的固体废弃物百分比",
+                    "Percentage of the city's solid waste that is treated in energy-from-waste plants",
+                    "%",
+                    1,
+                ),
+                (
+                    "ISO-16.6",
+                    "生物处理(堆肥或沼气)的固体废弃物百分比",
+                    "Percentage of the city's solid waste that is biologically treated and used as compost or biogas",
+                    "%",
+                    1,
+                ),
+                (
+                    "ISO-16.7",
+                    "露天堆放处置的固体废弃物百分比",
+                    "Percentage of the city's solid waste that is disposed of in an open dump",
+                    "%",
+                    -1,
+                ),
+                (
+                    "ISO-16.8",
+                    "以其他方式处置的固体废弃物百分比",
+                    "Percentage of the city's solid waste that is disposed of by other means",
+                    "%",
+                    -1,
+                ),
+                (
+                    "ISO-16.9",
+                    "人均危险废物产生量",
+                    "Hazardous waste generation per capita",
+                    "t",
+                    -1,
+                ),
+                (
+                    "ISO-16.10",
+                    "回收利用的危险废物百分比",
+                    "Percentage of the city's hazardous waste that is recycled",
                     "%",
                     1,
                 ),
@@ -1199,8 +1248,8 @@ pub fn iso37120() -> Catalogue {
         code: "ISO37120",
         name_zh: "ISO 37120:2018 城市可持续发展指标",
         name_en: "ISO 37120:2018 city indicators",
-        description_zh: "ISO 37120:2018 的 19 个主题及 89 项指标名称(仅名称;编码带条款号者已核实 2018 版条款,X 编码者条款号待核实;标准不设目标值,由城市自定)。",
-        description_en: "The 19 themes of ISO 37120:2018 and 89 indicator names (names only; codes with a clause number are confirmed 2018 clauses, X codes await their clause number; the city sets its own targets).",
+        description_zh: "ISO 37120:2018 的 19 个主题及 96 项指标名称(仅名称;编码带条款号者已核实 2018 版条款,X 编码者条款号待核实;标准不设目标值,由城市自定)。",
+        description_en: "The 19 themes of ISO 37120:2018 and 96 indicator names (names only; codes with a clause number are confirmed 2018 clauses, X codes await their clause number; the city sets its own targets).",
         nodes: n,
     }
 }
