@@ -417,7 +417,7 @@ pub fn satisfaction() -> Catalogue {
 }
 
 /// ISO 37120:2018 (Sustainable cities and communities — Indicators for city services and
-/// quality of life): its 19 themes and 96 of its 104 indicator names. Names only; the standard
+/// quality of life): its 19 themes and 99 of its 104 indicator names. Names only; the standard
 /// sets no targets, so no bands or targets are given.
 ///
 /// Codes `ISO-cc.n` carry the indicator's 2018 clause number where a public source shows it: the
@@ -548,6 +548,13 @@ pub fn iso37120() -> Catalogue {
                     1,
                 ),
                 (
+                    "ISO-07.4",
+                    "每 10 万人燃气配送服务连接数",
+                    "Number of gas distribution service connections per 100 000 population (residential)",
+                    "per 100 000",
+                    1,
+                ),
+                (
                     "ISO-07.5",
                     "公共建筑年终端能耗",
                     "Final energy consumption of public buildings per year",
@@ -570,13 +577,6 @@ pub fn iso37120() -> Catalogue {
                 ),
                 (
                     "ISO-07-X2",
-                    "每 10 万人燃气配送服务连接数",
-                    "Number of gas distribution service connections per 100 000 population (residential)",
-                    "per 100 000",
-                    1,
-                ),
-                (
-                    "ISO-07-X3",
                     "每户每年平均停电次数",
                     "Average number of electrical interruptions per customer per year",
                     "count",
@@ -611,6 +611,20 @@ pub fn iso37120() -> Catalogue {
                     -1,
                 ),
                 (
+                    "ISO-08.4",
+                    "自然保护区域面积百分比",
+                    "Percentage of areas designated for natural protection",
+                    "%",
+                    1,
+                ),
+                (
+                    "ISO-08.5",
+                    "二氧化氮浓度",
+                    "NO2 (nitrogen dioxide) concentration",
+                    "µg/m³",
+                    -1,
+                ),
+                (
                     "ISO-08.6",
                     "二氧化硫浓度",
                     "SO2 (sulphur dioxide) concentration",
@@ -620,13 +634,6 @@ pub fn iso37120() -> Catalogue {
                 ("ISO-08.8", "噪声污染", "Noise pollution", "%", -1),
                 (
                     "ISO-08-X1",
-                    "二氧化氮浓度",
-                    "NO2 (nitrogen dioxide) concentration",
-                    "µg/m³",
-                    -1,
-                ),
-                (
-                    "ISO-08-X2",
                     "臭氧浓度",
                     "O3 (ozone) concentration",
                     "µg/m³",
@@ -774,7 +781,7 @@ pub fn iso37120() -> Catalogue {
                     -1,
                 ),
                 (
-                    "ISO-12-X1",
+                    "ISO-12.4",
                     "无合法产权登记的住户百分比",
                     "Percentage of households that exist without registered legal titles",
                     "%",
@@ -868,6 +875,13 @@ pub fn iso37120() -> Catalogue {
                     "ISO-15.8",
                     "每 10 万人财产犯罪数",
                     "Crimes against property per 100 000 population",
+                    "per 100 000",
+                    -1,
+                ),
+                (
+                    "ISO-15.10",
+                    "每 10 万人针对女性的暴力犯罪数",
+                    "Number of violent crimes against women per 100 000 population",
                     "per 100 000",
                     -1,
                 ),
@@ -1040,6 +1054,20 @@ pub fn iso37120() -> Catalogue {
                     1,
                 ),
                 (
+                    "ISO-19.5",
+                    "每 10 万人交通事故死亡人数",
+                    "Transportation fatalities per 100 000 population",
+                    "per 100 000",
+                    -1,
+                ),
+                (
+                    "ISO-19.6",
+                    "居住在高峰时段班次间隔不超过 20 分钟的公共交通站点 0.5 km 范围内的人口百分比",
+                    "Percentage of population living within 0.5 km of public transit running at least every 20 minutes during peak periods",
+                    "%",
+                    1,
+                ),
+                (
                     "ISO-19-X1",
                     "每 10 万人公共交通系统公里数",
                     "Kilometres of public transport system per 100 000 population",
@@ -1048,13 +1076,6 @@ pub fn iso37120() -> Catalogue {
                 ),
                 (
                     "ISO-19-X2",
-                    "每 10 万人交通事故死亡人数",
-                    "Transportation fatalities per 100 000 population",
-                    "per 100 000",
-                    -1,
-                ),
-                (
-                    "ISO-19-X3",
                     "平均通勤时间",
                     "Average commute time",
                     "min",
@@ -1109,6 +1130,7 @@ pub fn iso37120() -> Catalogue {
                     "%",
                     -1,
                 ),
+                ("ISO-21.3", "职住比", "Jobs–housing ratio", "ratio", 1),
                 (
                     "ISO-21.4",
                     "居住在中高人口密度区域的人口百分比",
@@ -1123,7 +1145,6 @@ pub fn iso37120() -> Catalogue {
                     "per 100 000",
                     1,
                 ),
-                ("ISO-21-X2", "职住比", "Jobs–housing ratio", "ratio", 1),
             ],
         ),
         (
@@ -1188,6 +1209,13 @@ pub fn iso37120() -> Catalogue {
                     -1,
                 ),
                 (
+                    "ISO-23.4",
+                    "饮用水水质达标率",
+                    "Compliance rate of drinking water quality",
+                    "%",
+                    1,
+                ),
+                (
                     "ISO-23.7",
                     "漏损水量百分比",
                     "Percentage of water loss (unaccounted for water)",
@@ -1196,13 +1224,6 @@ pub fn iso37120() -> Catalogue {
                 ),
                 (
                     "ISO-23-X1",
-                    "饮用水水质达标率",
-                    "Compliance rate of drinking water quality",
-                    "%",
-                    1,
-                ),
-                (
-                    "ISO-23-X2",
                     "人均总用水量",
                     "Total water consumption per capita",
                     "L/day",
@@ -1248,8 +1269,8 @@ pub fn iso37120() -> Catalogue {
         code: "ISO37120",
         name_zh: "ISO 37120:2018 城市可持续发展指标",
         name_en: "ISO 37120:2018 city indicators",
-        description_zh: "ISO 37120:2018 的 19 个主题及 96 项指标名称(仅名称;编码带条款号者已核实 2018 版条款,X 编码者条款号待核实;标准不设目标值,由城市自定)。",
-        description_en: "The 19 themes of ISO 37120:2018 and 96 indicator names (names only; codes with a clause number are confirmed 2018 clauses, X codes await their clause number; the city sets its own targets).",
+        description_zh: "ISO 37120:2018 的 19 个主题及 99 项指标名称(仅名称;编码带条款号者已核实 2018 版条款,X 编码者条款号待核实;标准不设目标值,由城市自定)。",
+        description_en: "The 19 themes of ISO 37120:2018 and 99 indicator names (names only; codes with a clause number are confirmed 2018 clauses, X codes await their clause number; the city sets its own targets).",
         nodes: n,
     }
 }
