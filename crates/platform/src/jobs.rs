@@ -1,4 +1,5 @@
-//! Background jobs with visible progress (bulky demo data, long index runs).
+//! Background jobs with visible progress (bulky demo data, long index runs), and the
+//! server's periodic housekeeping.
 
 use serde::Serialize;
 use std::sync::{Arc, Mutex};
@@ -100,4 +101,32 @@ impl JobHandle {
             j.message = m;
         });
     }
+}
+
+/// How often [`start_housekeeping`] purges ended sessions.
+pub const SESSION_PURGE_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Starts the server's housekeeping: ended sessions are deleted at start and then hourly,
+/// until the server's shutdown signal.
+pub fn start_housekeeping(st: &crate::web::AppState) -> tokio::task::JoinHandle<()> {
+    let (db, policy, shutdown) = (st.db.clone(), st.session_policy(), st.shutdown.clone());
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(SESSION_PURGE_EVERY);
+        every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = every.tick() => {}
+                _ = shutdown.triggered() => return,
+            }
+            match crate::auth::session::purge_expired_all_cities(&db, policy, chrono::Utc::now())
+                .await
+            {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(sessions = n, "purged ended sessions"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "purging ended sessions failed; next try in an hour")
+                }
+            }
+        }
+    })
 }

@@ -5,7 +5,9 @@
 use crate::entity::session;
 use crate::ids;
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, Set,
+};
 
 pub const COOKIE: &str = "qcity_session";
 
@@ -127,4 +129,87 @@ pub async fn destroy_all_for_user(
         .exec(db)
         .await?;
     Ok(())
+}
+
+/// Deletes the sessions of every city that have ended by `now` (absolute or idle timeout, the
+/// same rule as [`load`]); returns how many. Without it a session whose cookie never comes
+/// back stays in the table for ever. Run hourly by [`crate::jobs::start_housekeeping`].
+pub async fn purge_expired_all_cities(
+    db: &impl ConnectionTrait,
+    policy: SessionPolicy,
+    now: DateTime<Utc>,
+) -> Result<u64, sea_orm::DbErr> {
+    let res = session::Entity::delete_many()
+        .filter(
+            Condition::any()
+                .add(session::Column::ExpiresAt.lte(now))
+                .add(session::Column::LastSeenAt.lte(now - policy.idle)),
+        )
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::Role;
+    use crate::testing::{Backend, TestDb, seed_small_city};
+
+    async fn purge_deletes_only_ended_sessions(b: Backend) {
+        let t = TestDb::migrated(b, &[]).await;
+        let city = seed_small_city(&t.db, &[("u", Role::Viewer, "990100")]).await;
+        let uid = crate::store::users::by_username(&t.db, city, "u")
+            .await
+            .unwrap()
+            .unwrap()
+            .id;
+        let policy = SessionPolicy {
+            idle: Duration::minutes(30),
+            absolute: Duration::hours(12),
+        };
+        let (fresh, _) = create(&t.db, city, uid, policy).await.unwrap();
+        let (idle, _) = create(&t.db, city, uid, policy).await.unwrap();
+        let (old, _) = create(&t.db, city, uid, policy).await.unwrap();
+        let now = Utc::now();
+        let set = |c: &SessionCookie, col: session::Column, at: DateTime<Utc>| {
+            session::Entity::update_many()
+                .col_expr(col, sea_orm::sea_query::Expr::value(at))
+                .filter(session::Column::IdHash.eq(ids::sha256_hex(&c.secret)))
+        };
+        set(
+            &idle,
+            session::Column::LastSeenAt,
+            now - Duration::minutes(31),
+        )
+        .exec(&t.db)
+        .await
+        .unwrap();
+        set(&old, session::Column::ExpiresAt, now - Duration::seconds(1))
+            .exec(&t.db)
+            .await
+            .unwrap();
+        assert_eq!(
+            purge_expired_all_cities(&t.db, policy, now).await.unwrap(),
+            2
+        );
+        assert_eq!(session::Entity::find().all(&t.db).await.unwrap().len(), 1);
+        assert!(load(&t.db, &fresh, policy, now).await.unwrap().is_some());
+        assert_eq!(
+            purge_expired_all_cities(&t.db, policy, now).await.unwrap(),
+            0,
+            "a live session stays"
+        );
+    }
+
+    #[tokio::test]
+    async fn purge_deletes_only_ended_sessions_sqlite() {
+        purge_deletes_only_ended_sessions(Backend::Sqlite).await;
+    }
+
+    #[tokio::test]
+    #[cfg_attr(not(qcity_pg), ignore = "needs QCITY_TEST_POSTGRES_URL")]
+    async fn purge_deletes_only_ended_sessions_postgres() {
+        purge_deletes_only_ended_sessions(Backend::Postgres).await;
+    }
 }

@@ -9,6 +9,7 @@ pub mod extract;
 pub mod health;
 pub mod htmx;
 pub mod layout;
+pub mod live;
 pub mod metrics;
 pub mod middleware;
 pub mod shell;

@@ -9,6 +9,7 @@ use crate::entity::region;
 use crate::jobs::Jobs;
 use crate::module::{Module, Tile};
 use crate::web::extensions::Extensions;
+use crate::web::live::Shutdown;
 use crate::web::metrics::Metrics;
 use sea_orm::DatabaseConnection;
 use std::sync::Arc;
@@ -31,6 +32,8 @@ pub struct AppState {
     pub extensions: Arc<Extensions>,
     /// The principals behind recently used API tokens (`security.token_cache_seconds`).
     pub tokens: Arc<TokenCache>,
+    /// Triggered when the server stops: long-lived streams and background loops end on it.
+    pub shutdown: Shutdown,
 }
 
 impl AppState {
@@ -82,6 +85,7 @@ impl AppState {
             throttle: Arc::new(throttle),
             metrics: Arc::new(Metrics::default()),
             jobs: Jobs::default(),
+            shutdown: Shutdown::default(),
         }
     }
 

@@ -6,6 +6,7 @@ use qcity_platform::config::Config;
 use qcity_platform::demo::{self, DemoCity};
 use qcity_platform::web::{self, AppState};
 use qcity_platform::{DemoContext, db, migration};
+use std::future::IntoFuture;
 use std::net::SocketAddr;
 
 /// Sets up logging from the configuration (text or JSON to stderr).
@@ -59,6 +60,8 @@ pub async fn serve(cfg: Config, demo_city: bool) -> Result<()> {
             .await
             .map_err(|e| anyhow::anyhow!("starting module {}: {e}", m.name()))?;
     }
+    qcity_platform::jobs::start_housekeeping(&state);
+    let shutdown = state.shutdown.clone();
     let app = web::router(state);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -68,14 +71,38 @@ pub async fn serve(cfg: Config, demo_city: bool) -> Result<()> {
         "qcity {} listening on http://{addr}",
         env!("CARGO_PKG_VERSION")
     );
-    axum::serve(
+    // On SIGTERM / ctrl-c: stop accepting, tell long-lived streams and background loops to end
+    // (the shutdown signal in the state), let requests in flight finish, but for at most
+    // GRACEFUL_SHUTDOWN; then exit anyway.
+    let signalled = {
+        let shutdown = shutdown.clone();
+        async move {
+            shutdown_signal().await;
+            shutdown.trigger();
+        }
+    };
+    let server = axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    .with_graceful_shutdown(signalled);
+    tokio::select! {
+        r = server.into_future() => r?,
+        _ = async {
+            shutdown.triggered().await;
+            tokio::time::sleep(GRACEFUL_SHUTDOWN).await;
+        } => {
+            tracing::warn!(
+                seconds = GRACEFUL_SHUTDOWN.as_secs(),
+                "requests still running after the graceful-shutdown limit; exiting"
+            );
+        }
+    }
     Ok(())
 }
+
+/// Longest wait for requests in flight after a shutdown signal.
+const GRACEFUL_SHUTDOWN: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Seeds one module's demo data. Seeders are idempotent and transactional, so when another
 /// module's background generation holds SQLite's write lock, waiting and trying again is safe.
