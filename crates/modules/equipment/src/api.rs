@@ -143,6 +143,12 @@ fn need(p: &Principal, caps: &[Capability]) -> Result<(), AppError> {
     }
 }
 
+/// Whether the principal's region scope is the whole city: city-wide configuration
+/// (inspection cycles) is theirs to change, not a district's.
+pub fn city_wide(p: &Principal) -> bool {
+    p.scope.contains(p.city_id, &p.city_code)
+}
+
 /// Who may read the registry and incidents: everyone with a view right, dispatchers, and
 /// maintenance engineers (their own company only).
 pub fn can_view(p: &Principal) -> bool {
@@ -440,8 +446,9 @@ async fn list_cycles(
     Ok(Json(registry::cycles(&st.db, p.city_id).await?))
 }
 
-/// Edits a cycle row; the elevator row also takes `schedule_years` and `early_months`.
-#[utoipa::path(post, path = "/api/v1/equipment/cycles/{id}", request_body = registry::CycleEdit, responses((status = 200, body = Vec<registry::Cycle>)))]
+/// Edits a cycle row; the elevator row also takes `schedule_years` and `early_months`. Cycles
+/// are city-wide: only a user whose scope is the whole city may change them.
+#[utoipa::path(post, path = "/api/v1/equipment/cycles/{id}", request_body = registry::CycleEdit, responses((status = 200, body = Vec<registry::Cycle>), (status = 403, description = "not a city-wide inspector or admin", body = qcity_platform::web::error::Problem)))]
 async fn update_cycle(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
@@ -449,6 +456,9 @@ async fn update_cycle(
     Json(r): Json<registry::CycleEdit>,
 ) -> ApiResult<Json<Vec<registry::Cycle>>> {
     need(&p, &[Capability::ManageEquipment])?;
+    if !city_wide(&p) {
+        return Err(AppError::Forbidden.into());
+    }
     let txn = st.db.begin().await?;
     registry::update_cycle(&txn, p.city_id, id, &r).await?;
     audit::record(&txn, p.city_id, &Actor::from(&p), "cycle.update", "eq_cycle", &id.to_string(), None, Some(serde_json::json!({"first_after_months": r.first_after_months, "interval_months": r.interval_months, "schedule_years": r.schedule_years, "early_months": r.early_months}))).await?;
@@ -774,14 +784,15 @@ async fn iot_alarms(
     Ok(Json(out))
 }
 
-#[utoipa::path(get, path = "/api/v1/iot/elevator-alarms/summary", responses((status = 200, description = "frame counts by outcome over 30 days and the latest frames from unknown elevators")))]
+#[utoipa::path(get, path = "/api/v1/iot/elevator-alarms/summary", responses((status = 200, description = "frame counts by outcome over 30 days (of the elevators in the caller's region and, for maintenance engineers, company) and, for city-wide users, the latest frames from unknown elevators")))]
 async fn iot_summary(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
 ) -> ApiResult<Json<serde_json::Value>> {
-    view(&p)?;
-    let sum = incidents::alarm_summary(&st.db, p.city_id, 30).await?;
-    let unknown = incidents::unknown_alarms(&st.db, p.city_id).await?;
+    let s = view(&p)?;
+    let whole_city = city_wide(&p);
+    let sum = crate::alarm_log::summary(&st.db, &s, whole_city, 30).await?;
+    let unknown = crate::alarm_log::unknown(&st.db, &s, whole_city).await?;
     Ok(Json(serde_json::json!({
         "last_30_days": sum,
         "unknown_elevators": unknown.into_iter().map(|(at, rc, dev, code)| serde_json::json!({"received_at": at, "rescue_code": rc, "device_id": dev, "alarm_code": code})).collect::<Vec<_>>(),

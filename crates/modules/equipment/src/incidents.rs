@@ -1426,32 +1426,6 @@ pub async fn ingest_batch<C: ConnectionTrait + TransactionTrait>(
     Ok(out)
 }
 
-/// Counts of IoT frames by outcome over the last `days` days (unknown elevators are reported here).
-pub async fn alarm_summary(
-    db: &impl ConnectionTrait,
-    city_id: i64,
-    days: i64,
-) -> R<BTreeMap<String, i64>> {
-    let since = sql::now() - Duration::days(days);
-    let mut out = BTreeMap::new();
-    for r in all(db, "SELECT outcome, COUNT(*) AS n FROM eq_iot_alarms WHERE city_id = ? AND received_at >= ? GROUP BY outcome", vec![city_id.into(), since.into()]).await? {
-        out.insert(r.try_get("", "outcome")?, r.try_get("", "n")?);
-    }
-    Ok(out)
-}
-
-/// The most recent frames from unknown elevators.
-pub async fn unknown_alarms(
-    db: &impl ConnectionTrait,
-    city_id: i64,
-) -> R<Vec<(DateTime<Utc>, String, String, String)>> {
-    all(db, "SELECT received_at, rescue_code, device_id, alarm_code FROM eq_iot_alarms WHERE city_id = ? AND outcome = 'unknown_elevator' ORDER BY received_at DESC LIMIT 50", vec![city_id.into()])
-        .await?
-        .iter()
-        .map(|r| Ok((r.try_get("", "received_at")?, r.try_get("", "rescue_code")?, r.try_get("", "device_id")?, r.try_get("", "alarm_code")?)))
-        .collect()
-}
-
 // ---------------------------------------------------------------- KPIs
 
 /// A month `YYYY-MM` as a UTC range of China Standard Time days.

@@ -1,7 +1,9 @@
 //! Special-equipment safety (特种设备安全): registry, inspections, maintenance, elevator risk,
 //! and the 96333 elevator emergency platform.
 
+pub mod alarm_log;
 pub mod api;
+pub mod board;
 pub mod demo;
 pub mod domain;
 pub mod fsm;

@@ -8,7 +8,6 @@ use crate::registry::{self, Equipment, EquipmentFilter, Scope};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Form, Path, Query, State};
-use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
@@ -17,7 +16,6 @@ use qcity_platform::auth::{Capability, Principal};
 use qcity_platform::web::shell::{embed_json, page_ctx, render};
 use qcity_platform::web::{AppError, AppState, CsrfToken, PageCtx, PageError, PageUser, ReqLang};
 use serde::{Deserialize, Serialize};
-use std::time::Duration;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -40,7 +38,10 @@ pub fn routes() -> Router<AppState> {
             get(intake_page).post(intake_submit),
         )
         .route("/app/equipment/board", get(board_page))
-        .route("/app/equipment/board/stream", get(board_stream))
+        .route(
+            "/app/equipment/board/stream",
+            get(crate::board::board_stream),
+        )
         .route("/app/equipment/jobs", get(jobs_page))
         .route("/app/equipment/incidents/{id}", get(incident_page))
         .route(
@@ -551,7 +552,7 @@ pub struct IncidentRow {
     pub next: Vec<(String, String)>,
 }
 
-fn incident_row(i: &Incident, lang: ReqLang) -> IncidentRow {
+pub(crate) fn incident_row(i: &Incident, lang: ReqLang) -> IncidentRow {
     let t = lang.tr();
     let st = FsmState::parse(&i.state);
     let (label, deadline) = match st {
@@ -604,7 +605,7 @@ struct BoardTpl {
     initial: String,
 }
 
-fn board_json(rows: &[IncidentRow], iot: &[i64]) -> serde_json::Value {
+pub(crate) fn board_json(rows: &[IncidentRow], iot: &[i64]) -> serde_json::Value {
     serde_json::json!({"now": Utc::now(), "incidents": rows, "iot": iot})
 }
 
@@ -643,50 +644,6 @@ async fn board_page(
     .await?;
     let initial = embed_json(&board_json(&rows, &iot));
     Ok(render(&BoardTpl { ctx, rows, initial })?.into_response())
-}
-
-/// Server-sent events: the open incidents whenever they change (checked every second).
-async fn board_stream(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
-    lang: ReqLang,
-) -> Result<Response, PageError> {
-    if !api::can_view(&p) {
-        return Err(AppError::Forbidden.into());
-    }
-    let stream = futures::stream::unfold(
-        (st, p, lang, String::new(), 0u32),
-        |(st, p, lang, last, quiet)| async move {
-            // The first snapshot goes out at once; then every second when something changed.
-            if !last.is_empty() {
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-            let Ok((rows, iot)) = board_rows(&st, &p, lang).await else {
-                return Some((
-                    Ok::<_, std::convert::Infallible>(Event::default().comment("retry")),
-                    (st, p, lang, last, quiet),
-                ));
-            };
-            let key = format!(
-                "k{}",
-                serde_json::to_string(&rows.iter().map(|r| (r.id, r.version)).collect::<Vec<_>>())
-                    .unwrap_or_default()
-            );
-            if key != last || quiet >= 15 {
-                let ev = Event::default()
-                    .event("board")
-                    .data(board_json(&rows, &iot).to_string());
-                return Some((Ok(ev), (st, p, lang, key, 0)));
-            }
-            Some((
-                Ok(Event::default().comment("tick")),
-                (st, p, lang, last, quiet + 1),
-            ))
-        },
-    );
-    Ok(Sse::new(stream)
-        .keep_alive(KeepAlive::default())
-        .into_response())
 }
 
 #[derive(Template)]
