@@ -181,7 +181,24 @@ impl Range {
         }
         Ok((from, to))
     }
+
+    /// [`Range::resolve`] for runs that write (VEE, detection): at most [`MAX_RUN_DAYS`].
+    pub fn resolve_run(&self, default_days: i64) -> Result<(i64, i64), AppError> {
+        let (from, to) = self.resolve(default_days)?;
+        if to - from > MAX_RUN_DAYS * 86400 {
+            return Err(AppError::validation(
+                "from",
+                format!(
+                    "一次最多处理 {MAX_RUN_DAYS} 天 / from … to may span at most {MAX_RUN_DAYS} days"
+                ),
+            ));
+        }
+        Ok((from, to))
+    }
 }
+
+/// Longest range a VEE or detection run covers.
+pub const MAX_RUN_DAYS: i64 = 366;
 
 #[utoipa::path(get, path = "/api/v1/metering/units", tag = "metering", responses((status = 200, body = [Unit])))]
 async fn list_units(State(st): State<AppState>, ApiUser(p): ApiUser) -> ApiResult<Json<Vec<Unit>>> {
@@ -356,25 +373,73 @@ async fn checks(
     }))
 }
 
-#[utoipa::path(post, path = "/api/v1/metering/meters/{id}/vee", tag = "metering", params(Range), responses((status = 200, body = VeeReport), (status = 404, body = qcity_platform::web::error::Problem)))]
+/// Validates, estimates and edits a meter's readings (audited `metering.readings.vee`); needs
+/// the right to manage metering; the range spans at most 366 days.
+#[utoipa::path(post, path = "/api/v1/metering/meters/{id}/vee", tag = "metering", params(Range), responses((status = 200, body = VeeReport), (status = 403, body = qcity_platform::web::error::Problem), (status = 404, body = qcity_platform::web::error::Problem), (status = 422, body = qcity_platform::web::error::Problem)))]
 async fn vee(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
     Path(id): Path<i64>,
     Query(r): Query<Range>,
 ) -> ApiResult<Json<VeeReport>> {
-    let s = need_manage(&p).or_else(|_| {
-        if p.can(Capability::ViewAll) && p.role != Role::Viewer {
-            view(&p)
-        } else {
-            Err(AppError::Forbidden)
-        }
-    })?;
+    let s = need_manage(&p)?;
     let m = meter_in_scope(&st, &s, id).await?;
-    let (from, to) = r.resolve(7)?;
-    Ok(Json(
-        analysis::run_vee_for(&st.db, p.city_id, &m, from, to, &p.actor_name()).await?,
-    ))
+    let (from, to) = r.resolve_run(7)?;
+    Ok(Json(vee_run(&st, &p, &m, from, to).await?))
+}
+
+/// Runs VEE on a meter's readings in `[from, to)` and records it in the audit log, in one
+/// transaction (the API and the page).
+pub(crate) async fn vee_run(
+    st: &AppState,
+    p: &Principal,
+    m: &Meter,
+    from: i64,
+    to: i64,
+) -> Result<VeeReport, AppError> {
+    let txn = st.db.begin().await?;
+    let r = analysis::run_vee_for(&txn, p.city_id, m, from, to, &p.actor_name()).await?;
+    qcity_platform::audit::record(
+        &txn,
+        p.city_id,
+        &Actor::from(p),
+        "metering.readings.vee",
+        "mt_meter",
+        &m.id.to_string(),
+        None,
+        Some(
+            serde_json::json!({"from": from, "to": to, "estimated": r.estimated, "edits": r.edits}),
+        ),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(r)
+}
+
+/// Runs anomaly detection on a meter in `[from, to)` (new alerts) and records it in the audit
+/// log, in one transaction (the API and the page).
+pub(crate) async fn detect_run(
+    st: &AppState,
+    p: &Principal,
+    m: &Meter,
+    from: i64,
+    to: i64,
+) -> Result<usize, AppError> {
+    let txn = st.db.begin().await?;
+    let n = analysis::detect(&txn, p.city_id, m, from, to).await?;
+    qcity_platform::audit::record(
+        &txn,
+        p.city_id,
+        &Actor::from(p),
+        "metering.meter.detect",
+        "mt_meter",
+        &m.id.to_string(),
+        None,
+        Some(serde_json::json!({"from": from, "to": to, "new_alerts": n})),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(n)
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -382,18 +447,20 @@ pub struct Detected {
     pub new_alerts: usize,
 }
 
-#[utoipa::path(post, path = "/api/v1/metering/meters/{id}/detect", tag = "metering", params(Range), responses((status = 200, body = inline(Detected)), (status = 404, body = qcity_platform::web::error::Problem)))]
+/// Runs anomaly detection on a meter, storing new alerts (audited `metering.meter.detect`);
+/// needs the right to manage metering; the range spans at most 366 days.
+#[utoipa::path(post, path = "/api/v1/metering/meters/{id}/detect", tag = "metering", params(Range), responses((status = 200, body = inline(Detected)), (status = 403, body = qcity_platform::web::error::Problem), (status = 404, body = qcity_platform::web::error::Problem), (status = 422, body = qcity_platform::web::error::Problem)))]
 async fn detect(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
     Path(id): Path<i64>,
     Query(r): Query<Range>,
 ) -> ApiResult<Json<Detected>> {
-    let s = view(&p)?;
+    let s = need_manage(&p)?;
     let m = meter_in_scope(&st, &s, id).await?;
-    let (from, to) = r.resolve(30)?;
+    let (from, to) = r.resolve_run(30)?;
     Ok(Json(Detected {
-        new_alerts: analysis::detect(&st.db, p.city_id, &m, from, to).await?,
+        new_alerts: detect_run(&st, &p, &m, from, to).await?,
     }))
 }
 

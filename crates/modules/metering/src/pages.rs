@@ -718,8 +718,7 @@ async fn meter_vee(
         .await?
         .unwrap_or_else(domain::now_ts);
     let end = domain::day_bucket(last) + 86400;
-    let r =
-        analysis::run_vee_for(&st.db, p.city_id, &m, end - 7 * 86400, end, &p.actor_name()).await?;
+    let r = crate::api::vee_run(&st, &p, &m, end - 7 * 86400, end).await?;
     Ok(Redirect::to(&format!(
         "/app/metering/meters/{id}?msg=vee-{}-{}",
         r.estimated, r.edits
@@ -733,6 +732,9 @@ async fn meter_detect(
     Path(id): Path<i64>,
 ) -> PageResult {
     let s = scope(&p)?;
+    if !p.can(Capability::ManageMetering) {
+        return Err(PageError(AppError::Forbidden));
+    }
     let m = store::meter(&st.db, &s, id)
         .await?
         .ok_or_else(|| AppError::NotFound("meter".into()))?;
@@ -740,7 +742,7 @@ async fn meter_detect(
         .await?
         .unwrap_or_else(domain::now_ts);
     let end = domain::day_bucket(last) + 86400;
-    let n = analysis::detect(&st.db, p.city_id, &m, end - 30 * 86400, end).await?;
+    let n = crate::api::detect_run(&st, &p, &m, end - 30 * 86400, end).await?;
     Ok(Redirect::to(&format!("/app/metering/meters/{id}?msg=detect-{n}")).into_response())
 }
 
