@@ -179,6 +179,53 @@ pub(crate) async fn wave_for(
     Ok((w, q))
 }
 
+/// A wave the principal may manage (see [`store::wave_manageable`]): 404 when they cannot see
+/// it, 403 when they see it but it covers more than their scope.
+pub(crate) async fn wave_to_manage(
+    st: &AppState,
+    p: &Principal,
+    id: i64,
+) -> Result<(Wave, store::Questionnaire), AppError> {
+    need(p, Capability::ManageSurvey)?;
+    let (w, q) = wave_for(st, p, id).await?;
+    if !store::wave_manageable(&p.scope, p.city_id, &w.region_code) {
+        return Err(AppError::Forbidden);
+    }
+    Ok((w, q))
+}
+
+/// Refuses (403) an edit of a questionnaire that a wave the principal may not manage uses: an
+/// edit in place changes that wave's form.
+pub(crate) async fn need_questionnaire_edit(
+    st: &AppState,
+    p: &Principal,
+    questionnaire_id: i64,
+) -> Result<(), AppError> {
+    need(p, Capability::ManageSurvey)?;
+    let regions = store::wave_regions_of_questionnaire(&st.db, p.city_id, questionnaire_id).await?;
+    if regions
+        .iter()
+        .all(|r| store::wave_manageable(&p.scope, p.city_id, r))
+    {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+/// Whether the principal may manage `w` (and so see its open-link token).
+pub(crate) fn manages(p: &Principal, w: &Wave) -> bool {
+    p.can(Capability::ManageSurvey) && store::wave_manageable(&p.scope, p.city_id, &w.region_code)
+}
+
+/// Blanks the open-link token of a wave the principal may not manage.
+pub(crate) fn redact_token(p: &Principal, mut w: Wave) -> Wave {
+    if !manages(p, &w) {
+        w.open_token = String::new();
+    }
+    w
+}
+
 #[utoipa::path(get, path = "/api/v1/survey/questionnaires", tag = "survey", responses((status = 200, description = "`{questionnaires: [Questionnaire]}`")))]
 async fn list_questionnaires(
     State(st): State<AppState>,
@@ -240,7 +287,7 @@ async fn revise_questionnaire(
     Path(id): Path<i64>,
     Json(def): Json<QuestionnaireDef>,
 ) -> Result<Json<store::Revision>, ApiError> {
-    need(&p, Capability::ManageSurvey)?;
+    need_questionnaire_edit(&st, &p, id).await?;
     let txn = st.db.begin().await?;
     let before = store::get_questionnaire(&txn, p.city_id, id)
         .await?
@@ -271,9 +318,12 @@ async fn list_waves(
     ApiUser(p): ApiUser,
 ) -> Result<Json<Value>, ApiError> {
     need_view(&p)?;
-    Ok(Json(
-        json!({ "waves": store::list_waves(&st.db, &p.scope).await? }),
-    ))
+    let waves: Vec<Wave> = store::list_waves(&st.db, &p.scope)
+        .await?
+        .into_iter()
+        .map(|w| redact_token(&p, w))
+        .collect();
+    Ok(Json(json!({ "waves": waves })))
 }
 
 #[utoipa::path(post, path = "/api/v1/survey/waves", tag = "survey", request_body = NewWave, responses((status = 201, body = Wave), (status = 422, body = qcity_platform::web::error::Problem)))]
@@ -306,7 +356,7 @@ async fn get_wave(
     let quotas = store::quota_progress(&st.db, p.city_id, id, &p.scope.prefix).await?;
     let margins = store::margins(&st.db, p.city_id, id).await?;
     let mut wj = serde_json::to_value(&w).unwrap_or_default();
-    if !p.can(Capability::ManageSurvey) {
+    if !manages(&p, &w) {
         wj["open_token"] = Value::Null;
     }
     Ok(Json(
@@ -326,8 +376,7 @@ pub(crate) async fn change_status(
     id: i64,
     status: &str,
 ) -> Result<Wave, AppError> {
-    need(p, Capability::ManageSurvey)?;
-    let (w, _) = wave_for(st, p, id).await?;
+    let (w, _) = wave_to_manage(st, p, id).await?;
     let txn = st.db.begin().await?;
     store::set_wave_status(&txn, p.city_id, id, status).await?;
     audit::record(
@@ -381,8 +430,7 @@ async fn set_margins(
     Path(id): Path<i64>,
     Json(b): Json<MarginsBody>,
 ) -> Result<Json<Value>, ApiError> {
-    need(&p, Capability::ManageSurvey)?;
-    wave_for(&st, &p, id).await?;
+    wave_to_manage(&st, &p, id).await?;
     let txn = st.db.begin().await?;
     let before = store::margins(&txn, p.city_id, id).await?;
     store::set_margins(&txn, p.city_id, id, &b.margins).await?;
@@ -425,8 +473,7 @@ async fn set_quotas(
     Path(id): Path<i64>,
     Json(b): Json<QuotasBody>,
 ) -> Result<Json<Value>, ApiError> {
-    need(&p, Capability::ManageSurvey)?;
-    wave_for(&st, &p, id).await?;
+    wave_to_manage(&st, &p, id).await?;
     let districts = districts(&st, p.city_id).await?;
     if let Some((i, c)) = b
         .quotas
@@ -472,8 +519,7 @@ async fn create_invitations(
     Path(id): Path<i64>,
     Json(b): Json<InvitationsBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    need(&p, Capability::ManageSurvey)?;
-    wave_for(&st, &p, id).await?;
+    wave_to_manage(&st, &p, id).await?;
     let txn = st.db.begin().await?;
     let tokens =
         store::create_invitations(&txn, p.city_id, id, b.count, b.label.as_deref()).await?;
@@ -552,8 +598,7 @@ async fn store_batch(
     subs: Vec<Submission>,
     what: &str,
 ) -> Result<Response, AppError> {
-    need(p, Capability::ManageSurvey)?;
-    let (w, q) = wave_for(st, p, id).await?;
+    let (w, q) = wave_to_manage(st, p, id).await?;
     if subs.is_empty() {
         return Err(AppError::validation(
             "responses",
@@ -574,13 +619,18 @@ async fn store_batch(
     let (ids, errors) = GroupCommit::for_server(st, "survey")
         .run::<_, crate::store::SurveyStoreError, _>(move |txn| {
             Box::pin(async move {
+                // All-or-nothing in a nested savepoint. A refused batch stores nothing, yet
+                // its answer waits for the group's commit (keep = true): a row refused as
+                // "already imported" or "quota full" may rest on an earlier job of the group.
+                let sp = txn.begin().await?;
                 let (ids, errors) =
-                    collect::complete_batch(txn, city_id, &w, &def, &districts, &subs).await?;
+                    collect::complete_batch(&sp, city_id, &w, &def, &districts, &subs).await?;
                 if !errors.is_empty() {
-                    return Ok(((ids, errors), false));
+                    sp.rollback().await?;
+                    return Ok(((ids, errors), true));
                 }
                 audit::record(
-                    txn,
+                    &sp,
                     city_id,
                     &actor,
                     &what,
@@ -590,6 +640,7 @@ async fn store_batch(
                     Some(json!({"accepted": ids.len()})),
                 )
                 .await?;
+                sp.commit().await?;
                 Ok(((ids, errors), true))
             })
         })

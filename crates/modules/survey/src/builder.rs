@@ -566,7 +566,7 @@ async fn apply(
     id: i64,
     def: &QuestionnaireDef,
 ) -> Result<Result<store::Revision, (String, String)>, PageError> {
-    need(p, Capability::ManageSurvey)?;
+    crate::api::need_questionnaire_edit(st, p, id).await?;
     let txn = st.db.begin().await?;
     let before = store::get_questionnaire(&txn, p.city_id, id)
         .await?

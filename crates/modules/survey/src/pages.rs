@@ -7,12 +7,12 @@ use crate::api::{self, DecisionBody, need, need_view, wave_for};
 use crate::model::{DOMAINS, domain_names};
 use crate::store::{self, NewWave, QuotaProgress, Wave};
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use qcity_platform::audit::{self, Actor};
-use qcity_platform::auth::Capability;
+use qcity_platform::auth::{Capability, Principal};
 use qcity_platform::web::layout::PageCtx;
 use qcity_platform::web::shell::{embed_json, page_ctx, render};
 use qcity_platform::web::{AppError, AppState, CsrfToken, PageError, PageUser, ReqLang};
@@ -209,19 +209,24 @@ struct WavePage {
     chart_progress: String,
 }
 
-#[derive(Deserialize, Default)]
-struct WaveQuery {
-    #[serde(default)]
-    invited: Option<String>,
-}
-
 async fn wave_page(
     State(st): State<AppState>,
     PageUser(p): PageUser,
     lang: ReqLang,
     csrf: CsrfToken,
     Path(id): Path<i64>,
-    Query(wq): Query<WaveQuery>,
+) -> Result<Html<String>, PageError> {
+    wave_view(&st, &p, lang, &csrf, id, Vec::new()).await
+}
+
+/// The wave page; `invitations` are links just minted (shown once, never put in a URL).
+async fn wave_view(
+    st: &AppState,
+    p: &Principal,
+    lang: ReqLang,
+    csrf: &CsrfToken,
+    id: i64,
+    invitations: Vec<String>,
 ) -> Result<Html<String>, PageError> {
     let (_, q) = wave_for(&st, &p, id).await?;
     let w = store::get_wave(&st.db, p.city_id, id)
@@ -317,22 +322,13 @@ async fn wave_page(
     } else {
         0
     };
-    let invitations = wq
-        .invited
-        .map(|s| {
-            s.split(',')
-                .filter(|x| !x.is_empty())
-                .map(|x| format!("/s/{x}"))
-                .collect()
-        })
-        .unwrap_or_default();
     let margins = store::margins(&st.db, p.city_id, id).await?;
     render(&WavePage {
         ctx,
         status_label: t.t(&status_key(&w.status)),
+        manage: api::manages(p, &w),
         w,
         q,
-        manage: p.can(Capability::ManageSurvey),
         progress,
         margins,
         flagged,
@@ -369,11 +365,12 @@ struct InviteForm {
 async fn wave_invitations(
     State(st): State<AppState>,
     PageUser(p): PageUser,
+    lang: ReqLang,
+    csrf: CsrfToken,
     Path(id): Path<i64>,
     Form(f): Form<InviteForm>,
 ) -> Result<Response, PageError> {
-    need(&p, Capability::ManageSurvey)?;
-    wave_for(&st, &p, id).await?;
+    api::wave_to_manage(&st, &p, id).await?;
     if f.count == 0 || f.count > 200 {
         return Err(AppError::validation(
             "count",
@@ -396,11 +393,12 @@ async fn wave_invitations(
     )
     .await?;
     txn.commit().await?;
-    Ok(Redirect::to(&format!(
-        "/app/survey/waves/{id}?invited={}",
-        tokens.join(",")
-    ))
-    .into_response())
+    // The links are shown in this response, not carried in a redirect URL (where they would
+    // land in browser history, proxy logs and Referer headers).
+    let links = tokens.iter().map(|t| format!("/s/{t}")).collect();
+    Ok(wave_view(&st, &p, lang, &csrf, id, links)
+        .await?
+        .into_response())
 }
 
 #[derive(Deserialize)]

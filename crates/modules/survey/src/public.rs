@@ -17,6 +17,7 @@ use qcity_platform::store::group_commit::GroupCommit;
 use qcity_platform::web::layout::PageCtx;
 use qcity_platform::web::shell::render;
 use qcity_platform::web::{AppError, AppState, CsrfToken, PageError, ReqLang, cookies};
+use sea_orm::{ConnectionTrait, TransactionTrait};
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -24,10 +25,21 @@ use std::collections::BTreeMap;
 /// Cookie naming a browser's respondent key for open links (duplicate prevention, resume).
 pub const RESPONDENT_COOKIE: &str = "qcity_sv";
 
+/// Cookie carrying the link token after the first visit, so that redirects and links inside
+/// the form (`/s/form?page=…`, `/s/thanks`, the language switch) never put the token in a URL
+/// (browser history, proxy logs, `Referer`). Renewed on every visit and submission.
+pub const LINK_COOKIE: &str = "qcity_sl";
+/// Lifetime of [`LINK_COOKIE`]: long enough to answer, short enough not to linger.
+const LINK_COOKIE_MAX_AGE: i64 = 4 * 3600;
+/// Where the form lives after the first visit.
+const FORM_PATH: &str = "/s/form";
+const THANKS_PATH: &str = "/s/thanks";
+
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route(FORM_PATH, get(form_resume))
+        .route(THANKS_PATH, get(thanks_page))
         .route("/s/{token}", get(form_page).post(form_submit))
-        .route("/s/{token}/thanks", get(thanks_page))
 }
 
 /// One answer option on the page.
@@ -238,6 +250,7 @@ struct Ctx {
     districts: Vec<(String, String, String)>,
     key: Option<String>,
     set_cookie: Option<axum::http::HeaderValue>,
+    link_cookie: axum::http::HeaderValue,
 }
 
 async fn load(st: &AppState, token: &str, headers: &HeaderMap) -> Result<Option<Ctx>, AppError> {
@@ -266,12 +279,20 @@ async fn load(st: &AppState, token: &str, headers: &HeaderMap) -> Result<Option<
             }
         }
     };
+    let link_cookie = cookies::set(
+        LINK_COOKIE,
+        token,
+        Some(LINK_COOKIE_MAX_AGE),
+        st.config.secure_cookies(),
+        true,
+    );
     Ok(Some(Ctx {
         target,
         def: q.definition,
         districts,
         key,
         set_cookie,
+        link_cookie,
     }))
 }
 
@@ -332,6 +353,8 @@ fn with_cookie(mut r: Response, c: &Ctx) -> Response {
     if let Some(v) = &c.set_cookie {
         r.headers_mut().append(header::SET_COOKIE, v.clone());
     }
+    r.headers_mut()
+        .append(header::SET_COOKIE, c.link_cookie.clone());
     r
 }
 
@@ -356,7 +379,7 @@ async fn render_form(
         .pick(&c.target.wave.name_zh, &c.target.wave.name_en)
         .to_string();
     let fp = FormPage {
-        ctx: PageCtx::public(lang.0, &csrf.0, &format!("/s/{token}"), title.clone()),
+        ctx: PageCtx::public(lang.0, &csrf.0, FORM_PATH, title.clone()),
         token: token.to_string(),
         title,
         page,
@@ -376,6 +399,7 @@ async fn render_form(
     Ok(with_cookie((status, render(&fp)?).into_response(), c))
 }
 
+/// The first visit: `/s/{token}` from the invitation or the open link.
 async fn form_page(
     State(st): State<AppState>,
     Path(token): Path<String>,
@@ -384,8 +408,31 @@ async fn form_page(
     csrf: CsrfToken,
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
-    let path = format!("/s/{token}");
-    let Some(c) = load(&st, &token, &headers).await? else {
+    show_form(&st, &token, q, lang, csrf, &headers).await
+}
+
+/// Later visits (`/s/form?page=…`): the token comes from [`LINK_COOKIE`].
+async fn form_resume(
+    State(st): State<AppState>,
+    Query(q): Query<PageQuery>,
+    lang: ReqLang,
+    csrf: CsrfToken,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
+    let token = cookies::get(&headers, LINK_COOKIE).unwrap_or_default();
+    show_form(&st, &token, q, lang, csrf, &headers).await
+}
+
+async fn show_form(
+    st: &AppState,
+    token: &str,
+    q: PageQuery,
+    lang: ReqLang,
+    csrf: CsrfToken,
+    headers: &HeaderMap,
+) -> Result<Response, PageError> {
+    let path = FORM_PATH;
+    let Some(c) = load(st, token, headers).await? else {
         return message(
             lang,
             &csrf,
@@ -395,7 +442,7 @@ async fn form_page(
             StatusCode::NOT_FOUND,
         );
     };
-    if let Some(r) = gatekeep(&c, &st, lang, &csrf, &path).await? {
+    if let Some(r) = gatekeep(&c, st, lang, &csrf, path).await? {
         return Ok(with_cookie(r, &c));
     }
     let existing = store::find_response(
@@ -417,7 +464,7 @@ async fn form_page(
     let page = q
         .page
         .unwrap_or_else(|| c.def.pages().first().copied().unwrap_or(1));
-    render_form(&st, &c, &token, lang, &csrf, page, &answers, None, t0).await
+    render_form(st, &c, token, lang, &csrf, page, &answers, None, t0).await
 }
 
 fn raw_from_form(fields: &[(String, String)]) -> BTreeMap<String, RawAnswer> {
@@ -449,7 +496,7 @@ async fn form_submit(
     headers: HeaderMap,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    let path = format!("/s/{token}");
+    let path = FORM_PATH;
     let Some(c) = load(&st, &token, &headers).await? else {
         return message(
             lang,
@@ -460,7 +507,7 @@ async fn form_submit(
             StatusCode::NOT_FOUND,
         );
     };
-    if let Some(r) = gatekeep(&c, &st, lang, &csrf, &path).await? {
+    if let Some(r) = gatekeep(&c, &st, lang, &csrf, path).await? {
         return Ok(with_cookie(r, &c));
     }
     let field = |k: &str| fields.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
@@ -502,74 +549,39 @@ async fn form_submit(
     );
     let enforce = action != "save";
     let raw2 = raw.clone();
+    // A refusal that rests on other respondents' answers ("already answered", "quota full")
+    // may rest on a write of an earlier job of the same group: it waits for the group's commit
+    // too (keep = true), with its own writes rolled back (a nested savepoint), so that nobody
+    // is turned away on the strength of a response that was never stored.
     let step = GroupCommit::for_server(&st, "survey")
         .run::<_, crate::store::SurveyStoreError, _>(move |txn| {
             Box::pin(async move {
-                let saved = collect::save_partial(
-                    txn,
-                    city,
-                    &w,
-                    &def,
-                    &codes,
-                    &[page],
-                    &raw2,
-                    inv.as_deref(),
-                    key.as_deref(),
-                    enforce,
+                let sp = txn.begin().await?;
+                let step = submit_step(
+                    &sp, city, &w, &def, &codes, page, &raw2, inv, key, enforce, finish, started,
                 )
                 .await?;
-                let answers = match saved {
-                    Ok((_, answers)) => answers,
-                    Err(o) => return Ok((Step::Refused(o), false)),
-                };
-                if !finish {
-                    return Ok((Step::Saved, true));
+                if matches!(step, Step::Refused(_)) {
+                    sp.rollback().await?;
+                } else {
+                    sp.commit().await?;
                 }
-                let all_raw: BTreeMap<String, RawAnswer> = answers
-                    .iter()
-                    .map(|(k, v)| {
-                        let r = match v {
-                            Value::Array(xs) => {
-                                RawAnswer::Many(xs.iter().map(value_text).collect())
-                            }
-                            v => RawAnswer::Text(value_text(v)),
-                        };
-                        (k.clone(), r)
-                    })
-                    .collect();
-                let sub = Submission {
-                    raw: all_raw,
-                    mode: "web".into(),
-                    source: "web",
-                    invitation: inv,
-                    respondent_key: key,
-                    external_id: None,
-                    started_at: started,
-                    duration_s: None,
-                };
-                Ok(
-                    match collect::complete(txn, city, &w, &def, &codes, &sub).await? {
-                        Outcome::Accepted(_) => (Step::Accepted, true),
-                        o => (Step::Refused(o), false),
-                    },
-                )
+                let keep = step.waits_for_commit();
+                Ok((step, keep))
             })
         })
         .await?;
     match step {
         Step::Refused(o) => outcome_page(&st, &c, &token, lang, &csrf, page, o, &raw, t0).await,
         Step::Saved if action == "save" => Ok(with_cookie(
-            message(lang, &csrf, &path, "survey-saved", "saved", StatusCode::OK)?,
+            message(lang, &csrf, path, "survey-saved", "saved", StatusCode::OK)?,
             &c,
         )),
         Step::Saved => Ok(with_cookie(
             Redirect::to(&format!("{path}?page={}", pages[idx + 1])).into_response(),
             &c,
         )),
-        Step::Accepted => Ok(with_cookie(
-            Redirect::to(&format!("{path}/thanks")).into_response(),
-            &c,
-        )),
+        Step::Accepted => Ok(with_cookie(Redirect::to(THANKS_PATH).into_response(), &c)),
     }
 }
 
@@ -578,6 +590,81 @@ enum Step {
     Refused(Outcome),
     Saved,
     Accepted,
+}
+
+impl Step {
+    /// Whether the answer may be sent only after the group's commit: stored pages, and the
+    /// refusals that depend on what others stored.
+    fn waits_for_commit(&self) -> bool {
+        !matches!(
+            self,
+            Step::Refused(Outcome::Invalid(_)) | Step::Refused(Outcome::Accepted(_))
+        )
+    }
+}
+
+/// Saves one page of the form and, on the last page, completes the response.
+#[allow(clippy::too_many_arguments)]
+async fn submit_step(
+    txn: &impl ConnectionTrait,
+    city: i64,
+    w: &store::Wave,
+    def: &QuestionnaireDef,
+    codes: &[String],
+    page: u32,
+    raw: &BTreeMap<String, RawAnswer>,
+    inv: Option<String>,
+    key: Option<String>,
+    enforce: bool,
+    finish: bool,
+    started: chrono::DateTime<Utc>,
+) -> Result<Step, store::SurveyStoreError> {
+    let saved = collect::save_partial(
+        txn,
+        city,
+        w,
+        def,
+        codes,
+        &[page],
+        raw,
+        inv.as_deref(),
+        key.as_deref(),
+        enforce,
+    )
+    .await?;
+    let answers = match saved {
+        Ok((_, answers)) => answers,
+        Err(o) => return Ok(Step::Refused(o)),
+    };
+    if !finish {
+        return Ok(Step::Saved);
+    }
+    let all_raw: BTreeMap<String, RawAnswer> = answers
+        .iter()
+        .map(|(k, v)| {
+            let r = match v {
+                Value::Array(xs) => RawAnswer::Many(xs.iter().map(value_text).collect()),
+                v => RawAnswer::Text(value_text(v)),
+            };
+            (k.clone(), r)
+        })
+        .collect();
+    let sub = Submission {
+        raw: all_raw,
+        mode: "web".into(),
+        source: "web",
+        invitation: inv,
+        respondent_key: key,
+        external_id: None,
+        started_at: started,
+        duration_s: None,
+    };
+    Ok(
+        match collect::complete(txn, city, w, def, codes, &sub).await? {
+            Outcome::Accepted(_) => Step::Accepted,
+            o => Step::Refused(o),
+        },
+    )
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -592,13 +679,13 @@ async fn outcome_page(
     raw: &BTreeMap<String, RawAnswer>,
     t0: i64,
 ) -> Result<Response, PageError> {
-    let path = format!("/s/{token}");
+    let path = FORM_PATH;
     match o {
         Outcome::QuotaFull(_) => Ok(with_cookie(
             message(
                 lang,
                 csrf,
-                &path,
+                path,
                 "survey-quotafull",
                 "quota",
                 StatusCode::OK,
@@ -609,7 +696,7 @@ async fn outcome_page(
             message(
                 lang,
                 csrf,
-                &path,
+                path,
                 "survey-already",
                 "already",
                 StatusCode::OK,
@@ -654,19 +741,15 @@ async fn outcome_page(
             )
             .await
         }
-        Outcome::Accepted(_) => Ok(Redirect::to(&format!("{path}/thanks")).into_response()),
+        Outcome::Accepted(_) => Ok(Redirect::to(THANKS_PATH).into_response()),
     }
 }
 
-async fn thanks_page(
-    lang: ReqLang,
-    csrf: CsrfToken,
-    Path(token): Path<String>,
-) -> Result<Response, PageError> {
+async fn thanks_page(lang: ReqLang, csrf: CsrfToken) -> Result<Response, PageError> {
     message(
         lang,
         &csrf,
-        &format!("/s/{token}/thanks"),
+        THANKS_PATH,
         "survey-thanks",
         "thanks",
         StatusCode::OK,

@@ -504,6 +504,30 @@ pub fn wave_visible(scope: &RegionScope, city_id: i64, region_code: &str) -> boo
                 .starts_with(&qcity_platform::auth::scope::scope_prefix(region_code)))
 }
 
+/// Whether a principal with `scope` may manage (publish, close, weight, set quotas, invite,
+/// upload to) a wave covering `region_code`: only when the wave lies inside the scope. A
+/// district analyst sees the city's wave but manages only waves of their district or below.
+pub fn wave_manageable(scope: &RegionScope, city_id: i64, region_code: &str) -> bool {
+    scope.contains(city_id, region_code)
+}
+
+/// Region codes of the waves that use questionnaire `questionnaire_id`.
+pub async fn wave_regions_of_questionnaire(
+    db: &impl ConnectionTrait,
+    city_id: i64,
+    questionnaire_id: i64,
+) -> Result<Vec<String>> {
+    all(
+        db,
+        "SELECT region_code FROM survey_waves WHERE city_id = ? AND questionnaire_id = ?",
+        vec![city_id.into(), questionnaire_id.into()],
+    )
+    .await?
+    .iter()
+    .map(|r| get(r, "region_code"))
+    .collect()
+}
+
 /// A wave as seen by a principal (None when out of scope).
 pub async fn get_wave_scoped(
     db: &impl ConnectionTrait,
