@@ -1,7 +1,7 @@
 //! Append-only audit log: who changed what, when, before and after. 审计日志
 
 use crate::auth::Principal;
-use crate::entity::audit_log;
+use crate::entity::{audit_log, user};
 use crate::ids;
 use chrono::{DateTime, Utc};
 use sea_orm::{
@@ -143,13 +143,52 @@ pub struct AuditEntry {
 
 pub const PAGE_SIZE: u64 = 50;
 
-/// A page of the city's log, newest first, and the total count matching the filter.
+/// A page of the city's log as `p` may see it, newest first, and the total count matching the
+/// filter.
+///
+/// A principal whose scope is the whole city sees every entry. One scoped to part of the city
+/// (a district admin) sees the entries made by people (session or API token) whose account
+/// belongs to their region subtree: the log records who acted, not where the object lies, so
+/// "made by users of my subtree" is the rule the table supports. Entries of background jobs
+/// and the command line (no person) are for city-wide eyes only.
+pub async fn browse_for(
+    db: &impl ConnectionTrait,
+    p: &Principal,
+    f: &AuditFilter,
+) -> Result<(Vec<AuditEntry>, u64), sea_orm::DbErr> {
+    let actors = (!p.scope.contains(p.city_id, &p.city_code)).then(|| p.scope.like_pattern());
+    browse_where(db, p.city_id, actors.as_deref(), f).await
+}
+
+/// A page of the city's whole log, newest first (the command line, city-wide admins).
 pub async fn browse(
     db: &impl ConnectionTrait,
     city_id: i64,
     f: &AuditFilter,
 ) -> Result<(Vec<AuditEntry>, u64), sea_orm::DbErr> {
+    browse_where(db, city_id, None, f).await
+}
+
+/// `actors`: only entries made by users whose region code matches this `LIKE` pattern.
+async fn browse_where(
+    db: &impl ConnectionTrait,
+    city_id: i64,
+    actors: Option<&str>,
+    f: &AuditFilter,
+) -> Result<(Vec<AuditEntry>, u64), sea_orm::DbErr> {
     let mut q = audit_log::Entity::find().filter(audit_log::Column::CityId.eq(city_id));
+    if let Some(pattern) = actors {
+        q = q.filter(
+            audit_log::Column::ActorId.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(user::Column::Id)
+                    .from(user::Entity)
+                    .and_where(user::Column::CityId.eq(city_id))
+                    .and_where(user::Column::RegionCode.like(pattern))
+                    .to_owned(),
+            ),
+        );
+    }
     if let Some(a) = f.actor.as_deref().filter(|s| !s.is_empty()) {
         q = q.filter(audit_log::Column::ActorName.contains(a));
     }

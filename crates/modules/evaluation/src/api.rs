@@ -126,6 +126,7 @@ async fn frameworks(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
 ) -> Result<Json<Vec<FrameworkView>>, ApiError> {
+    reader(&p)?;
     Ok(Json(store::list_frameworks(&st.db, p.city_id).await?))
 }
 
@@ -165,6 +166,7 @@ async fn framework(
     ApiUser(p): ApiUser,
     Path(id): Path<i64>,
 ) -> Result<Json<FrameworkDetail>, ApiError> {
+    reader(&p)?;
     let fw = store::framework_view(&st.db, p.city_id, id).await?;
     let nodes = store::nodes(&st.db, p.city_id, id)
         .await?
@@ -427,6 +429,7 @@ async fn template(
     Path(id): Path<i64>,
     Query(q): Query<TemplateQuery>,
 ) -> Result<Response, ApiError> {
+    reader(&p)?;
     template_response(&st, &p, id, q.year, q.format.as_deref().unwrap_or("csv")).await
 }
 
@@ -496,6 +499,7 @@ async fn values(
     ApiUser(p): ApiUser,
     Query(f): Query<ValueFilter>,
 ) -> Result<Json<Vec<ValueView>>, ApiError> {
+    reader(&p)?;
     Ok(Json(
         store::list_values(&st.db, &p, &f)
             .await?
@@ -534,6 +538,7 @@ async fn value(
     ApiUser(p): ApiUser,
     Path(id): Path<i64>,
 ) -> Result<Json<ValueWithWarnings>, ApiError> {
+    reader(&p)?;
     let v = store::get_value(&st.db, &p, id).await?;
     let warnings = store::check_value(&st.db, p.city_id, &v).await?;
     Ok(Json(ValueWithWarnings {
@@ -583,6 +588,7 @@ async fn completeness(
     ApiUser(p): ApiUser,
     Query(q): Query<CompletenessQuery>,
 ) -> Result<Json<Completeness>, ApiError> {
+    reader(&p)?;
     Ok(Json(
         store::completeness(&st.db, &p, q.framework_id, q.year, &[]).await?,
     ))
@@ -630,6 +636,7 @@ async fn runs_list(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
 ) -> Result<Json<Vec<RunSummary>>, ApiError> {
+    reader(&p)?;
     Ok(Json(
         runs::list_runs(&st.db, p.city_id)
             .await?
@@ -686,6 +693,7 @@ async fn run_get(
     ApiUser(p): ApiUser,
     Path(id): Path<i64>,
 ) -> Result<Json<RunDetail>, ApiError> {
+    reader(&p)?;
     let m = runs::get_run(&st.db, p.city_id, id).await?;
     let results = m
         .results

@@ -201,7 +201,7 @@ async fn audit_log(
         return Err(AppError::Forbidden.into());
     }
     let f = q.to_filter();
-    let (entries, total) = audit::browse(&st.db, p.city_id, &f).await?;
+    let (entries, total) = audit::browse_for(&st.db, &p, &f).await?;
     Ok(Json(
         serde_json::to_value(AuditPage {
             total,

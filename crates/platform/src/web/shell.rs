@@ -919,7 +919,7 @@ async fn audit_page(
     require(&p, Capability::ViewAudit)?;
     let ctx = page_ctx(&st, &p, lang, &csrf, "/app/admin/audit", "admin-audit").await?;
     let filter = q.to_filter();
-    let (entries, total) = audit::browse(&st.db, p.city_id, &filter).await?;
+    let (entries, total) = audit::browse_for(&st.db, &p, &filter).await?;
     let enc = |s: &Option<String>| urlencode(s.as_deref().unwrap_or(""));
     render(&AuditPage {
         ctx,
