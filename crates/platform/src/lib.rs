@@ -1,6 +1,6 @@
 //! qcity platform: what every module shares — configuration, database and migrations,
 //! authentication, sessions, role and region scoping, the audit log, translations, the page
-//! frame, embedded assets, API errors and the OpenAPI document.
+//! frame, embedded assets, API errors, the OpenAPI document and the MQTT batch consumer.
 
 pub mod audit;
 pub mod auth;
@@ -15,6 +15,7 @@ pub mod ids;
 pub mod jobs;
 pub mod migration;
 pub mod module;
+pub mod mqtt;
 pub mod store;
 pub mod web;
 

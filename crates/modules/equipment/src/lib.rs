@@ -221,10 +221,13 @@ impl Module for EquipmentModule {
     async fn start_background(&self, st: &AppState) -> Result<(), HookError> {
         spawn_scanner(st.db.clone());
         if !st.config.mqtt.url.is_empty() {
-            tokio::spawn(mqtt::run(
+            tokio::spawn(mqtt::run_with(
                 st.db.clone(),
-                st.config.mqtt.url.clone(),
-                st.config.mqtt.client_id.clone(),
+                mqtt::options(
+                    &st.config.mqtt.url,
+                    &st.config.mqtt.client_id,
+                    Some(st.metrics.clone()),
+                ),
             ));
         }
         Ok(())

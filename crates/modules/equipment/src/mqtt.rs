@@ -1,14 +1,19 @@
 //! MQTT consumer of elevator-monitor alarms: topic `qcity/{city}/elevator/{rescue_code}/alarm`,
-//! JSON payload `{"alarm_code": "02", "timestamp": "…", "device_id": "…"}`. Bad frames and
-//! unknown elevators are recorded and logged; nothing stops the consumer.
+//! JSON payload `{"alarm_code": "02", "timestamp": "…", "device_id": "…"}`, on the platform's
+//! batch consumer ([`qcity_platform::mqtt`]): each frame is acknowledged only once its batch is
+//! committed or it is recorded in the dead-letter table (unreadable frame, unknown city); while
+//! the database is away the batch is retried, never dropped.
 
 use crate::incidents::AlarmFrame;
 use chrono::{DateTime, Utc};
-use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, Publish, QoS};
+use qcity_platform::mqtt::{
+    self, CityCache, Frame, Handler, Options, Outcome, Rejected, Transient,
+};
+use qcity_platform::store::StoreError;
+use qcity_platform::web::metrics::Metrics;
 use sea_orm::DatabaseConnection;
 use serde::Deserialize;
-use std::collections::HashMap;
-use std::time::Duration;
+use std::sync::Arc;
 
 /// The subscription filter.
 pub const TOPIC_FILTER: &str = "qcity/+/elevator/+/alarm";
@@ -55,12 +60,7 @@ pub fn parse_message(topic: &str, payload: &[u8]) -> Result<(String, AlarmFrame)
 
 /// Host and port of `mqtt://host:port` (or `tcp://`, or bare `host:port`).
 pub fn parse_url(url: &str) -> Option<(String, u16)> {
-    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
-    let rest = rest.trim_end_matches('/');
-    match rest.rsplit_once(':') {
-        Some((h, p)) => Some((h.to_string(), p.parse().ok()?)),
-        None => Some((rest.to_string(), 1883)),
-    }
+    mqtt::broker_address(url)
 }
 
 /// Connections to the broker sharing one subscription (`$share/…`): the broker keeps at most
@@ -75,175 +75,115 @@ pub fn shared_filter(group: &str) -> String {
     format!("$share/{group}/{TOPIC_FILTER}")
 }
 
-/// Runs the consumer forever: [`CONNECTIONS`] connections (reconnecting with back-off) feed
-/// one writer that stores frames in batches and acknowledges (QoS 1 PUBACK) each frame only
-/// after its batch is committed, so a crash loses nothing: unacknowledged frames are
-/// redelivered to the persistent session (stable client ids) after restart.
-pub async fn run(db: DatabaseConnection, url: String, client_id: String) {
-    let Some((host, port)) = parse_url(&url) else {
-        tracing::error!(%url, "mqtt.url is not mqtt://host:port; MQTT ingest off");
-        return;
-    };
-    let base = if client_id.is_empty() {
-        "qcity"
-    } else {
-        &client_id
-    };
-    let group = format!("{base}-equipment");
-    let (tx, rx) = tokio::sync::mpsc::channel::<(usize, Publish)>(MAX_BATCH * 2);
-    let mut clients = Vec::with_capacity(CONNECTIONS);
-    let mut pollers = Vec::with_capacity(CONNECTIONS);
-    for k in 0..CONNECTIONS {
-        let mut opts = MqttOptions::new(format!("{group}-{k}"), host.clone(), port);
-        opts.set_keep_alive(Duration::from_secs(30));
-        opts.set_clean_session(false);
-        opts.set_manual_acks(true);
-        let (client, eventloop) = AsyncClient::new(opts, 10_000);
-        clients.push(client.clone());
-        pollers.push(tokio::spawn(poll(
-            k,
-            client,
-            eventloop,
-            url.clone(),
-            shared_filter(&group),
-            tx.clone(),
-        )));
-    }
-    drop(tx);
-    write(&db, &clients, rx).await;
-    for p in pollers {
-        p.abort();
-    }
+/// A parsed frame: its topic's city code (empty if the topic has none) and the frame or why it
+/// is unreadable.
+pub struct Parsed {
+    city: String,
+    frame: Result<AlarmFrame, String>,
 }
 
-/// Reads one connection's events and hands frames to the writer.
-async fn poll(
-    k: usize,
-    client: AsyncClient,
-    mut eventloop: EventLoop,
-    url: String,
-    filter: String,
-    tx: tokio::sync::mpsc::Sender<(usize, Publish)>,
-) {
-    let mut backoff = 1u64;
-    loop {
-        match eventloop.poll().await {
-            Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                backoff = 1;
-                tracing::info!(%url, connection = k, "MQTT connected; subscribing to {filter}");
-                if let Err(e) = client.subscribe(filter.as_str(), QoS::AtLeastOnce).await {
-                    tracing::error!(error = %e, "MQTT subscribe failed");
-                }
-            }
-            Ok(Event::Incoming(Packet::Publish(p))) => {
-                if tx.send((k, p)).await.is_err() {
-                    return;
-                }
-            }
-            Ok(_) => {}
-            Err(e) => {
-                tracing::warn!(error = %e, connection = k, "MQTT connection error; retrying in {backoff} s");
-                tokio::time::sleep(Duration::from_secs(backoff)).await;
-                backoff = (backoff * 2).min(30);
-            }
+/// Stores alarm frames, one commit per city and batch.
+pub struct AlarmHandler {
+    db: DatabaseConnection,
+    cities: CityCache,
+}
+
+impl AlarmHandler {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self {
+            db,
+            cities: CityCache::default(),
         }
     }
 }
 
-/// Takes what has arrived (up to [`MAX_BATCH`]), stores it, then acknowledges it.
-async fn write(
-    db: &DatabaseConnection,
-    clients: &[AsyncClient],
-    mut rx: tokio::sync::mpsc::Receiver<(usize, Publish)>,
-) {
-    let mut cities: HashMap<String, Option<(i64, String)>> = HashMap::new();
-    let mut batch: Vec<(usize, Publish)> = Vec::with_capacity(MAX_BATCH);
-    while let Some(first) = rx.recv().await {
-        batch.push(first);
-        while batch.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(x) => batch.push(x),
-                Err(_) => break,
-            }
-        }
-        store(db, &mut cities, &batch).await;
-        for (k, p) in batch.drain(..) {
-            if let Err(e) = clients[k].ack(&p).await {
-                tracing::warn!(error = %e, "MQTT ack failed");
-            }
-        }
-    }
-}
+#[async_trait::async_trait]
+impl Handler for AlarmHandler {
+    type Parsed = Parsed;
 
-/// Stores a batch: unreadable frames and unknown cities are logged and skipped; the frames of
-/// each city are ingested together. A failing batch is retried (the database may be briefly
-/// busy or down); after three failures its frames are stored one by one, and a frame that
-/// still cannot be stored is logged in full and dropped, so one bad frame cannot stall the
-/// consumer. Never panics.
-pub async fn store(
-    db: &DatabaseConnection,
-    cities: &mut HashMap<String, Option<(i64, String)>>,
-    batch: &[(usize, Publish)],
-) {
-    let mut by_city: HashMap<String, Vec<AlarmFrame>> = HashMap::new();
-    for (_, p) in batch {
-        match parse_message(&p.topic, &p.payload) {
-            Ok((city, frame)) => by_city.entry(city).or_default().push(frame),
-            Err(e) => {
-                tracing::warn!(topic = %p.topic, error = %e, "unreadable MQTT alarm frame skipped")
-            }
+    fn parse(topic: &str, payload: &[u8]) -> Parsed {
+        let city = parse_topic(topic)
+            .map(|(c, _)| c.to_string())
+            .unwrap_or_default();
+        Parsed {
+            city,
+            frame: parse_message(topic, payload).map(|(_, f)| f),
         }
     }
-    for (city, frames) in by_city {
-        if !cities.contains_key(&city) {
-            match qcity_platform::store::cities::by_code(db, &city).await {
-                Ok(c) => {
-                    let v = c.map(|c| (c.id, qcity_platform::auth::scope::scope_prefix(&c.code)));
-                    cities.insert(city.clone(), v);
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "city lookup failed");
-                }
-            }
-        }
-        let Some(Some((city_id, prefix))) = cities.get(&city).cloned() else {
-            tracing::warn!(city = %city, frames = frames.len(), "MQTT alarms for an unknown city skipped");
-            continue;
+
+    fn group(p: &Parsed) -> &str {
+        &p.city
+    }
+
+    async fn handle(&mut self, frames: &[&Frame<Parsed>]) -> Result<Vec<Outcome>, Transient> {
+        let code = frames.first().map(|f| f.parsed.city.as_str()).unwrap_or("");
+        let known = if code.is_empty() {
+            None
+        } else {
+            // A failed lookup is a transient failure, not an unknown city.
+            self.cities.get(&self.db, code).await?
         };
-        let mut wait = Duration::from_millis(100);
-        let mut stored = false;
-        for attempt in 1..=3 {
-            match crate::ingest_batch(db, city_id, &prefix, &frames, "mqtt").await {
-                Ok(_) => {
-                    stored = true;
-                    break;
+        let mut out: Vec<Outcome> = Vec::with_capacity(frames.len());
+        let mut readable: Vec<AlarmFrame> = Vec::new();
+        for f in frames {
+            match &f.parsed.frame {
+                Err(e) => out.push(Outcome::Rejected(Rejected {
+                    reason: e.clone(),
+                    city_code: Some(code.to_string()).filter(|c| !c.is_empty()),
+                    city_id: known.as_ref().map(|c| c.id),
+                })),
+                Ok(_) if known.is_none() => out.push(Outcome::rejected(
+                    format!("unknown city code {code}"),
+                    Some(code),
+                )),
+                Ok(a) => {
+                    readable.push(a.clone());
+                    out.push(Outcome::Stored);
                 }
+            }
+        }
+        if let Some(city) = known
+            && !readable.is_empty()
+        {
+            match crate::ingest_batch(&self.db, city.id, &city.prefix, &readable, "mqtt").await {
+                Ok(_) => {}
+                Err(StoreError::Db(e)) => return Err(Transient(e.to_string())),
                 Err(e) => {
-                    tracing::error!(error = %e, attempt, frames = frames.len(), "MQTT alarm batch not stored; retrying");
-                    tokio::time::sleep(wait).await;
-                    wait *= 4;
+                    // Not the database being away: the frames themselves are refused.
+                    for o in out.iter_mut().filter(|o| **o == Outcome::Stored) {
+                        *o = Outcome::Rejected(Rejected {
+                            reason: e.to_string(),
+                            city_code: Some(city.code.clone()),
+                            city_id: Some(city.id),
+                        });
+                    }
                 }
             }
         }
-        if !stored {
-            for f in &frames {
-                if let Err(e) = crate::ingest(db, city_id, &prefix, f, "mqtt").await {
-                    tracing::error!(error = %e, frame = ?f, "MQTT alarm frame could not be stored; dropped");
-                }
-            }
-        }
+        Ok(out)
     }
 }
 
-/// Handles one message; never panics, never stops the loop.
-pub async fn handle(
-    db: &DatabaseConnection,
-    cities: &mut HashMap<String, Option<(i64, String)>>,
-    topic: &str,
-    payload: &[u8],
-) {
-    let p = Publish::new(topic, QoS::AtMostOnce, payload.to_vec());
-    store(db, cities, &[(0, p)]).await;
+/// The consumer's settings: [`CONNECTIONS`] connections sharing the subscription, batches of at
+/// most [`MAX_BATCH`] frames. Tests tighten the timeouts.
+pub fn options(url: &str, client_id: &str, metrics: Option<Arc<Metrics>>) -> Options {
+    let mut o = Options::new("equipment", url, client_id, TOPIC_FILTER);
+    o.connections = CONNECTIONS;
+    o.max_frames = MAX_BATCH;
+    o.channel = MAX_BATCH * 2;
+    o.metrics = metrics;
+    o
+}
+
+/// Runs the consumer forever with [`options`]; persistent sessions under the stable client ids
+/// `{client_id}-equipment-{k}`, so a restarted qcity gets what it had not acknowledged.
+pub async fn run(db: DatabaseConnection, url: String, client_id: String) {
+    run_with(db, options(&url, &client_id, None)).await
+}
+
+/// Runs the consumer forever with the given settings.
+pub async fn run_with(db: DatabaseConnection, opts: Options) {
+    mqtt::run(db.clone(), AlarmHandler::new(db), opts).await
 }
 
 #[cfg(test)]
@@ -276,5 +216,55 @@ mod tests {
             shared_filter("qcity-equipment"),
             "$share/qcity-equipment/qcity/+/elevator/+/alarm"
         );
+    }
+
+    use proptest::prelude::*;
+
+    /// A JSON value of any shape, for payload fields.
+    fn any_json() -> impl Strategy<Value = serde_json::Value> {
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            any::<f64>().prop_map(serde_json::Value::from),
+            ".{0,40}".prop_map(serde_json::Value::from),
+        ];
+        leaf.prop_recursive(3, 16, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
+                prop::collection::hash_map("[a-z_]{1,12}", inner, 0..4)
+                    .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// Arbitrary bytes on any topic never panic; what cannot be read is rejected with a reason.
+        #[test]
+        fn arbitrary_frames_never_panic(topic in ".{0,60}", payload in prop::collection::vec(any::<u8>(), 0..300)) {
+            let p = AlarmHandler::parse(&topic, &payload);
+            if let Err(reason) = &p.frame {
+                prop_assert!(!reason.is_empty());
+            }
+            if parse_topic(&topic).is_none() {
+                prop_assert!(p.frame.is_err(), "a frame on a foreign topic is rejected");
+            }
+        }
+
+        /// Alarm-shaped JSON with fields of any type: parsed or rejected with a reason, never a panic.
+        #[test]
+        fn alarm_shaped_json_is_classified(code in any_json(), ts in any_json(), dev in any_json(), extra in any_json()) {
+            let body = serde_json::json!({"alarm_code": code, "timestamp": ts, "device_id": dev, "x": extra});
+            let bytes = serde_json::to_vec(&body).unwrap();
+            match parse_message("qcity/990100/elevator/12345678/alarm", &bytes) {
+                Ok((city, f)) => {
+                    prop_assert_eq!(city, "990100");
+                    prop_assert_eq!(f.rescue_code, "12345678");
+                }
+                Err(reason) => prop_assert!(reason.contains("alarm JSON")),
+            }
+        }
     }
 }

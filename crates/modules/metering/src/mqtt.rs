@@ -1,34 +1,33 @@
 //! MQTT consumer of meter readings: topic `qcity/{city}/meter/{meter_id}/reading`, payload
 //! `{"ts": "2025-01-01T00:15:00+08:00", "value": 12.5}` or an array of such objects.
 //!
-//! Two tasks. The **poller** owns the rumqttc event loop and is never cancelled (cancelling
-//! `EventLoop::poll` part-way through a read can lose a publish that is then never acknowledged
-//! and holds a slot of the broker's in-flight window for good); it parses each publish and
-//! forwards it over a bounded channel (back-pressure: when the writer is behind, the poller stops
-//! reading the socket). The **writer** takes what has arrived (≤ [`MAX_MESSAGES`] messages /
-//! [`MAX_READINGS`] readings, waiting at most [`LINGER`] for more), stores it in one transaction
-//! per city, and only after the commit acknowledges each message (manual QoS 1 acks), so a reading
-//! the broker delivered is never lost: if the store fails, the batch is retried; if qcity stops
-//! first, the broker redelivers on reconnect (persistent session, stable client id
+//! Runs on the platform's batch consumer ([`qcity_platform::mqtt`]): the event loop in its own
+//! never-cancelled task parses each publish and forwards it over a bounded channel; the writer
+//! takes what has arrived (≤ [`MAX_MESSAGES`] messages / [`MAX_READINGS`] readings, waiting at
+//! most [`LINGER`] for more), stores it in one transaction per city, and only after the commit
+//! acknowledges each message (manual QoS 1 acks, bound to the connection that delivered it), so a
+//! reading the broker delivered is never lost: if the store fails, the batch is retried; if qcity
+//! stops first, the broker redelivers on reconnect (persistent session, stable client id
 //! `{mqtt.client_id}-metering`). Storage is idempotent on (meter, ts), so redeliveries are harmless.
 //!
 //! Throughput is bounded by the broker's in-flight window per client (mosquitto
 //! `max_inflight_messages`, default 20) times readings per message: gateways should publish arrays
 //! of readings, and brokers feeding qcity should raise the window (and `max_queued_messages`,
 //! default 1000, beyond which mosquitto drops QoS 1 messages for a persistent session).
-//! Unreadable messages and rejected rows are logged with their reason, counted
-//! (`qcity_metering_mqtt_*` on `/metrics`) and acknowledged.
+//! Unreadable messages, messages for an unknown city and messages with readings the store refused
+//! are recorded in the dead-letter table with their reason, counted (`qcity_metering_mqtt_*` on
+//! `/metrics`) and acknowledged.
 
 use crate::store::{self, Parsed, Reject, Scope};
+use qcity_platform::mqtt::{
+    self, CityCache, Frame, Handler, Options, Outcome, Rejected, Transient,
+};
+use qcity_platform::store::StoreError;
 use qcity_platform::web::metrics::Metrics;
-use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, Publish, QoS};
 use sea_orm::DatabaseConnection;
 use serde::Deserialize;
-use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
-use tokio::sync::mpsc;
 
 /// The subscription filter.
 pub const TOPIC_FILTER: &str = "qcity/+/meter/+/reading";
@@ -81,12 +80,7 @@ pub fn parse_message(topic: &str, payload: &[u8]) -> Result<(String, Vec<Parsed>
 
 /// Host and port of `mqtt://host:port` (or `tcp://`, or bare `host:port`).
 pub fn parse_url(url: &str) -> Option<(String, u16)> {
-    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
-    let rest = rest.trim_end_matches('/');
-    match rest.rsplit_once(':') {
-        Some((h, p)) => Some((h.to_string(), p.parse().ok()?)),
-        None => Some((rest.to_string(), 1883)),
-    }
+    mqtt::broker_address(url)
 }
 
 /// Most messages committed in one batch.
@@ -95,76 +89,153 @@ pub const MAX_MESSAGES: usize = 5_000;
 pub const MAX_READINGS: usize = 100_000;
 /// How long the writer waits for more messages once a batch has started and the channel is empty.
 pub const LINGER: Duration = Duration::from_millis(2);
-/// Capacity of the channel from the poller to the writer, in messages.
+/// Capacity of the channel from the connection to the writer, in messages.
 const CHANNEL: usize = 10_000;
-/// Capacity of rumqttc's request channel (acks and the subscription). Acks are sent with
-/// `try_ack` and retried, so a full channel never blocks the writer.
-const REQUESTS: usize = 2 * (CHANNEL + MAX_MESSAGES);
 
-/// What one batch did.
-#[derive(Debug, Default, Clone, Copy, PartialEq)]
-pub struct Flushed {
-    /// Readings stored (new, corrected or identical re-sends).
-    pub stored: usize,
-    /// Readings refused by the store (unknown meter, out of range, …), each logged with its reason.
-    pub rejected: usize,
-    /// Readings for a city code this deployment does not know.
-    pub unknown_city: usize,
+/// A parsed message: its topic's city code (empty if the topic has none) and its readings or why
+/// it is unreadable.
+pub struct Message {
+    city: String,
+    readings: Result<Vec<Parsed>, String>,
 }
 
-/// Stores a batch, one transaction per city; the batch is left untouched, so a caller can retry
-/// it after an error (storage is idempotent on (meter, ts)).
-pub async fn flush(
-    db: &DatabaseConnection,
-    cities: &mut HashMap<String, Option<i64>>,
-    batch: &[(String, Parsed)],
-) -> Result<Flushed, qcity_platform::store::StoreError> {
-    let mut by_city: HashMap<&str, Vec<(usize, Parsed)>> = HashMap::new();
-    for (i, (c, p)) in batch.iter().enumerate() {
-        by_city.entry(c.as_str()).or_default().push((i + 1, *p));
-    }
-    let mut out = Flushed::default();
-    for (code, rows) in by_city {
-        if !cities.contains_key(code) {
-            let id = qcity_platform::store::cities::by_code(db, code)
-                .await?
-                .map(|c| c.id);
-            cities.insert(code.to_string(), id);
+/// Stores readings, one transaction per city and batch, and counts them.
+pub struct ReadingHandler {
+    db: DatabaseConnection,
+    cities: CityCache,
+    metrics: Option<Arc<Metrics>>,
+}
+
+impl ReadingHandler {
+    pub fn new(db: DatabaseConnection, metrics: Option<Arc<Metrics>>) -> Self {
+        Self {
+            db,
+            cities: CityCache::default(),
+            metrics,
         }
-        let Some(Some(city_id)) = cities.get(code).copied() else {
-            tracing::warn!(city = %code, rows = rows.len(), "MQTT readings for an unknown city skipped");
-            out.unknown_city += rows.len();
-            continue;
+    }
+
+    fn count(&self, name: &str, by: usize) {
+        if let Some(m) = &self.metrics
+            && by > 0
+        {
+            m.incr(name, by as u64);
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Handler for ReadingHandler {
+    type Parsed = Message;
+
+    fn parse(topic: &str, payload: &[u8]) -> Message {
+        Message {
+            city: parse_topic(topic)
+                .map(|(c, _)| c.to_string())
+                .unwrap_or_default(),
+            readings: parse_message(topic, payload).map(|(_, r)| r),
+        }
+    }
+
+    fn group(m: &Message) -> &str {
+        &m.city
+    }
+
+    fn weight(m: &Message) -> usize {
+        m.readings.as_ref().map(Vec::len).unwrap_or(0)
+    }
+
+    async fn handle(&mut self, frames: &[&Frame<Message>]) -> Result<Vec<Outcome>, Transient> {
+        let code = frames.first().map(|f| f.parsed.city.as_str()).unwrap_or("");
+        let city = if code.is_empty() {
+            None
+        } else {
+            // A failed lookup is a transient failure, not an unknown city.
+            self.cities.get(&self.db, code).await?
         };
-        let rep = store::ingest(db, &Scope::city(city_id), rows, Vec::<Reject>::new()).await?;
-        for r in &rep.rejects {
-            tracing::warn!(row = r.row, field = %r.field, reason = %r.reason, "MQTT reading rejected");
+        let city_code = Some(code.to_string()).filter(|c| !c.is_empty());
+        let city_id = city.as_ref().map(|c| c.id);
+        let reject = |reason: String| {
+            Outcome::Rejected(Rejected {
+                reason,
+                city_code: city_code.clone(),
+                city_id,
+            })
+        };
+        let mut out: Vec<Outcome> = Vec::with_capacity(frames.len());
+        // Readings to store, numbered from 1, and the frame each came in.
+        let mut rows: Vec<(usize, Parsed)> = Vec::new();
+        let mut row_frame: Vec<usize> = Vec::new();
+        let (mut unreadable, mut unknown_city) = (0, 0);
+        for (i, f) in frames.iter().enumerate() {
+            match &f.parsed.readings {
+                Err(e) => {
+                    unreadable += 1;
+                    out.push(reject(e.clone()));
+                }
+                Ok(r) if city.is_none() => {
+                    unknown_city += r.len();
+                    out.push(reject(format!("unknown city code {code}")));
+                }
+                Ok(r) => {
+                    for p in r {
+                        rows.push((rows.len() + 1, *p));
+                        row_frame.push(i);
+                    }
+                    out.push(Outcome::Stored);
+                }
+            }
         }
-        out.stored += rep.accepted;
-        out.rejected += rep.rejected;
+        let (mut stored, mut rejected) = (0, 0);
+        if let Some(c) = &city
+            && !rows.is_empty()
+        {
+            match store::ingest(&self.db, &Scope::city(c.id), rows, Vec::<Reject>::new()).await {
+                Ok(rep) => {
+                    stored = rep.accepted;
+                    rejected = rep.rejected;
+                    // A message with refused readings is kept whole in the dead-letter table
+                    // (its other readings are stored).
+                    let mut why: Vec<Vec<String>> = vec![Vec::new(); frames.len()];
+                    for r in &rep.rejects {
+                        if let Some(&i) = r.row.checked_sub(1).and_then(|k| row_frame.get(k)) {
+                            why[i].push(format!("{}: {}", r.field, r.reason));
+                        }
+                    }
+                    for (i, reasons) in why.into_iter().enumerate() {
+                        if !reasons.is_empty() {
+                            let n = reasons.len();
+                            out[i] =
+                                reject(format!("{n} reading(s) refused: {}", reasons.join("; ")));
+                        }
+                    }
+                }
+                Err(StoreError::Db(e)) => return Err(Transient(e.to_string())),
+                Err(e) => {
+                    // Not the database being away: the readings themselves are refused.
+                    for o in out.iter_mut().filter(|o| **o == Outcome::Stored) {
+                        *o = reject(e.to_string());
+                    }
+                }
+            }
+        }
+        self.count("metering_mqtt_unreadable_total", unreadable);
+        self.count("metering_mqtt_readings_stored_total", stored);
+        self.count("metering_mqtt_readings_rejected_total", rejected);
+        self.count("metering_mqtt_unknown_city_total", unknown_city);
+        Ok(out)
     }
-    Ok(out)
 }
 
-/// A publish as the poller forwards it: parsed, and tagged with the connection it came on.
-struct Delivery {
-    /// Connection generation (bumped at every disconnect): a message is only acknowledged on the
-    /// connection that delivered it. After a reconnect the broker redelivers what was not
-    /// acknowledged (under the same packet id), and rumqttc drops queued acks at a disconnect;
-    /// acknowledging an old delivery on the new connection could acknowledge a different message
-    /// that the broker has since put under that packet id.
-    generation: u64,
-    publish: Publish,
-    parsed: Result<(String, Vec<Parsed>), String>,
-}
-
-/// Counts `name` on `/metrics` (as `qcity_{name}`).
-fn count(metrics: &Option<Arc<Metrics>>, name: &str, by: usize) {
-    if let Some(m) = metrics
-        && by > 0
-    {
-        m.incr(name, by as u64);
-    }
+/// The consumer's settings (one connection, batches of [`MAX_MESSAGES`] / [`MAX_READINGS`]).
+pub fn options(url: &str, client_id: &str, metrics: Option<Arc<Metrics>>) -> Options {
+    let mut o = Options::new("metering", url, client_id, TOPIC_FILTER);
+    o.max_frames = MAX_MESSAGES;
+    o.max_weight = MAX_READINGS;
+    o.linger = LINGER;
+    o.channel = CHANNEL;
+    o.metrics = metrics;
+    o
 }
 
 /// Runs the consumer forever (reconnecting with back-off), without `/metrics` counters.
@@ -174,197 +245,16 @@ pub async fn run(db: DatabaseConnection, url: String, client_id: String) {
 
 /// Runs the consumer forever; counts messages, stored, rejected and unreadable readings on
 /// `metrics` (`qcity_metering_mqtt_messages_total`, `…_readings_stored_total`,
-/// `…_readings_rejected_total`, `…_unreadable_total`, `…_unknown_city_total`).
+/// `…_readings_rejected_total`, `…_unreadable_total`, `…_unknown_city_total`,
+/// `…_dead_letters_total`, `…_retries_total`).
 pub async fn run_counted(
     db: DatabaseConnection,
     url: String,
     client_id: String,
     metrics: Option<Arc<Metrics>>,
 ) {
-    let Some((host, port)) = parse_url(&url) else {
-        tracing::error!(%url, "mqtt.url is not mqtt://host:port; MQTT meter ingest off");
-        return;
-    };
-    // A stable id, so that after a restart the broker resumes the persistent session and
-    // redelivers what the previous process had not acknowledged.
-    let id = format!(
-        "{}-metering",
-        if client_id.is_empty() {
-            "qcity"
-        } else {
-            &client_id
-        }
-    );
-    let mut opts = MqttOptions::new(id, host, port);
-    opts.set_keep_alive(Duration::from_secs(30));
-    opts.set_clean_session(false);
-    opts.set_manual_acks(true);
-    opts.set_max_packet_size(4 * 1024 * 1024, 4 * 1024 * 1024);
-    let (client, eventloop) = AsyncClient::new(opts, REQUESTS);
-    let generation = Arc::new(AtomicU64::new(0));
-    let (tx, rx) = mpsc::channel(CHANNEL);
-    tokio::spawn(poll(eventloop, client.clone(), tx, generation.clone(), url));
-    write(db, client, rx, generation, metrics).await
-}
-
-/// Owns the event loop: never cancelled, it polls, subscribes on every connection, parses each
-/// publish and forwards it (waiting while the channel is full).
-async fn poll(
-    mut eventloop: EventLoop,
-    client: AsyncClient,
-    tx: mpsc::Sender<Delivery>,
-    generation: Arc<AtomicU64>,
-    url: String,
-) {
-    let mut backoff = 1u64;
-    loop {
-        match eventloop.poll().await {
-            Ok(Event::Incoming(Packet::ConnAck(_))) => {
-                backoff = 1;
-                tracing::info!(%url, "MQTT connected; subscribing to {TOPIC_FILTER}");
-                // Not `subscribe().await`: this task is the one that drains the request channel.
-                let c = client.clone();
-                tokio::spawn(async move {
-                    if let Err(e) = c.subscribe(TOPIC_FILTER, QoS::AtLeastOnce).await {
-                        tracing::error!(error = %e, "MQTT subscribe failed");
-                    }
-                });
-            }
-            Ok(Event::Incoming(Packet::Publish(p))) => {
-                let parsed = parse_message(&p.topic, &p.payload);
-                let d = Delivery {
-                    generation: generation.load(Ordering::SeqCst),
-                    publish: p,
-                    parsed,
-                };
-                if tx.send(d).await.is_err() {
-                    return; // the writer is gone
-                }
-            }
-            Ok(_) => {}
-            Err(e) => {
-                generation.fetch_add(1, Ordering::SeqCst);
-                tracing::warn!(error = %e, "MQTT connection error; retrying in {backoff} s");
-                tokio::time::sleep(Duration::from_secs(backoff)).await;
-                backoff = (backoff * 2).min(30);
-            }
-        }
-    }
-}
-
-/// Takes the next batch: waits for a first message, then takes what has arrived, waiting at most
-/// [`LINGER`] for more. `None` when the poller is gone.
-async fn next_batch(rx: &mut mpsc::Receiver<Delivery>, wait: Duration) -> Option<Vec<Delivery>> {
-    let first = match tokio::time::timeout(wait, rx.recv()).await {
-        Ok(Some(d)) => d,
-        Ok(None) => return None,
-        Err(_) => return Some(Vec::new()),
-    };
-    let mut readings = first.parsed.as_ref().map(|r| r.1.len()).unwrap_or(0);
-    let mut out = vec![first];
-    let deadline = tokio::time::Instant::now() + LINGER;
-    while out.len() < MAX_MESSAGES && readings < MAX_READINGS {
-        let d = match rx.try_recv() {
-            Ok(d) => d,
-            Err(mpsc::error::TryRecvError::Disconnected) => break,
-            // recv is cancel-safe: a timeout loses nothing.
-            Err(mpsc::error::TryRecvError::Empty) => {
-                match tokio::time::timeout_at(deadline, rx.recv()).await {
-                    Ok(Some(d)) => d,
-                    _ => break,
-                }
-            }
-        };
-        readings += d.parsed.as_ref().map(|r| r.1.len()).unwrap_or(0);
-        out.push(d);
-    }
-    Some(out)
-}
-
-/// Stores batches and acknowledges each message only after its batch is committed.
-async fn write(
-    db: DatabaseConnection,
-    client: AsyncClient,
-    mut rx: mpsc::Receiver<Delivery>,
-    generation: Arc<AtomicU64>,
-    metrics: Option<Arc<Metrics>>,
-) {
-    let mut cities = HashMap::new();
-    // Committed messages whose ack did not fit in rumqttc's request channel yet.
-    let mut unacked: Vec<Delivery> = Vec::new();
-    loop {
-        send_acks(&client, &generation, &mut unacked);
-        let wait = if unacked.is_empty() {
-            Duration::from_secs(3600)
-        } else {
-            Duration::from_millis(10)
-        };
-        let Some(msgs) = next_batch(&mut rx, wait).await else {
-            return;
-        };
-        if msgs.is_empty() {
-            continue;
-        }
-        let mut batch: Vec<(String, Parsed)> = Vec::new();
-        let mut unreadable = 0;
-        for d in &msgs {
-            match &d.parsed {
-                Ok((city, rows)) => batch.extend(rows.iter().map(|r| (city.clone(), *r))),
-                Err(e) => {
-                    unreadable += 1;
-                    tracing::warn!(topic = %d.publish.topic, error = %e, "unreadable MQTT meter reading skipped");
-                }
-            }
-        }
-        let mut backoff = 1u64;
-        let done = loop {
-            match flush(&db, &mut cities, &batch).await {
-                Ok(f) => break f,
-                Err(e) => {
-                    // Nothing is acknowledged until the batch is stored: retry it.
-                    tracing::error!(error = %e, readings = batch.len(), "MQTT batch store failed; retrying in {backoff} s (messages stay unacknowledged)");
-                    tokio::time::sleep(Duration::from_secs(backoff)).await;
-                    backoff = (backoff * 2).min(30);
-                }
-            }
-        };
-        count(&metrics, "metering_mqtt_messages_total", msgs.len());
-        count(&metrics, "metering_mqtt_unreadable_total", unreadable);
-        count(&metrics, "metering_mqtt_readings_stored_total", done.stored);
-        count(
-            &metrics,
-            "metering_mqtt_readings_rejected_total",
-            done.rejected,
-        );
-        count(
-            &metrics,
-            "metering_mqtt_unknown_city_total",
-            done.unknown_city,
-        );
-        unacked.extend(msgs);
-    }
-}
-
-/// Acknowledges committed messages (each packet id once per connection; messages of an earlier
-/// connection are left to the broker's redelivery), keeping those that did not fit.
-fn send_acks(client: &AsyncClient, generation: &AtomicU64, unacked: &mut Vec<Delivery>) {
-    if unacked.is_empty() {
-        return;
-    }
-    let current = generation.load(Ordering::SeqCst);
-    let mut seen = HashSet::new();
-    let mut rest = Vec::new();
-    let mut full = false;
-    for d in unacked.drain(..) {
-        if d.generation != current || !seen.insert(d.publish.pkid) {
-            continue;
-        }
-        if full || client.try_ack(&d.publish).is_err() {
-            full = true;
-            rest.push(d);
-        }
-    }
-    *unacked = rest;
+    let handler = ReadingHandler::new(db.clone(), metrics.clone());
+    mqtt::run(db, handler, options(&url, &client_id, metrics)).await
 }
 
 #[cfg(test)]
@@ -396,5 +286,65 @@ mod tests {
             parse_url("mqtt://127.0.0.1:1883"),
             Some(("127.0.0.1".into(), 1883))
         );
+    }
+
+    use proptest::prelude::*;
+
+    fn any_json() -> impl Strategy<Value = serde_json::Value> {
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            any::<u64>().prop_map(serde_json::Value::from),
+            any::<f64>().prop_map(serde_json::Value::from),
+            ".{0,40}".prop_map(serde_json::Value::from),
+            // Timestamps near and far out of range.
+            (-300_000i32..300_000, 1u32..13, 1u32..29).prop_map(|(y, m, d)| {
+                serde_json::Value::from(format!("{y:04}-{m:02}-{d:02}T00:15:00+08:00"))
+            }),
+        ];
+        leaf.prop_recursive(3, 16, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
+                prop::collection::hash_map("[a-z_]{1,12}", inner, 0..4)
+                    .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// Arbitrary bytes on any topic never panic; what cannot be read is rejected with a reason.
+        #[test]
+        fn arbitrary_frames_never_panic(topic in ".{0,60}", payload in prop::collection::vec(any::<u8>(), 0..300)) {
+            let m = ReadingHandler::parse(&topic, &payload);
+            if let Err(reason) = &m.readings {
+                prop_assert!(!reason.is_empty());
+            }
+            if parse_topic(&topic).is_none() {
+                prop_assert!(m.readings.is_err(), "a frame on a foreign topic is rejected");
+            }
+        }
+
+        /// Reading-shaped JSON (one object or an array) with fields of any type: finite readings
+        /// or a rejection with a reason, never a panic.
+        #[test]
+        fn reading_shaped_json_is_classified(items in prop::collection::vec((any_json(), any_json()), 1..5), array in any::<bool>()) {
+            let objs: Vec<serde_json::Value> = items
+                .iter()
+                .map(|(ts, v)| serde_json::json!({"ts": ts, "value": v}))
+                .collect();
+            let body = if array { serde_json::Value::from(objs.clone()) } else { objs[0].clone() };
+            let bytes = serde_json::to_vec(&body).unwrap();
+            match parse_message("qcity/990100/meter/42/reading", &bytes) {
+                Ok((city, rs)) => {
+                    prop_assert_eq!(city, "990100");
+                    prop_assert_eq!(rs.len(), if array { objs.len() } else { 1 });
+                    prop_assert!(rs.iter().all(|r| r.raw.is_finite() && r.meter_id == 42));
+                }
+                Err(reason) => prop_assert!(!reason.is_empty()),
+            }
+        }
     }
 }

@@ -74,6 +74,17 @@ audit-after = After
 audit-prev = Previous
 audit-next = Next
 
+admin-dead-letters = MQTT dead letters
+dead-letters-intro = MQTT frames refused for good (unreadable, unknown city, invalid content). Each was recorded here before it was acknowledged to the broker; fix the sender and publish again.
+dead-letters-time = Received
+dead-letters-consumer = Consumer
+dead-letters-topic = Topic
+dead-letters-city = City
+dead-letters-reason = Reason
+dead-letters-payload = Payload
+dead-letters-binary = { $bytes } bytes, not text
+dead-letters-none = No refused frames.
+
 role-admin = Administrator
 role-analyst = Analyst
 role-data_officer = Data officer

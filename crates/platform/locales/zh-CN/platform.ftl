@@ -74,6 +74,17 @@ audit-after = 修改后
 audit-prev = 上一页
 audit-next = 下一页
 
+admin-dead-letters = MQTT 死信
+dead-letters-intro = 被永久拒收的 MQTT 报文（无法解析、城市未知、内容无效）。每条都先记录在此，再向消息服务器确认；请修正发送方后重新发布。
+dead-letters-time = 接收时间
+dead-letters-consumer = 消费者
+dead-letters-topic = 主题
+dead-letters-city = 城市
+dead-letters-reason = 原因
+dead-letters-payload = 报文内容
+dead-letters-binary = { $bytes } 字节，非文本
+dead-letters-none = 没有被拒收的报文。
+
 role-admin = 系统管理员
 role-analyst = 分析员
 role-data_officer = 数据填报员

@@ -14,8 +14,9 @@ impl MigrationName for Migration {
 }
 
 /// Tables without `city_id` that the Citus readiness check skips: `cities` is the tenant registry
-/// itself (a Citus reference table).
-pub const PG_TENANT_REFERENCE_TABLES: &[&str] = &["cities", "qcity_migrations"];
+/// itself (a Citus reference table); `mqtt_dead_letters` holds frames whose city may be unknown.
+pub const PG_TENANT_REFERENCE_TABLES: &[&str] =
+    &["cities", "qcity_migrations", "mqtt_dead_letters"];
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {

@@ -5,6 +5,7 @@
 //! refuses a database that has migrations this binary does not know (a newer schema).
 
 mod m0001_core;
+mod m0002_mqtt_dead_letters;
 pub mod schema;
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, TransactionTrait};
@@ -14,9 +15,13 @@ use sea_orm_migration::SchemaManager;
 pub use m0001_core::PG_TENANT_REFERENCE_TABLES;
 pub use schema::append_only_triggers;
 
-/// The platform's own migrations (cities, regions, users, sessions, tokens, audit log).
+/// The platform's own migrations (cities, regions, users, sessions, tokens, audit log, MQTT
+/// dead letters).
 pub fn platform_migrations() -> Vec<Box<dyn MigrationTrait>> {
-    vec![Box::new(m0001_core::Migration)]
+    vec![
+        Box::new(m0001_core::Migration),
+        Box::new(m0002_mqtt_dead_letters::Migration),
+    ]
 }
 
 /// Migration problems.

@@ -128,6 +128,11 @@ impl PageCtx {
             "/app/admin/tokens",
         );
         add(Capability::ViewAudit, "admin-audit", "/app/admin/audit");
+        add(
+            Capability::ViewAudit,
+            "admin-dead-letters",
+            "/app/admin/mqtt",
+        );
         Self {
             t,
             title,

@@ -3,6 +3,7 @@
 pub mod api;
 pub mod assets;
 pub mod cookies;
+pub mod dead_letters;
 pub mod error;
 pub mod extensions;
 pub mod extract;
@@ -26,6 +27,7 @@ use axum::Router;
 pub fn router(state: AppState) -> Router {
     let mut r: Router<AppState> = Router::new()
         .merge(shell::routes())
+        .merge(dead_letters::routes())
         .merge(api::routes())
         .merge(health::routes())
         .merge(assets::routes());
