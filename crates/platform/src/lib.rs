@@ -16,6 +16,7 @@ pub mod jobs;
 pub mod migration;
 pub mod module;
 pub mod store;
+pub mod upload;
 pub mod web;
 
 #[doc(hidden)]
