@@ -16,6 +16,35 @@ pub struct Config {
     pub log: LogConfig,
     pub demo: DemoConfig,
     pub mqtt: MqttConfig,
+    pub upload: UploadConfig,
+}
+
+/// Limits of every file import (CSV or XLSX, API or page or command line).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UploadConfig {
+    /// Largest upload, bytes (larger: 413).
+    pub max_bytes: u64,
+    /// Most rows of an imported table, header included (more: 422).
+    pub max_rows: u64,
+    /// Most columns of an imported table (more: 422).
+    pub max_columns: u64,
+    /// Most bytes an XLSX workbook may unzip to, all its parts together (more: 413).
+    pub max_decompressed_bytes: u64,
+    /// Most cells of an imported table laid out as a grid (more: 422).
+    pub max_cells: u64,
+}
+
+impl Default for UploadConfig {
+    fn default() -> Self {
+        Self {
+            max_bytes: 16 * 1024 * 1024,
+            max_rows: 100_000,
+            max_columns: 1_000,
+            max_decompressed_bytes: 256 * 1024 * 1024,
+            max_cells: 5_000_000,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
@@ -292,6 +321,18 @@ impl Config {
                 "must be mqtt://HOST:PORT (or empty to turn MQTT ingest off)",
             ));
         }
+        let u = &self.upload;
+        for (key, v) in [
+            ("upload.max_bytes", u.max_bytes),
+            ("upload.max_rows", u.max_rows),
+            ("upload.max_columns", u.max_columns),
+            ("upload.max_decompressed_bytes", u.max_decompressed_bytes),
+            ("upload.max_cells", u.max_cells),
+        ] {
+            if v == 0 {
+                return Err(invalid(key, "must be at least 1"));
+            }
+        }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return Err(invalid("log.format", "must be `text` or `json`"));
         }
@@ -379,6 +420,20 @@ seed = 20151
 # readings on qcity/{city}/meter/{meter_id}/reading). Empty = off; HTTP ingest always works.
 url = ""
 client_id = "qcity"
+
+[upload]
+# Limits of every file import (CSV or XLSX: equipment registry, indicator values, survey
+# fieldwork, meter readings, temperatures). Past a byte limit the server answers 413, past a
+# row / column / cell limit 422, problem+json naming the limit.
+# Largest upload (bytes). Meter-reading ingest allows at least 64 MiB whatever this says.
+max_bytes = 16777216
+# Most rows of a table, the header included (Excel's own maximum is 1048576).
+max_rows = 100000
+max_columns = 1000
+# Most bytes an XLSX workbook may hold once unzipped (a 1 MB zip can unzip to 1 GB).
+max_decompressed_bytes = 268435456
+# Most cells of a table laid out as a grid (each row as wide as its last used cell).
+max_cells = 5000000
 "#;
 
 #[cfg(test)]
@@ -389,6 +444,12 @@ mod tests {
     fn example_parses_to_defaults() {
         let parsed: Config = toml::from_str(EXAMPLE_TOML).expect("example parses");
         assert_eq!(parsed.server.bind, Config::default().server.bind);
+        assert_eq!(parsed.upload.max_rows, Config::default().upload.max_rows);
+        assert_eq!(parsed.upload.max_bytes, Config::default().upload.max_bytes);
+        assert_eq!(
+            parsed.upload.max_decompressed_bytes,
+            Config::default().upload.max_decompressed_bytes
+        );
         parsed.validate().expect("example is valid");
     }
 

@@ -17,6 +17,7 @@ pub mod migration;
 pub mod module;
 pub mod mqtt;
 pub mod store;
+pub mod upload;
 pub mod web;
 
 #[doc(hidden)]

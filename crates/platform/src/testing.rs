@@ -520,3 +520,83 @@ pub async fn seed_small_city(
     }
     city.id
 }
+
+/// The application state and router over a migrated database, with `config` instead of
+/// [`test_config`] (e.g. small upload limits).
+pub fn app_with_config(
+    db: &TestDb,
+    modules: Vec<Arc<dyn Module>>,
+    config: Config,
+) -> (AppState, axum::Router) {
+    let st = AppState::new(db.db.clone(), config, modules);
+    let r = web::router(st.clone());
+    (st, r)
+}
+
+/// A minimal XLSX workbook whose one sheet is `sheet_xml` (inline strings, no shared strings),
+/// built by hand so tests can make sheets no spreadsheet writer would (a huge `<dimension>`,
+/// cells at XFD1048576, a sheet that unzips to far more than it weighs).
+pub fn xlsx_with_sheet(sheet_xml: &[u8]) -> Vec<u8> {
+    xlsx_with_sheet_parts(|w| std::io::Write::write_all(w, sheet_xml))
+}
+
+/// [`xlsx_with_sheet`] with the sheet XML written by `write` (streamed into the zip, so a test
+/// can make a sheet of hundreds of megabytes without holding it).
+pub fn xlsx_with_sheet_parts(
+    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> Vec<u8> {
+    use std::io::Write;
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .compression_level(Some(1))
+        .large_file(true);
+    let mut z = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let parts: [(&str, &str); 4] = [
+        (
+            "[Content_Types].xml",
+            r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/><Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>"#,
+        ),
+        (
+            "_rels/.rels",
+            r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/></Relationships>"#,
+        ),
+        (
+            "xl/workbook.xml",
+            r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>"#,
+        ),
+        (
+            "xl/_rels/workbook.xml.rels",
+            r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#,
+        ),
+    ];
+    for (name, body) in parts {
+        z.start_file(name, opts).expect("zip entry");
+        z.write_all(body.as_bytes()).expect("zip write");
+    }
+    z.start_file("xl/worksheets/sheet1.xml", opts)
+        .expect("zip entry");
+    write(&mut z).expect("sheet xml");
+    z.finish().expect("zip").into_inner()
+}
+
+/// A sheet's XML around `cells` (`<c r="A1" t="inlineStr"><is><t>x</t></is></c>` …, each
+/// in its own `<row>` element when `rows` says so), with an optional `<dimension ref=…>`.
+pub fn sheet_xml(dimension: Option<&str>, rows: &[(u32, &str)]) -> Vec<u8> {
+    let mut s = String::from(
+        r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">"#,
+    );
+    if let Some(d) = dimension {
+        s.push_str(&format!(r#"<dimension ref="{d}"/>"#));
+    }
+    s.push_str("<sheetData>");
+    for (r, cells) in rows {
+        s.push_str(&format!(r#"<row r="{r}">{cells}</row>"#));
+    }
+    s.push_str("</sheetData></worksheet>");
+    s.into_bytes()
+}
+
+/// An inline-string cell at `at` (e.g. `A1`).
+pub fn text_cell(at: &str, text: &str) -> String {
+    format!(r#"<c r="{at}" t="inlineStr"><is><t>{text}</t></is></c>"#)
+}

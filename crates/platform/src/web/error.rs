@@ -24,6 +24,15 @@ pub enum AppError {
     RateLimited(u64),
     #[error("internal error")]
     Internal(String),
+    /// An upload refused: over a limit (413 / 422) or unreadable (422).
+    #[error("{0}")]
+    Upload(crate::upload::UploadError),
+}
+
+impl From<crate::upload::UploadError> for AppError {
+    fn from(e: crate::upload::UploadError) -> Self {
+        AppError::Upload(e)
+    }
 }
 
 impl AppError {
@@ -47,6 +56,7 @@ impl AppError {
             AppError::Csrf => "csrf_failed",
             AppError::RateLimited(_) => "rate_limited",
             AppError::Internal(_) => "internal",
+            AppError::Upload(e) => e.code(),
         }
     }
     pub fn status(&self) -> StatusCode {
@@ -58,6 +68,7 @@ impl AppError {
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::Upload(e) => e.status(),
         }
     }
     fn public_detail(&self) -> String {
@@ -101,6 +112,12 @@ pub struct Problem {
     pub code: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// Row of an uploaded file the problem is in (the header is row 1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub row: Option<usize>,
+    /// Column (spreadsheet letter) of an uploaded file the problem is in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<String>,
 }
 
 /// Error of an API handler: problem+json.
@@ -130,6 +147,15 @@ pub fn problem_response(e: &AppError) -> Response {
         code: e.code().to_string(),
         field: match e {
             AppError::Validation { field, .. } => Some(field.clone()),
+            AppError::Upload(u) => u.field.clone(),
+            _ => None,
+        },
+        row: match e {
+            AppError::Upload(u) => u.row,
+            _ => None,
+        },
+        column: match e {
+            AppError::Upload(u) => u.column.clone(),
             _ => None,
         },
     };

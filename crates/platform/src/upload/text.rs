@@ -1,0 +1,143 @@
+//! Text encodings of uploaded files: UTF-8 (with or without BOM), UTF-16 with a BOM, and GBK —
+//! what Excel in a Chinese locale saves "CSV" as. One implementation for every importer.
+
+use super::error::{UploadError, UploadErrorKind};
+use std::borrow::Cow;
+
+/// The encoding a file was read in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextEncoding {
+    Utf8,
+    Utf16,
+    Gbk,
+}
+
+/// Decodes an uploaded text file: a byte-order mark decides when present (and is dropped);
+/// otherwise UTF-8 when the bytes are valid UTF-8, else GBK. Bytes that are not valid in GBK
+/// either are refused (`upload_bad_encoding`), naming the line of the first one.
+pub fn decode(bytes: &[u8]) -> Result<(Cow<'_, str>, TextEncoding), UploadError> {
+    if let Some((enc, bom)) = encoding_rs::Encoding::for_bom(bytes) {
+        let body = &bytes[bom..];
+        let kind = if enc == encoding_rs::UTF_8 {
+            TextEncoding::Utf8
+        } else {
+            TextEncoding::Utf16
+        };
+        let (text, had_errors) = enc.decode_without_bom_handling(body);
+        if had_errors {
+            return Err(bad_bytes(body, enc, kind_name(kind)));
+        }
+        return Ok((text, kind));
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Ok((Cow::Borrowed(s), TextEncoding::Utf8)),
+        Err(_) => {
+            let (text, had_errors) = encoding_rs::GBK.decode_without_bom_handling(bytes);
+            if had_errors {
+                return Err(bad_bytes(bytes, encoding_rs::GBK, "UTF-8 nor GBK"));
+            }
+            Ok((text, TextEncoding::Gbk))
+        }
+    }
+}
+
+/// Reads a text file (a command-line import) within `limits.max_bytes` and decodes it as
+/// [`decode`] does.
+pub fn read_file(path: &std::path::Path, limits: &super::Limits) -> Result<String, UploadError> {
+    use std::io::Read;
+    let name = path.display();
+    let f = std::fs::File::open(path)
+        .map_err(|e| UploadError::malformed(format!("cannot open {name}: {e}")))?;
+    let mut bytes = Vec::new();
+    f.take(limits.max_bytes as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| UploadError::malformed(format!("cannot read {name}: {e}")))?;
+    if bytes.len() > limits.max_bytes {
+        return Err(UploadError::too_large(
+            UploadErrorKind::TooLarge,
+            &name.to_string(),
+            bytes.len() as u64,
+            limits.max_bytes as u64,
+        ));
+    }
+    Ok(decode(&bytes)?.0.into_owned())
+}
+
+fn kind_name(k: TextEncoding) -> &'static str {
+    match k {
+        TextEncoding::Utf8 => "UTF-8",
+        TextEncoding::Utf16 => "UTF-16",
+        TextEncoding::Gbk => "GBK",
+    }
+}
+
+/// The refusal for undecodable bytes, naming the line of the first bad byte.
+fn bad_bytes(bytes: &[u8], enc: &'static encoding_rs::Encoding, name: &str) -> UploadError {
+    let mut dec = enc.new_decoder_without_bom_handling();
+    let mut out = String::with_capacity(bytes.len().min(1 << 16) * 3 + 16);
+    // Decode in slices so the scan stays small; stop at the first malformed sequence.
+    let mut line = 1usize;
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let take = rest.len().min(1 << 16);
+        out.clear();
+        let (res, read) =
+            dec.decode_to_string_without_replacement(&rest[..take], &mut out, take == rest.len());
+        line += out.matches('\n').count();
+        if let encoding_rs::DecoderResult::Malformed(..) = res {
+            break;
+        }
+        if read == 0 {
+            break;
+        }
+        rest = &rest[read..];
+    }
+    let what = if name.contains("nor") {
+        format!("the file is neither {name}")
+    } else {
+        format!("the file is not valid {name}")
+    };
+    UploadError::new(
+        UploadErrorKind::Encoding,
+        format!("{what} (save it as CSV UTF-8)"),
+    )
+    .at_row(line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utf8_bom_and_gbk() {
+        assert_eq!(
+            decode(b"a,b").unwrap(),
+            (Cow::Borrowed("a,b"), TextEncoding::Utf8)
+        );
+        let bom = [&[0xEF, 0xBB, 0xBF][..], "年份".as_bytes()].concat();
+        assert_eq!(decode(&bom).unwrap().0, "年份");
+        let (gbk, _, _) = encoding_rs::GBK.encode("指标代码,年份\n");
+        let (t, e) = decode(&gbk).unwrap();
+        assert_eq!((t.as_ref(), e), ("指标代码,年份\n", TextEncoding::Gbk));
+    }
+
+    #[test]
+    fn utf16_with_bom() {
+        let mut b = vec![0xFF, 0xFE];
+        for u in "a,年".encode_utf16() {
+            b.extend(u.to_le_bytes());
+        }
+        assert_eq!(
+            decode(&b).unwrap(),
+            (Cow::Owned("a,年".into()), TextEncoding::Utf16)
+        );
+    }
+
+    #[test]
+    fn neither_utf8_nor_gbk_names_the_line() {
+        // 0x80 alone and 0xFF are not GBK.
+        let e = decode(b"a,b\nc,\xFF\xFF\n").unwrap_err();
+        assert_eq!(e.kind, UploadErrorKind::Encoding);
+        assert_eq!(e.row, Some(2));
+    }
+}
