@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod assets;
+pub mod client_addr;
 pub mod cookies;
 pub mod error;
 pub mod extensions;
@@ -11,6 +12,7 @@ pub mod htmx;
 pub mod layout;
 pub mod metrics;
 pub mod middleware;
+pub mod redirect;
 pub mod shell;
 pub mod state;
 
