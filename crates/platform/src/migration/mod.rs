@@ -5,6 +5,7 @@
 //! refuses a database that has migrations this binary does not know (a newer schema).
 
 mod m0001_core;
+mod m0002_demo_progress;
 pub mod schema;
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, TransactionTrait};
@@ -16,7 +17,10 @@ pub use schema::append_only_triggers;
 
 /// The platform's own migrations (cities, regions, users, sessions, tokens, audit log).
 pub fn platform_migrations() -> Vec<Box<dyn MigrationTrait>> {
-    vec![Box::new(m0001_core::Migration)]
+    vec![
+        Box::new(m0001_core::Migration),
+        Box::new(m0002_demo_progress::Migration),
+    ]
 }
 
 /// Migration problems.
