@@ -69,6 +69,30 @@ pub struct ServerConfig {
     /// How long home-dashboard figures may be reused before they are recomputed (seconds;
     /// 0 = compute on every request).
     pub dashboard_cache_seconds: u64,
+    /// Reverse proxies (CIDRs, e.g. `127.0.0.1/32`) whose `X-Forwarded-For` names the client;
+    /// from any other peer the header is ignored. Empty = none. In the environment: one
+    /// comma-separated value (`QCITY_SERVER__TRUSTED_PROXIES=127.0.0.1/32,10.0.0.0/8`).
+    #[serde(deserialize_with = "list_or_csv")]
+    pub trusted_proxies: Vec<String>,
+}
+
+/// A list, or one comma-separated string (as environment variables give it).
+fn list_or_csv<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum ListOrCsv {
+        List(Vec<String>),
+        Csv(String),
+    }
+    Ok(match ListOrCsv::deserialize(d)? {
+        ListOrCsv::List(v) => v,
+        ListOrCsv::Csv(s) => s
+            .split(',')
+            .map(str::trim)
+            .filter(|x| !x.is_empty())
+            .map(str::to_string)
+            .collect(),
+    })
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -84,6 +108,10 @@ pub struct DatabaseConfig {
     pub sqlite_synchronous: String,
     /// SQLite page cache per pooled connection, MiB (allocated as used).
     pub sqlite_cache_mib: u32,
+    /// Largest size the SQLite database may grow to, in pages (`PRAGMA max_page_count`;
+    /// 0 = no limit). Past it writes fail as on a full disk (507 `storage_full`) while reads go
+    /// on; used to cap the database and to test a full disk.
+    pub sqlite_max_page_count: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -127,6 +155,7 @@ impl Default for ServerConfig {
             public_url: String::new(),
             default_lang: "zh-CN".into(),
             dashboard_cache_seconds: 30,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -138,6 +167,7 @@ impl Default for DatabaseConfig {
             max_connections: 8,
             sqlite_synchronous: "full".into(),
             sqlite_cache_mib: crate::db::DEFAULT_SQLITE_CACHE_MIB,
+            sqlite_max_page_count: 0,
         }
     }
 }
@@ -271,6 +301,10 @@ impl Config {
                 "must start with http:// or https://",
             ));
         }
+        if let Err(e) = crate::web::client_addr::TrustedProxies::parse(&self.server.trusted_proxies)
+        {
+            return Err(invalid("server.trusted_proxies", e.to_string()));
+        }
         let url = &self.database.url;
         if !(url.is_empty()
             || url.starts_with("sqlite:")
@@ -381,6 +415,10 @@ public_url = ""
 default_lang = "zh-CN"
 # Seconds the home dashboard's figures may be reused before they are recomputed (0 = never reuse).
 dashboard_cache_seconds = 30
+# Reverse proxies whose X-Forwarded-For names the client (CIDRs, e.g. ["127.0.0.1/32"]); login
+# throttling counts per client address, so list your proxy here or every user shares its address.
+# Environment: QCITY_SERVER__TRUSTED_PROXIES=127.0.0.1/32,10.0.0.0/8
+trusted_proxies = []
 
 [database]
 # Directory for the embedded SQLite database (flag: --data-dir).
@@ -393,6 +431,9 @@ sqlite_synchronous = "full"
 # SQLite page cache per pooled connection (MiB, allocated as used): bulk meter backfills stay in
 # memory instead of spilling to the WAL mid-transaction.
 sqlite_cache_mib = 32
+# Cap on the SQLite database's size in pages (usually 4 KiB each); 0 = no cap. Past it writes are
+# refused with 507 `storage_full`, as on a full disk, and reads go on.
+sqlite_max_page_count = 0
 
 [security]
 session_idle_minutes = 30
@@ -479,6 +520,23 @@ mod tests {
                 .to_string()
                 .contains("security.session_idle_minutes")
         );
+    }
+
+    #[test]
+    fn trusted_proxies_are_validated_and_read_from_the_environment() {
+        let mut c = Config::default();
+        c.server.trusted_proxies = vec!["10.0.0.0/8".into(), "10.0.0.0/40".into()];
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("server.trusted_proxies"), "{err}");
+        // SAFETY: no other test in this module reads this variable.
+        unsafe { std::env::set_var("QCITY_SERVER__TRUSTED_PROXIES", "127.0.0.1/32, 10.0.0.0/8") };
+        let c = Config::load(None, &Overrides::default());
+        unsafe { std::env::remove_var("QCITY_SERVER__TRUSTED_PROXIES") };
+        let c = c.expect("valid list");
+        assert_eq!(c.server.trusted_proxies, ["127.0.0.1/32", "10.0.0.0/8"]);
+        let parsed: Config =
+            toml::from_str("[server]\ntrusted_proxies = [\"::1/128\"]\n").expect("toml list");
+        assert_eq!(parsed.server.trusted_proxies, ["::1/128"]);
     }
 
     #[test]

@@ -15,11 +15,12 @@ pub async fn connect(cfg: &Config) -> Result<DatabaseConnection, sea_orm::DbErr>
             ))
         })?;
     }
-    connect_url_with(
+    open(
         &url,
         cfg.database.max_connections,
         &cfg.database.sqlite_synchronous,
         cfg.database.sqlite_cache_mib,
+        cfg.database.sqlite_max_page_count,
     )
     .await
 }
@@ -51,6 +52,23 @@ pub async fn connect_url_with(
     sqlite_synchronous: &str,
     sqlite_cache_mib: u32,
 ) -> Result<DatabaseConnection, sea_orm::DbErr> {
+    open(
+        url,
+        max_connections,
+        sqlite_synchronous,
+        sqlite_cache_mib,
+        0,
+    )
+    .await
+}
+
+async fn open(
+    url: &str,
+    max_connections: u32,
+    sqlite_synchronous: &str,
+    sqlite_cache_mib: u32,
+    sqlite_max_page_count: u32,
+) -> Result<DatabaseConnection, sea_orm::DbErr> {
     let mut opt = ConnectOptions::new(url.to_string());
     opt.max_connections(max_connections)
         .min_connections(1)
@@ -62,7 +80,8 @@ pub async fn connect_url_with(
         _ => sea_orm::sqlx::sqlite::SqliteSynchronous::Full,
     };
     opt.map_sqlx_sqlite_opts(move |o| {
-        o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+        let o = o
+            .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
             .foreign_keys(true)
             .synchronous(sync)
             .busy_timeout(Duration::from_secs(30))
@@ -70,7 +89,12 @@ pub async fn connect_url_with(
                 "cache_size",
                 format!("-{}", u64::from(sqlite_cache_mib) * 1024),
             )
-            .create_if_missing(true)
+            .create_if_missing(true);
+        if sqlite_max_page_count > 0 {
+            o.pragma("max_page_count", sqlite_max_page_count.to_string())
+        } else {
+            o
+        }
     });
     Database::connect(opt).await
 }

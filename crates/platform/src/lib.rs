@@ -8,6 +8,7 @@ pub mod cache;
 pub mod config;
 pub mod db;
 pub mod demo;
+pub mod demo_progress;
 pub mod entity;
 pub mod feeds;
 pub mod i18n;

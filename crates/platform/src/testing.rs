@@ -313,6 +313,8 @@ pub struct TestClient {
     pub cookies: std::collections::BTreeMap<String, String>,
     pub bearer: Option<String>,
     pub csrf: Option<String>,
+    /// The TCP peer the server sees (as `ConnectInfo`); none by default.
+    pub peer: Option<std::net::SocketAddr>,
 }
 
 impl TestClient {
@@ -322,6 +324,7 @@ impl TestClient {
             cookies: Default::default(),
             bearer: None,
             csrf: None,
+            peer: None,
         }
     }
 
@@ -358,7 +361,10 @@ impl TestClient {
         for (k, v) in extra {
             b = b.header(*k, *v);
         }
-        let req = b.body(axum::body::Body::from(body)).expect("request");
+        let mut req = b.body(axum::body::Body::from(body)).expect("request");
+        if let Some(p) = self.peer {
+            req.extensions_mut().insert(axum::extract::ConnectInfo(p));
+        }
         let resp = self
             .router
             .clone()

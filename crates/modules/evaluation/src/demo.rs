@@ -11,7 +11,7 @@ use qcity_platform::audit::Actor;
 use qcity_platform::auth::{AuthVia, Principal, RegionScope, Role};
 use qcity_platform::demo::DemoRng;
 use qcity_platform::ids::new_id;
-use sea_orm::{ActiveModelTrait, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
 
 pub const YEARS: std::ops::RangeInclusive<i32> = 2021..=2025;
 
@@ -32,20 +32,141 @@ fn system_principal(ctx: &DemoContext) -> Principal {
     }
 }
 
-/// Seeds the demo (nothing when the city quality framework already exists). The values are
-/// written at once (about a thousand rows); the index runs are computed in a background task
+/// The generator's name in `demo_progress` (the index runs, one step per year).
+pub const GENERATOR: &str = "evaluation.runs";
+
+/// The framework of a built-in catalogue, installed if missing.
+async fn ensure_catalogue(
+    ctx: &DemoContext,
+    actor: &Actor,
+    key: &str,
+) -> Result<crate::entity::framework::Model, EvalError> {
+    let code = crate::catalog::by_key(key)
+        .map(|c| c.code)
+        .ok_or_else(|| EvalError::invalid("catalogue", format!("unknown catalogue `{key}`")))?;
+    match store::framework_by_code(&ctx.db, ctx.city_id, code).await? {
+        Some(fw) => Ok(fw),
+        None => store::install_catalogue(&ctx.db, ctx.city_id, actor, key).await,
+    }
+}
+
+/// Seeds the demo, or finishes what an interrupted run left. The values are written at once
+/// (about a thousand rows, one transaction); the index runs are computed in a background task
 /// reporting as a job.
 pub async fn seed(ctx: &DemoContext) -> Result<(), EvalError> {
-    if store::framework_by_code(&ctx.db, ctx.city_id, "CQ")
+    seed_with(ctx, true).await
+}
+
+/// As [`seed`]; the index runs are computed in a spawned task when `background`, else before
+/// returning (tests).
+pub async fn seed_with(ctx: &DemoContext, background: bool) -> Result<(), EvalError> {
+    if qcity_platform::demo_progress::load(&ctx.db, ctx.city_id, GENERATOR)
         .await?
-        .is_some()
+        .is_some_and(|p| p.finished)
     {
         return Ok(());
     }
     let actor = Actor::System("demo".into());
-    let fw = store::install_catalogue(&ctx.db, ctx.city_id, &actor, "city_quality").await?;
-    store::install_catalogue(&ctx.db, ctx.city_id, &actor, "satisfaction").await?;
-    store::install_catalogue(&ctx.db, ctx.city_id, &actor, "iso37120").await?;
+    let fw = ensure_catalogue(ctx, &actor, "city_quality").await?;
+    ensure_catalogue(ctx, &actor, "satisfaction").await?;
+    ensure_catalogue(ctx, &actor, "iso37120").await?;
+    let have_values = value::Entity::find()
+        .filter(value::Column::CityId.eq(ctx.city_id))
+        .filter(value::Column::FrameworkId.eq(fw.id))
+        .one(&ctx.db)
+        .await?
+        .is_some();
+    if !have_values {
+        seed_values(ctx, fw.id).await?;
+    }
+    let Some(tracker) = qcity_platform::demo_progress::Tracker::start(
+        &ctx.db,
+        &ctx.jobs,
+        ctx.city_id,
+        GENERATOR,
+        "evaluation demo index runs",
+        YEARS.count() as u64,
+    )
+    .await?
+    else {
+        return Ok(());
+    };
+    let p = system_principal(ctx);
+    let db = ctx.db.clone();
+    let fid = fw.id;
+    let task = async move {
+        let mut tracker = tracker;
+        let r = index_runs(&db, &p, fid, &mut tracker).await;
+        let r = match r {
+            Ok(()) => tracker.finish(&db).await.map_err(EvalError::from),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = r {
+            tracing::error!(error = %e, "evaluation demo index runs failed");
+            tracker.fail(&e.to_string());
+        }
+    };
+    if background {
+        tokio::spawn(task);
+    } else {
+        task.await;
+    }
+    Ok(())
+}
+
+/// One index run per year; a run an earlier start made is kept if it finished and computed
+/// again from its stored inputs if it did not.
+async fn index_runs(
+    db: &sea_orm::DatabaseConnection,
+    p: &Principal,
+    fid: i64,
+    tracker: &mut qcity_platform::demo_progress::Tracker,
+) -> Result<(), EvalError> {
+    for (k, y) in YEARS.enumerate() {
+        let k = k as u64;
+        if tracker.is_done(k) {
+            continue;
+        }
+        let name = format!("CQ {y}");
+        let earlier = runs::list_runs(db, p.city_id)
+            .await?
+            .into_iter()
+            .find(|r| r.framework_id == fid && r.name == name);
+        match earlier {
+            Some(r) if r.status == "finished" => {}
+            Some(r) => {
+                runs::execute(db, &r, None).await?;
+            }
+            None => {
+                let req = NewRun {
+                    framework_id: fid,
+                    name,
+                    years: (2021..=y).collect(),
+                    regions: Vec::new(),
+                    spec_toml: None,
+                    statuses: vec![
+                        store::APPROVED.into(),
+                        store::PUBLISHED.into(),
+                        store::SUBMITTED.into(),
+                    ],
+                    uncertainty_n: Some(200),
+                    seed: Some(y as i64),
+                };
+                let m = runs::create_run(db, p, &req).await?;
+                runs::execute(db, &m, None).await?;
+            }
+        }
+        tracker.step(db, k + 1).await?;
+    }
+    Ok(())
+}
+
+/// Five years of values for the city-quality framework `fw_id`, in one transaction.
+async fn seed_values(ctx: &DemoContext, fw_id: i64) -> Result<(), EvalError> {
+    let fw = store::framework_by_code(&ctx.db, ctx.city_id, "CQ")
+        .await?
+        .filter(|f| f.id == fw_id)
+        .ok_or_else(|| EvalError::NotFound("framework CQ".into()))?;
     let nodes = store::nodes(&ctx.db, ctx.city_id, fw.id).await?;
     let mut rng = DemoRng::stream(ctx.seed, "evaluation.values");
     let txn = ctx.db.begin().await?;
@@ -116,39 +237,5 @@ pub async fn seed(ctx: &DemoContext) -> Result<(), EvalError> {
         }
     }
     txn.commit().await?;
-    let p = system_principal(ctx);
-    let job = ctx
-        .jobs
-        .start("evaluation demo index runs", YEARS.count() as u64);
-    let db = ctx.db.clone();
-    let fid = fw.id;
-    tokio::spawn(async move {
-        for (k, y) in YEARS.enumerate() {
-            let req = NewRun {
-                framework_id: fid,
-                name: format!("CQ {y}"),
-                years: (2021..=y).collect(),
-                regions: Vec::new(),
-                spec_toml: None,
-                statuses: vec![
-                    store::APPROVED.into(),
-                    store::PUBLISHED.into(),
-                    store::SUBMITTED.into(),
-                ],
-                uncertainty_n: Some(200),
-                seed: Some(y as i64),
-            };
-            let res = match runs::create_run(&db, &p, &req).await {
-                Ok(m) => runs::execute(&db, &m, None).await.map(|_| ()),
-                Err(e) => Err(e),
-            };
-            if let Err(e) = res {
-                job.fail(&e.to_string());
-                return;
-            }
-            job.set_done(k as u64 + 1);
-        }
-        job.finish();
-    });
     Ok(())
 }

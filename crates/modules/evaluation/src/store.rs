@@ -55,7 +55,7 @@ impl From<qcity_platform::store::StoreError> for EvalError {
 impl From<EvalError> for AppError {
     fn from(e: EvalError) -> Self {
         match e {
-            EvalError::Db(e) => AppError::Internal(e.to_string()),
+            EvalError::Db(e) => AppError::internal(e),
             EvalError::NotFound(w) => AppError::NotFound(w),
             EvalError::Invalid { field, message } => AppError::Validation { field, message },
             EvalError::Conflict(m) => AppError::Conflict(m),

@@ -240,16 +240,153 @@ fn respondent(rng: &mut DemoRng, ctx: &DemoContext, year: i32, i: usize) -> Subm
     }
 }
 
-/// Seeds the survey demo (idempotent).
+/// The generator's name in `demo_progress`.
+pub const GENERATOR: &str = "survey.responses";
+
+/// Responses per transaction (one step of the generator).
+const CHUNK: usize = 500;
+
+/// The fieldwork waves (year, responses) and the answers on the open 2026 wave.
+const WAVES: [(i32, usize); 2] = [(2024, 1900), (2025, 2100)];
+const OPEN_ANSWERS: usize = 60;
+
+/// Steps: the fieldwork waves' chunks, then the open wave's answers.
+fn steps() -> u64 {
+    WAVES
+        .iter()
+        .map(|(_, n)| n.div_ceil(CHUNK) as u64)
+        .sum::<u64>()
+        + 1
+}
+
+/// Seeds the survey demo (idempotent), or finishes the responses an interrupted run left.
 pub async fn seed(ctx: &DemoContext) -> Result<(), HookError> {
-    if store::has_waves(&ctx.db, ctx.city_id).await? || ctx.districts.is_empty() {
+    seed_with(ctx, true).await
+}
+
+/// As [`seed`]; the responses are generated in a spawned task when `background`, else before
+/// returning (tests).
+pub async fn seed_with(ctx: &DemoContext, background: bool) -> Result<(), HookError> {
+    if ctx.districts.is_empty()
+        || qcity_platform::demo_progress::load(&ctx.db, ctx.city_id, GENERATOR)
+            .await?
+            .is_some_and(|p| p.finished)
+    {
         return Ok(());
     }
     let def = builtin::standard();
+    let existing = demo_waves(ctx).await?;
+    let legacy = !existing.is_empty();
+    let (waves, open) = match existing {
+        found if found.len() == WAVES.len() + 1 => {
+            let open = found[WAVES.len()];
+            let waves = WAVES
+                .iter()
+                .zip(&found)
+                .map(|((year, n), id)| (*id, *year, *n))
+                .collect::<Vec<_>>();
+            (waves, open)
+        }
+        found if !found.is_empty() => {
+            tracing::warn!(
+                found = found.len(),
+                "survey demo: only some demo waves exist; leaving them as they are"
+            );
+            return Ok(());
+        }
+        _ => create_waves(ctx, &def).await?,
+    };
+    // A database seeded before progress was recorded: what its waves hold says how far it got.
+    let mut done_before = 0;
+    if legacy
+        && qcity_platform::demo_progress::load(&ctx.db, ctx.city_id, GENERATOR)
+            .await?
+            .is_none()
+    {
+        let mut all_full = true;
+        for (id, _, n) in &waves {
+            let have = store::count_complete(&ctx.db, ctx.city_id, *id)
+                .await?
+                .max(0) as usize;
+            let chunks = if have >= *n {
+                n.div_ceil(CHUNK)
+            } else {
+                have / CHUNK
+            };
+            done_before += chunks as u64;
+            if have < *n {
+                all_full = false;
+                break;
+            }
+        }
+        if all_full
+            && store::count_complete(&ctx.db, ctx.city_id, open).await? >= OPEN_ANSWERS as i64
+        {
+            done_before += 1;
+        }
+    }
+    let Some(mut tracker) = qcity_platform::demo_progress::Tracker::start_at(
+        &ctx.db,
+        &ctx.jobs,
+        ctx.city_id,
+        GENERATOR,
+        "survey demo responses",
+        steps(),
+        done_before,
+    )
+    .await?
+    else {
+        return Ok(());
+    };
+    let ctx2 = ctx.clone();
+    let task = async move {
+        let r = generate(&ctx2, &def, &waves, open, &mut tracker).await;
+        let r = match r {
+            Ok(()) => tracker.finish(&ctx2.db).await.map_err(HookError::from),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = r {
+            tracing::error!(error = %e, "survey demo failed");
+            tracker.fail(&e.to_string());
+        }
+    };
+    if background {
+        tokio::spawn(task);
+    } else {
+        task.await;
+    }
+    Ok(())
+}
+
+/// The demo's waves (2024, 2025, 2026 in that order) where they exist.
+async fn demo_waves(ctx: &DemoContext) -> Result<Vec<i64>, HookError> {
+    let mut ids = Vec::new();
+    for year in WAVES.iter().map(|w| w.0).chain([2026]) {
+        let row = store::one(
+            &ctx.db,
+            "SELECT id FROM survey_waves WHERE city_id = ? AND year = ? ORDER BY id LIMIT 1",
+            vec![ctx.city_id.into(), year.into()],
+        )
+        .await?;
+        match row {
+            Some(r) => ids.push(r.try_get::<i64>("", "id")?),
+            None => break,
+        }
+    }
+    Ok(ids)
+}
+
+/// Creates the questionnaire, the fieldwork waves and the open wave with its quotas.
+#[allow(clippy::type_complexity)]
+async fn create_waves(
+    ctx: &DemoContext,
+    def: &crate::model::QuestionnaireDef,
+) -> Result<(Vec<(i64, i32, usize)>, i64), HookError> {
+    let def = def.clone();
     let qid = store::create_questionnaire(&ctx.db, ctx.city_id, &def).await?;
     let margins = margins_for(ctx);
     let mut waves = Vec::new();
-    for (year, n) in [(2024, 1900usize), (2025, 2100usize)] {
+    for (year, n) in WAVES {
         let id = store::create_wave(
             &ctx.db,
             ctx.city_id,
@@ -312,69 +449,76 @@ pub async fn seed(ctx: &DemoContext) -> Result<(), HookError> {
     store::set_quotas(&ctx.db, ctx.city_id, open, &quotas).await?;
     store::set_wave_status(&ctx.db, ctx.city_id, open, "collecting").await?;
 
-    let ctx2 = ctx.clone();
-    let total: usize = waves.iter().map(|w| w.2).sum::<usize>() + 60;
-    let job = ctx.jobs.start("survey demo responses", total as u64);
-    tokio::spawn(async move {
-        let r = async {
-            let codes: Vec<String> = ctx2.districts.iter().map(|d| d.code.clone()).collect();
-            let mut done = 0u64;
-            for (id, year, n) in &waves {
-                store::set_wave_status(&ctx2.db, ctx2.city_id, *id, "collecting").await?;
-                let w = store::get_wave(&ctx2.db, ctx2.city_id, *id)
-                    .await?
-                    .ok_or("wave")?;
-                let mut rng = DemoRng::stream(ctx2.seed, &format!("survey.wave.{year}"));
-                for chunk_start in (0..*n).step_by(500) {
-                    let subs: Vec<Submission> = (chunk_start..(*n).min(chunk_start + 500))
-                        .map(|i| respondent(&mut rng, &ctx2, *year, i))
-                        .collect();
-                    let txn = ctx2.db.begin().await?;
-                    let (ids, errors) =
-                        collect::complete_batch(&txn, ctx2.city_id, &w, &def, &codes, &subs)
-                            .await?;
-                    if let Some(e) = errors.first() {
-                        txn.rollback().await?;
-                        return Err::<(), HookError>(
-                            format!("demo row {}: {}: {}", e.row, e.field, e.message).into(),
-                        );
-                    }
-                    txn.commit().await?;
-                    done += ids.len() as u64;
-                    job.set_done(done);
-                }
-                store::set_wave_status(&ctx2.db, ctx2.city_id, *id, "published").await?;
-            }
-            // A few web answers on the open wave so quotas show progress.
-            let w = store::get_wave(&ctx2.db, ctx2.city_id, open)
-                .await?
-                .ok_or("wave")?;
-            let mut rng = DemoRng::stream(ctx2.seed, "survey.wave.2026");
-            let subs: Vec<Submission> = (0..60)
-                .map(|i| {
-                    let mut s = respondent(&mut rng, &ctx2, 2026, i);
-                    s.mode = "web".into();
-                    s.source = "web";
-                    s.external_id = None;
-                    s.respondent_key = Some(format!("demo-{i:04}-{}", ctx2.seed));
-                    s
-                })
+    Ok((waves, open))
+}
+
+/// Generates the responses, skipping the steps an earlier run committed.
+async fn generate(
+    ctx: &DemoContext,
+    def: &crate::model::QuestionnaireDef,
+    waves: &[(i64, i32, usize)],
+    open: i64,
+    tracker: &mut qcity_platform::demo_progress::Tracker,
+) -> Result<(), HookError> {
+    let codes: Vec<String> = ctx.districts.iter().map(|d| d.code.clone()).collect();
+    let mut step = 0u64;
+    for (id, year, n) in waves {
+        let chunks = n.div_ceil(CHUNK) as u64;
+        if tracker.is_done(step + chunks - 1) {
+            // Stored whole by an earlier run (which may have stopped before publishing it).
+            store::set_wave_status(&ctx.db, ctx.city_id, *id, "published").await?;
+            step += chunks;
+            continue;
+        }
+        store::set_wave_status(&ctx.db, ctx.city_id, *id, "collecting").await?;
+        let w = store::get_wave(&ctx.db, ctx.city_id, *id)
+            .await?
+            .ok_or("wave")?;
+        let mut rng = DemoRng::stream(ctx.seed, &format!("survey.wave.{year}"));
+        for chunk_start in (0..*n).step_by(CHUNK) {
+            // Respondents of committed chunks are drawn again (same stream), not stored again.
+            let subs: Vec<Submission> = (chunk_start..(*n).min(chunk_start + CHUNK))
+                .map(|i| respondent(&mut rng, ctx, *year, i))
                 .collect();
-            let txn = ctx2.db.begin().await?;
-            let (ids, _) =
-                collect::complete_batch(&txn, ctx2.city_id, &w, &def, &codes, &subs).await?;
-            txn.commit().await?;
-            job.set_done(done + ids.len() as u64);
-            Ok(())
-        }
-        .await;
-        match r {
-            Ok(()) => job.finish(),
-            Err(e) => {
-                tracing::error!(error = %e, "survey demo failed");
-                job.fail(&e.to_string());
+            if tracker.is_done(step) {
+                step += 1;
+                continue;
             }
+            let txn = ctx.db.begin().await?;
+            let (_ids, errors) =
+                collect::complete_batch(&txn, ctx.city_id, &w, def, &codes, &subs).await?;
+            if let Some(e) = errors.first() {
+                txn.rollback().await?;
+                return Err(format!("demo row {}: {}: {}", e.row, e.field, e.message).into());
+            }
+            tracker.record(&txn, step + 1).await?;
+            txn.commit().await?;
+            step += 1;
+            tracker.committed(step)?;
         }
-    });
+        store::set_wave_status(&ctx.db, ctx.city_id, *id, "published").await?;
+    }
+    if !tracker.is_done(step) {
+        // A few web answers on the open wave so quotas show progress.
+        let w = store::get_wave(&ctx.db, ctx.city_id, open)
+            .await?
+            .ok_or("wave")?;
+        let mut rng = DemoRng::stream(ctx.seed, "survey.wave.2026");
+        let subs: Vec<Submission> = (0..OPEN_ANSWERS)
+            .map(|i| {
+                let mut s = respondent(&mut rng, ctx, 2026, i);
+                s.mode = "web".into();
+                s.source = "web";
+                s.external_id = None;
+                s.respondent_key = Some(format!("demo-{i:04}-{}", ctx.seed));
+                s
+            })
+            .collect();
+        let txn = ctx.db.begin().await?;
+        collect::complete_batch(&txn, ctx.city_id, &w, def, &codes, &subs).await?;
+        tracker.record(&txn, step + 1).await?;
+        txn.commit().await?;
+        tracker.committed(step + 1)?;
+    }
     Ok(())
 }

@@ -6,6 +6,7 @@
 
 mod m0001_core;
 mod m0002_mqtt_dead_letters;
+mod m0003_demo_progress;
 pub mod schema;
 
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, TransactionTrait};
@@ -21,6 +22,7 @@ pub fn platform_migrations() -> Vec<Box<dyn MigrationTrait>> {
     vec![
         Box::new(m0001_core::Migration),
         Box::new(m0002_mqtt_dead_letters::Migration),
+        Box::new(m0003_demo_progress::Migration),
     ]
 }
 

@@ -22,6 +22,10 @@ pub enum AppError {
     Csrf,
     #[error("too many attempts; retry in {0} s")]
     RateLimited(u64),
+    #[error("request body larger than the limit of {0} bytes")]
+    PayloadTooLarge(usize),
+    #[error("the database is out of storage space; nothing was saved")]
+    StorageFull,
     #[error("internal error")]
     Internal(String),
     /// An upload refused: over a limit (413 / 422) or unreadable (422).
@@ -42,8 +46,14 @@ impl AppError {
             message: message.into(),
         }
     }
+    /// An internal error; a database that ran out of space becomes [`AppError::StorageFull`].
     pub fn internal(e: impl std::fmt::Display) -> Self {
-        AppError::Internal(e.to_string())
+        let msg = e.to_string();
+        if is_storage_full(&msg) {
+            tracing::error!(error = %msg, "database storage full: writes are refused until space is freed");
+            return AppError::StorageFull;
+        }
+        AppError::Internal(msg)
     }
     /// Stable machine-readable code.
     pub fn code(&self) -> &'static str {
@@ -55,6 +65,8 @@ impl AppError {
             AppError::Conflict(_) => "conflict",
             AppError::Csrf => "csrf_failed",
             AppError::RateLimited(_) => "rate_limited",
+            AppError::PayloadTooLarge(_) => "payload_too_large",
+            AppError::StorageFull => "storage_full",
             AppError::Internal(_) => "internal",
             AppError::Upload(e) => e.code(),
         }
@@ -67,6 +79,8 @@ impl AppError {
             AppError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::Conflict(_) => StatusCode::CONFLICT,
             AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
+            AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             AppError::Upload(e) => e.status(),
         }
@@ -86,7 +100,7 @@ impl AppError {
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Db(e) => AppError::Internal(e.to_string()),
+            StoreError::Db(e) => AppError::internal(e),
             StoreError::Invalid { field, message } => AppError::Validation { field, message },
             StoreError::NotFound(what) => AppError::NotFound(what),
             StoreError::Conflict(m) => AppError::Conflict(m),
@@ -96,8 +110,16 @@ impl From<StoreError> for AppError {
 
 impl From<sea_orm::DbErr> for AppError {
     fn from(e: sea_orm::DbErr) -> Self {
-        AppError::Internal(e.to_string())
+        AppError::internal(e)
     }
+}
+
+/// Whether a database error says the storage is full: SQLite's `SQLITE_FULL` (a full disk or
+/// `max_page_count` reached) or PostgreSQL's `disk_full` (SQLSTATE 53100).
+pub fn is_storage_full(message: &str) -> bool {
+    message.contains("database or disk is full")
+        || message.contains("No space left on device")
+        || message.contains("53100")
 }
 
 /// RFC 9457 problem details.

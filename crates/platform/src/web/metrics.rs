@@ -2,6 +2,7 @@
 
 use crate::web::state::AppState;
 use axum::extract::{MatchedPath, Request, State};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
 use std::collections::BTreeMap;
@@ -57,16 +58,24 @@ impl Metrics {
         let mut out = String::new();
         out.push_str("# HELP qcity_http_requests_total HTTP requests by route and status.\n# TYPE qcity_http_requests_total counter\n");
         let m = self.requests.lock().unwrap_or_else(|e| e.into_inner());
+        let labels = |method: &str, route: &str, status: u16| {
+            format!(
+                "method=\"{}\",route=\"{}\",status=\"{status}\"",
+                escape_label(method),
+                escape_label(route)
+            )
+        };
         for ((method, route, status), s) in m.iter() {
             let _ = writeln!(
                 out,
-                "qcity_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {}",
+                "qcity_http_requests_total{{{}}} {}",
+                labels(method, route, *status),
                 s.count
             );
         }
         out.push_str("# HELP qcity_http_request_duration_seconds Request latency.\n# TYPE qcity_http_request_duration_seconds histogram\n");
         for ((method, route, status), s) in m.iter() {
-            let labels = format!("method=\"{method}\",route=\"{route}\",status=\"{status}\"");
+            let labels = labels(method, route, *status);
             for (i, b) in BUCKETS.iter().enumerate() {
                 let _ = writeln!(
                     out,
@@ -99,11 +108,42 @@ impl Metrics {
     }
 }
 
+/// A label value in the Prometheus text format: backslash, double quote and newline escaped.
+pub fn escape_label(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    for c in v.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The `method` label: a standard HTTP method by name, anything else `other` (a client can send
+/// any token as a method; each must not become a series of its own).
+pub fn method_label(m: &Method) -> &'static str {
+    match m.as_str() {
+        "GET" => "GET",
+        "HEAD" => "HEAD",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "PATCH" => "PATCH",
+        "DELETE" => "DELETE",
+        "OPTIONS" => "OPTIONS",
+        "CONNECT" => "CONNECT",
+        "TRACE" => "TRACE",
+        _ => "other",
+    }
+}
+
 /// Times every request under its route template (not the raw path, so ids do not explode the
-/// label set).
+/// label set) and its method label.
 pub async fn track(State(st): State<AppState>, req: Request, next: Next) -> Response {
     let start = Instant::now();
-    let method = req.method().to_string();
+    let method = method_label(req.method());
     let route = req
         .extensions()
         .get::<MatchedPath>()
@@ -111,10 +151,38 @@ pub async fn track(State(st): State<AppState>, req: Request, next: Next) -> Resp
         .unwrap_or_else(|| "unmatched".into());
     let resp = next.run(req).await;
     st.metrics.observe(
-        &method,
+        method,
         &route,
         resp.status().as_u16(),
         start.elapsed().as_secs_f64(),
     );
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_methods_share_one_label() {
+        for raw in ["BREW", "PROPFIND", "X-\"EVIL\""] {
+            if let Ok(m) = Method::from_bytes(raw.as_bytes()) {
+                assert_eq!(method_label(&m), "other", "{raw}");
+            }
+        }
+        assert_eq!(method_label(&Method::POST), "POST");
+    }
+
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(escape_label("a\\b\"c\nd"), "a\\\\b\\\"c\\nd");
+        let m = Metrics::default();
+        m.observe("GET", "/x\"}\nfake_metric 1", 200, 0.01);
+        let text = m.render();
+        assert!(text.contains("route=\"/x\\\"}\\nfake_metric 1\""), "{text}");
+        assert!(
+            !text.lines().any(|l| l.starts_with("fake_metric")),
+            "{text}"
+        );
+    }
 }

@@ -25,6 +25,9 @@ pub const PRE_SESSION_CSRF_COOKIE: &str = "qcity_csrf";
 pub const CSRF_HEADER: &str = "x-csrf-token";
 /// Form field plain HTML forms send it in.
 pub const CSRF_FIELD: &str = "_csrf";
+/// Largest URL-encoded form body the CSRF guard reads to find the token: axum's default body
+/// limit, which every `Form` extractor applies (no route raises it for forms).
+pub const FORM_BODY_LIMIT: usize = 2 * 1024 * 1024;
 
 async fn principal_for_user(
     st: &AppState,
@@ -214,19 +217,24 @@ pub async fn csrf_guard(req: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|c| c.starts_with("application/x-www-form-urlencoded"));
     let body = if provided.is_none() && is_form {
-        match to_bytes(body, 16 * 1024 * 1024).await {
+        // The token is in the form itself: read it, but never more than a form route accepts
+        // (a declared length over the limit is refused before a byte is read).
+        let declared = parts
+            .headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > FORM_BODY_LIMIT as u64) {
+            return error_for(is_api, AppError::PayloadTooLarge(FORM_BODY_LIMIT));
+        }
+        match to_bytes(body, FORM_BODY_LIMIT).await {
             Ok(bytes) => {
                 provided = std::str::from_utf8(&bytes)
                     .ok()
                     .and_then(|s| form_value(s, CSRF_FIELD));
                 Body::from(bytes)
             }
-            Err(_) => {
-                return error_for(
-                    is_api,
-                    AppError::validation("body", "request body too large"),
-                );
-            }
+            Err(_) => return error_for(is_api, AppError::PayloadTooLarge(FORM_BODY_LIMIT)),
         }
     } else {
         body

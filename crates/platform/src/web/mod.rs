@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod assets;
+pub mod client_addr;
 pub mod cookies;
 pub mod dead_letters;
 pub mod error;
@@ -13,6 +14,7 @@ pub mod layout;
 pub mod live;
 pub mod metrics;
 pub mod middleware;
+pub mod redirect;
 pub mod shell;
 pub mod state;
 

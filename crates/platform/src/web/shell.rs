@@ -92,18 +92,29 @@ fn require(p: &Principal, cap: Capability) -> Result<(), PageError> {
     }
 }
 
-/// A safe local redirect target (no scheme, no `//host`).
+/// A safe local redirect target: `next` when it is a path of this origin, `/` when it is not,
+/// `/app` when there is none.
 fn local_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
-        _ => "/app".to_string(),
-    }
+    crate::web::redirect::local_target(next, "/app")
 }
 
-fn client_ip(req_ext: Option<&ConnectInfo<SocketAddr>>) -> String {
-    req_ext
-        .map(|c| c.0.ip().to_string())
-        .unwrap_or_else(|| "local".into())
+/// The client's address (`X-Forwarded-For` believed only from `server.trusted_proxies`).
+fn client_ip(st: &AppState, conn: Option<&ConnectInfo<SocketAddr>>, headers: &HeaderMap) -> String {
+    let Some(peer) = conn.map(|c| c.0.ip()) else {
+        return "local".into();
+    };
+    crate::web::client_addr::TrustedProxies::parse(&st.config.server.trusted_proxies)
+        .unwrap_or_default()
+        .client_ip(peer, headers)
+        .to_string()
+}
+
+/// Whether the client asked for JSON (a script signing in) rather than a page.
+fn wants_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("application/json") || a.contains("application/problem+json"))
 }
 
 // ---------- sign-in ----------
@@ -175,7 +186,7 @@ async fn login_submit(
     Form(f): Form<LoginForm>,
 ) -> Result<Response, PageError> {
     let t = lang.tr();
-    let ip = client_ip(conn.as_ref().map(|e| &e.0));
+    let ip = client_ip(&st, conn.as_ref().map(|e| &e.0), &headers);
     let username = f.username.trim().to_string();
     let fail = |key: &str, cities: Vec<(String, String)>| -> Result<Response, PageError> {
         let page = LoginPage {
@@ -187,15 +198,25 @@ async fn login_submit(
         };
         Ok((axum::http::StatusCode::UNAUTHORIZED, render(&page)?).into_response())
     };
-    if let Some(wait) = st.throttle.check(&username, &ip) {
-        tracing::warn!(ip = %ip, "login throttled");
-        let mut r = fail("login-throttled", city_choices(&st, lang.0).await?)?;
-        *r.status_mut() = axum::http::StatusCode::TOO_MANY_REQUESTS;
-        if let Ok(v) = header::HeaderValue::from_str(&wait.as_secs().max(1).to_string()) {
-            r.headers_mut().insert(header::RETRY_AFTER, v);
+    // Reserved before the password is checked: concurrent guesses count one by one.
+    let attempt = match st.throttle.begin(&username, &ip) {
+        Ok(a) => a,
+        Err(wait) => {
+            tracing::warn!(ip = %ip, "login throttled");
+            let secs = wait.as_secs().max(1);
+            if wants_json(&headers) {
+                return Ok(crate::web::error::problem_response(&AppError::RateLimited(
+                    secs,
+                )));
+            }
+            let mut r = fail("login-throttled", city_choices(&st, lang.0).await?)?;
+            *r.status_mut() = axum::http::StatusCode::TOO_MANY_REQUESTS;
+            if let Ok(v) = header::HeaderValue::from_str(&secs.to_string()) {
+                r.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            return Ok(r);
         }
-        return Ok(r);
-    }
+    };
     let mut candidates = store::users::by_username_any_city(&st.db, &username).await?;
     if let Some(code) = f.city.as_deref().filter(|c| !c.is_empty())
         && let Some(c) = store::cities::by_code(&st.db, code).await?
@@ -219,11 +240,12 @@ async fn login_submit(
         }
     };
     let Some(u) = user.filter(|_| ok) else {
-        st.throttle.record_failure(&username, &ip);
+        // The reserved attempt stays counted as a failure.
+        drop(attempt);
         tracing::info!(ip = %ip, "login failed");
         return fail("login-failed", city_choices(&st, lang.0).await?);
     };
-    st.throttle.record_success(&username);
+    attempt.succeeded();
     // A fresh session id at every sign-in: end the one the browser came with.
     if let Some(c) = cookies::get(&headers, session::COOKIE).and_then(|v| SessionCookie::parse(&v))
     {
@@ -951,8 +973,9 @@ mod tests {
     #[test]
     fn redirects_stay_local() {
         assert_eq!(local_next(Some("/app/x")), "/app/x");
-        assert_eq!(local_next(Some("//evil.example")), "/app");
-        assert_eq!(local_next(Some("https://evil.example")), "/app");
+        assert_eq!(local_next(Some("//evil.example")), "/");
+        assert_eq!(local_next(Some("https://evil.example")), "/");
+        assert_eq!(local_next(Some("/\t/evil.example")), "/");
         assert_eq!(local_next(None), "/app");
     }
 }
