@@ -431,7 +431,8 @@ async fn mqtt_bad_frames_are_dead_lettered_and_acked() {
     )
     .await
     .unwrap();
-    let bad: Vec<(Option<String>, Option<i64>, Option<String>, String, String)> = rows
+    type Row = (Option<String>, Option<i64>, Option<String>, String, String);
+    let bad: Vec<Row> = rows
         .iter()
         .map(|r| {
             (
