@@ -86,7 +86,6 @@ async fn district_admin_sees_only_their_subtree(b: Backend) {
     let r = bearer("eastadmin").await.get("/api/v1/audit").await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(actions(r.json()), ["east.change"]);
-    assert_eq!(r.json()["total"], 1);
     // The page shows the same.
     let mut page = TestClient::new(router.clone());
     assert_eq!(
