@@ -23,8 +23,11 @@
 //!   reduced Ac equal those of the same-n normal plans; the 1999 edition dropped the Re gap).
 //!   Check against the standard before relying on a reduced plan.
 //! - Cells whose arrow runs off the table get [`SamplingError::NoPlan`] rather than an
-//!   invented plan: normal R at 0.015 (↓ below R), tightened R and S at 0.010–0.015, reduced
-//!   cells whose same-n normal plan points to Q or R (n 1250/2000 have no reduced row).
+//!   invented plan [M: the standard prints a plan or a footnote there that no open source
+//!   shows]: normal A at 10 (↑ above A, as the MIL-STD-105E transcription draws it) and R at
+//!   0.015 (↓ below R); tightened R at 0.015 (↓ through S); reduced A–C at 10, every letter at
+//!   0.010 and R at 0.040 (their same-n normal plan points to Q or R, n 1250/2000, which have no
+//!   reduced row).
 //!
 //! Arrow rule [V]: ↓ means the first plan below the arrow, ↑ the first above, and **both** the
 //! sample size and Ac/Re come from that plan. If the sample size reaches the lot size, the

@@ -424,3 +424,32 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn cells_without_a_plan_are_exactly_the_documented_ones() {
+    let mut missing = Vec::new();
+    for (sev, name) in [
+        (Severity::Normal, "N"),
+        (Severity::Tightened, "T"),
+        (Severity::Reduced, "R"),
+    ] {
+        for l in Letter::all() {
+            for &aql in &AQLS {
+                if let Err(e) = plan_for_letter(l, aql, sev, u64::MAX) {
+                    assert!(matches!(e, SamplingError::NoPlan { .. }));
+                    missing.push(format!("{name}{}{aql}", l.as_char()));
+                }
+            }
+        }
+    }
+    let mut want = vec![
+        "NA10", "NR0.015", "TR0.015", "RA10", "RB10", "RC10", "RR0.04",
+    ];
+    let reduced_0010: Vec<String> = Letter::all()
+        .map(|l| format!("R{}0.01", l.as_char()))
+        .collect();
+    want.extend(reduced_0010.iter().map(String::as_str));
+    missing.sort();
+    want.sort();
+    assert_eq!(missing, want);
+}
