@@ -144,3 +144,78 @@ proptest! {
         prop_assert_eq!(r, want);
     }
 }
+
+/// Fuzzing the pipeline spec parser (`pipeline.toml`, also typed into the evaluation run form):
+/// arbitrary text and the COINr example spec with lines dropped, repeated or given random
+/// values never panic, and whatever parses serialises back to the same spec.
+mod spec_fuzz {
+    use proptest::prelude::*;
+    use qcity_index::spec::PipelineSpec;
+
+    fn value() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("\"\"".to_string()),
+            Just("-1".to_string()),
+            Just("1e309".to_string()),
+            Just("nan".to_string()),
+            Just("9223372036854775807".to_string()),
+            Just("[1, \"a\", 2.5]".to_string()),
+            Just("{ x = 1 }".to_string()),
+            Just("\"minmax\"".to_string()),
+            Just("\"genmean\"".to_string()),
+            "-?[0-9]{1,20}(\\.[0-9]{1,4})?",
+            "\"[a-z_]{0,8}\"",
+            "\\PC{0,12}",
+        ]
+    }
+
+    fn cases() -> u32 {
+        std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(64)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(cases()))]
+
+        #[test]
+        fn arbitrary_text_never_panics(s in "\\PC{0,400}") {
+            let _ = PipelineSpec::from_toml(&s);
+        }
+
+        #[test]
+        fn mutated_example_specs_never_panic_and_round_trip(
+            edits in proptest::collection::vec((any::<prop::sample::Index>(), 0u8..3, value()), 1..8),
+        ) {
+            let example = PipelineSpec::coinr_example("Group").to_toml();
+            let mut lines: Vec<String> = example.lines().map(str::to_string).collect();
+            for (i, op, v) in edits {
+                if lines.is_empty() {
+                    break;
+                }
+                let k = i.index(lines.len());
+                match op {
+                    0 => {
+                        lines.remove(k);
+                    }
+                    1 => {
+                        let l = lines[k].clone();
+                        lines.insert(k, l);
+                    }
+                    _ => {
+                        if let Some((key, _)) = lines[k].split_once('=') {
+                            lines[k] = format!("{key}= {v}");
+                        }
+                    }
+                }
+            }
+            let text = lines.join("\n");
+            if let Ok(spec) = PipelineSpec::from_toml(&text) {
+                // Compared as text: a `nan` threshold is a valid float but never equal to itself.
+                let again = PipelineSpec::from_toml(&spec.to_toml()).map(|s| s.to_toml());
+                prop_assert_eq!(again.ok(), Some(spec.to_toml()));
+            }
+        }
+    }
+}

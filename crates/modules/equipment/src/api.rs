@@ -6,7 +6,6 @@ use crate::incidents::{self, AlarmFrame, IncidentFilter, IntakeOpts, NewIncident
 use crate::registry::{
     self, EquipmentFilter, NewCompany, NewEquipment, NewInspection, NewMaintenance, Scope,
 };
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -14,6 +13,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use qcity_platform::audit::{self, Actor};
 use qcity_platform::auth::{Capability, Principal, Role};
+use qcity_platform::upload::Upload;
 use qcity_platform::web::{ApiError, ApiUser, AppError, AppState};
 use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
@@ -375,20 +375,23 @@ pub struct Imported {
 
 /// Imports a CSV (UTF-8) or XLSX workbook (first sheet; told apart by its bytes) with the
 /// export's header row; all-or-nothing, errors name the row and column.
-#[utoipa::path(post, path = "/api/v1/equipment/import", request_body(content = String, content_type = "text/csv"), responses((status = 201, body = Imported), (status = 422, body = qcity_platform::web::error::Problem)))]
+#[utoipa::path(post, path = "/api/v1/equipment/import", request_body(content = String, content_type = "text/csv"), responses((status = 201, body = Imported), (status = 413, description = "over `upload.max_bytes` or `upload.max_decompressed_bytes`", body = qcity_platform::web::error::Problem), (status = 422, body = qcity_platform::web::error::Problem)))]
 async fn import_csv(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    body: Bytes,
+    up: Upload,
 ) -> ApiResult<(StatusCode, Json<Imported>)> {
     need(&p, &[Capability::ManageEquipment])?;
-    let txn = st.db.begin().await?;
-    let format = if registry::is_xlsx(&body) {
+    let format = if registry::is_xlsx(&up.bytes) {
         "xlsx"
     } else {
         "csv"
     };
-    let n = registry::import_file(&txn, &Scope::of(&p), &body).await?;
+    let table = tokio::task::spawn_blocking(move || registry::read_upload(&up.bytes, &up.limits))
+        .await
+        .map_err(AppError::internal)??;
+    let txn = st.db.begin().await?;
+    let n = registry::import_table(&txn, &Scope::of(&p), table).await?;
     audit::record(
         &txn,
         p.city_id,

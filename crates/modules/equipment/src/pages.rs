@@ -1122,46 +1122,58 @@ async fn kpi_export(
     let t = lang.tr();
     let mut w = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
     let e = |e: csv::Error| AppError::internal(e);
-    w.write_record([
-        "rank",
-        "company",
-        "trappings",
-        "ack_3min_rate",
-        "arrive_30min_rate",
-        "mean_arrival_min",
-    ])
+    qcity_platform::upload::export::write_record(
+        &mut w,
+        [
+            "rank",
+            "company",
+            "trappings",
+            "ack_3min_rate",
+            "arrive_30min_rate",
+            "mean_arrival_min",
+        ],
+    )
     .map_err(e)?;
     for c in &k.companies {
         let o = |x: Option<f64>| x.map(|v| v.to_string()).unwrap_or_default();
-        w.write_record([
-            c.rank.to_string(),
-            t.pick(&c.name_zh, &c.name_en).to_string(),
-            c.trappings.to_string(),
-            o(c.ack_3min_rate),
-            o(c.arrive_30min_rate),
-            o(c.mean_arrival_min),
-        ])
+        qcity_platform::upload::export::write_record(
+            &mut w,
+            [
+                c.rank.to_string(),
+                t.pick(&c.name_zh, &c.name_en).to_string(),
+                c.trappings.to_string(),
+                o(c.ack_3min_rate),
+                o(c.arrive_30min_rate),
+                o(c.mean_arrival_min),
+            ],
+        )
         .map_err(e)?;
     }
-    w.write_record(["", "", "", "", "", ""]).map_err(e)?;
-    w.write_record([
-        "region",
-        "period",
-        "elevators",
-        "trappings",
-        "trapping_rate_per_10k",
-        "ack_3min_rate",
-    ])
+    qcity_platform::upload::export::write_record(&mut w, ["", "", "", "", "", ""]).map_err(e)?;
+    qcity_platform::upload::export::write_record(
+        &mut w,
+        [
+            "region",
+            "period",
+            "elevators",
+            "trappings",
+            "trapping_rate_per_10k",
+            "ack_3min_rate",
+        ],
+    )
     .map_err(e)?;
     let o = |x: Option<f64>| x.map(|v| v.to_string()).unwrap_or_default();
-    w.write_record([
-        k.region.clone(),
-        k.period.clone(),
-        k.elevators.to_string(),
-        k.trappings.to_string(),
-        o(k.trapping_rate_per_10k),
-        o(k.ack_3min_rate),
-    ])
+    qcity_platform::upload::export::write_record(
+        &mut w,
+        [
+            k.region.clone(),
+            k.period.clone(),
+            k.elevators.to_string(),
+            k.trappings.to_string(),
+            o(k.trapping_rate_per_10k),
+            o(k.ack_3min_rate),
+        ],
+    )
     .map_err(e)?;
     let bytes = w
         .into_inner()

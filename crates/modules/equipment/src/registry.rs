@@ -7,6 +7,7 @@ use crate::sql::{self, all, exec, like, now, one};
 use chrono::{Datelike, Months, NaiveDate, Utc};
 use qcity_platform::auth::{Principal, Role};
 use qcity_platform::store::StoreError;
+use qcity_platform::upload::{self, Limits, UploadError, UploadErrorKind};
 use sea_orm::{ConnectionTrait, QueryResult, TransactionSession, TransactionTrait, Value};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -717,27 +718,33 @@ pub struct UploadTable {
     pub letters: Option<Vec<String>>,
 }
 
-/// Reads a UTF-8 CSV (with or without BOM); every row must have the header's width.
-pub fn read_csv(data: &[u8]) -> R<UploadTable> {
-    let mut rdr = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .flexible(false)
-        .from_reader(data);
-    let headers = rdr
-        .headers()
-        .map_err(|e| StoreError::invalid("row 1", e.to_string()))?
-        .iter()
-        .map(|h| h.trim_start_matches('\u{feff}').to_string())
-        .collect();
-    let rows = rdr
-        .records()
-        .enumerate()
-        .map(|(i, rec)| {
-            (
-                i + 2,
-                rec.map(|r| r.iter().map(str::to_string).collect())
-                    .map_err(|e| e.to_string()),
-            )
+/// Reads a CSV upload (UTF-8 with or without BOM, or GBK; quoted fields as the `csv` crate
+/// reads them) within `limits`; every row must have the header's width.
+pub fn read_csv(data: &[u8], limits: &Limits) -> Result<UploadTable, UploadError> {
+    let t = upload::csv::read_csv(data, limits)?;
+    let mut it = t.rows.into_iter().enumerate();
+    let headers: Vec<String> = match it.next() {
+        Some((_, h)) => h
+            .iter()
+            .map(|h| h.trim().trim_start_matches('\u{feff}').to_string())
+            .collect(),
+        None => {
+            return Err(UploadError::new(UploadErrorKind::Invalid, "the file is empty").at_row(1));
+        }
+    };
+    let width = headers.len();
+    let rows = it
+        .filter(|(_, r)| !(r.len() == 1 && r[0].trim().is_empty()))
+        .map(|(i, r)| {
+            let cells = if r.len() == width {
+                Ok(r.iter().map(|c| c.trim().to_string()).collect())
+            } else {
+                Err(format!(
+                    "found record with {} fields, but the header has {width} fields",
+                    r.len()
+                ))
+            };
+            (i + 1, cells)
         })
         .collect();
     Ok(UploadTable {
@@ -748,67 +755,33 @@ pub fn read_csv(data: &[u8]) -> R<UploadTable> {
 }
 
 /// The spreadsheet letter of a 0-based column (`A`, …, `Z`, `AA`, …).
-pub fn column_letter(mut c: usize) -> String {
-    let mut s = Vec::new();
-    loop {
-        s.push(b'A' + (c % 26) as u8);
-        if c < 26 {
-            break;
-        }
-        c = c / 26 - 1;
-    }
-    s.reverse();
-    String::from_utf8(s).unwrap_or_default()
+pub fn column_letter(c: usize) -> String {
+    upload::column_letter(c)
 }
 
-/// Reads the first sheet of an XLSX workbook. Date cells become `YYYY-MM-DD`; whole numbers
-/// lose their `.0` (a rescue code typed as a number stays `110001`); empty rows are skipped.
-pub fn read_xlsx(data: &[u8]) -> R<UploadTable> {
-    use calamine::{Data, Reader, Xlsx};
-    let bad = |m: String| StoreError::invalid("xlsx", m);
-    let mut wb: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(data.to_vec()))
-        .map_err(|e| bad(format!("not a readable XLSX file: {e}")))?;
-    let range = wb
-        .worksheet_range_at(0)
-        .ok_or_else(|| bad("the workbook has no sheet".into()))?
-        .map_err(|e| bad(format!("cannot read the first sheet: {e}")))?;
-    let (row0, col0) = range.start().unwrap_or((0, 0));
-    let epoch = NaiveDate::from_ymd_opt(1899, 12, 30).unwrap_or_default();
-    let cell = |c: &Data| -> String {
-        match c {
-            Data::Empty => String::new(),
-            Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", *f as i64),
-            Data::Float(f) => f.to_string(),
-            Data::Int(i) => i.to_string(),
-            Data::String(s) => s.trim().to_string(),
-            Data::Bool(b) => b.to_string(),
-            Data::DateTime(d) => {
-                let days = d.as_f64().floor() as i64;
-                (epoch + chrono::Duration::days(days)).to_string()
-            }
-            Data::DateTimeIso(s) => s.chars().take(10).collect(),
-            other => other.to_string(),
-        }
-    };
-    let mut it = range.rows().enumerate();
-    let headers: Vec<String> = match it.next() {
-        Some((_, r)) => r.iter().map(cell).collect(),
-        None => return Err(bad("the first sheet is empty".into())),
-    };
-    if row0 != 0 {
-        return Err(StoreError::invalid(
-            "row 1",
+/// Reads the first sheet of an XLSX workbook (streamed, within `limits`; see
+/// [`qcity_platform::upload::xlsx`]). Date cells become `YYYY-MM-DD`; whole numbers lose
+/// their `.0` (a rescue code typed as a number stays `110001`); empty rows are skipped.
+pub fn read_xlsx(data: &[u8], limits: &Limits) -> Result<UploadTable, UploadError> {
+    let t = upload::xlsx::read_xlsx(data, limits)?;
+    let first = t
+        .rows
+        .iter()
+        .position(|r| r.iter().any(|c| !c.trim().is_empty()))
+        .ok_or_else(|| UploadError::malformed("the first sheet is empty").with_field("xlsx"))?;
+    if first != 0 {
+        return Err(UploadError::new(
+            UploadErrorKind::Invalid,
             "the header row must be the first row of the sheet",
-        ));
+        )
+        .at_row(1));
     }
-    let rows = it
-        .map(|(i, r)| (i + 1, r.iter().map(cell).collect::<Vec<_>>()))
-        .filter(|(_, r)| r.iter().any(|c| !c.is_empty()))
-        .map(|(i, r)| (row0 as usize + i, Ok(r)))
+    let headers: Vec<String> = t.rows[0].iter().map(|h| h.trim().to_string()).collect();
+    let rows = t
+        .data_rows()
+        .map(|(i, r)| (i, Ok(r.iter().map(|c| c.trim().to_string()).collect())))
         .collect();
-    let letters = (0..headers.len())
-        .map(|j| column_letter(col0 as usize + j))
-        .collect();
+    let letters = (0..headers.len()).map(column_letter).collect();
     Ok(UploadTable {
         headers,
         rows,
@@ -818,30 +791,17 @@ pub fn read_xlsx(data: &[u8]) -> R<UploadTable> {
 
 /// Whether an upload is an XLSX workbook (a zip file) rather than CSV text.
 pub fn is_xlsx(data: &[u8]) -> bool {
-    data.starts_with(b"PK\x03\x04")
+    upload::xlsx::is_zip(data)
 }
 
-/// Imports a CSV of equipment (see [`import_table`]).
-pub async fn import_csv<C: ConnectionTrait + TransactionTrait>(
-    db: &C,
-    s: &Scope,
-    data: &[u8],
-) -> R<usize> {
-    import_table(db, s, read_csv(data)?).await
-}
-
-/// Imports a CSV or XLSX upload, told apart by its first bytes.
-pub async fn import_file<C: ConnectionTrait + TransactionTrait>(
-    db: &C,
-    s: &Scope,
-    data: &[u8],
-) -> R<usize> {
-    let t = if is_xlsx(data) {
-        read_xlsx(data)?
+/// Reads a CSV or XLSX upload, told apart by its first bytes, within `limits`; the table goes
+/// to [`import_table`].
+pub fn read_upload(data: &[u8], limits: &Limits) -> Result<UploadTable, UploadError> {
+    if is_xlsx(data) {
+        read_xlsx(data, limits)
     } else {
-        read_csv(data)?
-    };
-    import_table(db, s, t).await
+        read_csv(data, limits)
+    }
 }
 
 /// Imports a table of equipment (CSV or XLSX, the export's columns): every row is checked,
@@ -932,7 +892,12 @@ pub async fn import_table<C: ConnectionTrait + TransactionTrait>(
             if v.is_empty() {
                 return None;
             }
-            match NaiveDate::parse_from_str(&v, "%Y-%m-%d") {
+            // A spreadsheet date cell with a time of day: the date is what counts.
+            let day = match v.split_once(' ') {
+                Some((d, t)) if t.len() == 8 && t.as_bytes()[2] == b':' => d,
+                _ => v.as_str(),
+            };
+            match NaiveDate::parse_from_str(day, "%Y-%m-%d") {
                 Ok(d) => Some(d),
                 Err(_) => {
                     row_err(name, format!("`{v}` is not a date (YYYY-MM-DD)"));
@@ -1154,9 +1119,9 @@ pub async fn export_csv(db: &impl ConnectionTrait, s: &Scope, f: &EquipmentFilte
 fn csv_bytes(head: &[&str], rows: &[Vec<String>]) -> R<Vec<u8>> {
     let err = |e: csv::Error| StoreError::invalid("csv", e.to_string());
     let mut out = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
-    out.write_record(head).map_err(err)?;
+    qcity_platform::upload::export::write_record(&mut out, head).map_err(err)?;
     for r in rows {
-        out.write_record(r).map_err(err)?;
+        qcity_platform::upload::export::write_record(&mut out, r).map_err(err)?;
     }
     out.into_inner()
         .map_err(|e| StoreError::invalid("csv", e.to_string()))

@@ -1307,3 +1307,118 @@ async fn pages_render_in_both_languages(b: Backend) {
     );
     let _ = e.company_b;
 }
+
+/// Hostile uploads through the real router: a 1.6 KB workbook with cells at A1 and XFD1048576
+/// (which aborted the server: calamine allocated rows × columns), a sheet that only declares a
+/// huge `<dimension>`, a zip bomb and an over-size body are refused as 413 / 422 problem+json
+/// naming the limit, and the server keeps serving (a good import still works).
+#[tokio::test]
+async fn hostile_uploads_are_refused_and_the_server_keeps_serving() {
+    use qcity_platform::testing::{sheet_xml, text_cell, xlsx_with_sheet, xlsx_with_sheet_parts};
+    let e = setup(Backend::Sqlite).await;
+    let mut admin = e.client("admin").await;
+    let problem =
+        |r: &qcity_platform::testing::TestResponse, status: u16, code: &str, says: &str| {
+            assert_eq!(r.status, status, "{}", r.body);
+            assert_eq!(r.headers["content-type"], "application/problem+json");
+            assert_eq!(r.json()["code"], code, "{}", r.body);
+            let detail = r.json()["detail"].as_str().unwrap().to_string();
+            assert!(detail.contains(says), "{says} missing in {detail}");
+        };
+    let far = xlsx_with_sheet(&sheet_xml(
+        None,
+        &[
+            (1, &text_cell("A1", "category")),
+            (1048576, &text_cell("XFD1048576", "x")),
+        ],
+    ));
+    assert!(far.len() < 2048, "{} bytes", far.len());
+    let r = import(&mut admin, XLSX, far).await;
+    problem(
+        &r,
+        422,
+        "upload_too_many_rows",
+        "the sheet has a cell in row 1048576; the limit is 100000 rows",
+    );
+    let declared = xlsx_with_sheet(&sheet_xml(
+        Some("A1:XFD1048576"),
+        &[(1, &text_cell("A1", "category"))],
+    ));
+    let r = import(&mut admin, XLSX, declared).await;
+    problem(
+        &r,
+        422,
+        "upload_too_many_rows",
+        "the sheet declares row 1048576; the limit is 100000 rows",
+    );
+
+    // A server with small limits: a zip bomb (4 MiB of sheet XML in a few KB) and a body over
+    // the byte limit.
+    let mut cfg = qcity_platform::testing::test_config();
+    cfg.upload.max_decompressed_bytes = 1 << 20;
+    cfg.upload.max_bytes = 64 * 1024;
+    let small = qcity_platform::web::router(qcity_platform::web::AppState::new(
+        e.db.clone(),
+        cfg,
+        modules(),
+    ));
+    let mut small_admin = common::client(&e.db, &small, e.city, "admin").await;
+    let bomb = xlsx_with_sheet_parts(|w| {
+        w.write_all(&sheet_xml(None, &[(1, &text_cell("A1", "category"))]))?;
+        w.write_all(&vec![b' '; 4 << 20])
+    });
+    assert!(bomb.len() < 64 * 1024, "{} bytes", bomb.len());
+    let r = import(&mut small_admin, XLSX, bomb).await;
+    problem(
+        &r,
+        413,
+        "upload_too_large_unzipped",
+        "the limit is 1048576 bytes",
+    );
+    let big = format!(
+        "{}\n{}",
+        registry::CSV_COLUMNS.join(","),
+        "x".repeat(70_000)
+    );
+    let r = import(&mut small_admin, "text/csv", big.into_bytes()).await;
+    problem(&r, 413, "upload_too_large", "the limit is 65536 bytes");
+
+    // Still serving: a good import goes through.
+    assert_eq!(admin.get("/api/v1/equipment").await.status, 200);
+    let head = registry::CSV_COLUMNS.join(",");
+    let good = "3000,3110,311010890201500011,,,111111,1号梯,\"甲物业, 北楼\",,LA,甲路1号,118.1,24.5,990101,2010-01-01,,2010-03-01,in_use,,,,,";
+    let r = import(
+        &mut admin,
+        "text/csv",
+        format!("{head}\n{good}\n").into_bytes(),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+}
+
+/// CSV exports neutralise formula injection (OWASP): a use unit named `=HYPERLINK(…)` is
+/// exported as `'=HYPERLINK(…)`, while coordinates stay numbers.
+#[tokio::test]
+async fn csv_export_neutralises_formulas() {
+    let e = setup(Backend::Sqlite).await;
+    let mut admin = e.client("admin").await;
+    let head = registry::CSV_COLUMNS.join(",");
+    let evil = "3000,3110,311010890201500011,,,111111,@SUM(A1),\"=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\",,LA,甲路1号,-118.1,24.5,990101,2010-01-01,,2010-03-01,in_use,,,,,";
+    let r = import(
+        &mut admin,
+        "text/csv",
+        format!("{head}\n{evil}\n").into_bytes(),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let exp = admin.get("/api/v1/equipment/export.csv").await;
+    assert_eq!(exp.status, 200);
+    assert!(
+        exp.body
+            .contains("\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\""),
+        "{}",
+        exp.body
+    );
+    assert!(exp.body.contains(",'@SUM(A1),"), "{}", exp.body);
+    assert!(exp.body.contains(",-118.1,"), "{}", exp.body);
+}

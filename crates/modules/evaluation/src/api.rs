@@ -8,14 +8,14 @@ use crate::store::{
     self, Action, Completeness, EvalError, FeedReport, FrameworkView, NodeView, PassportPatch,
     ValueFilter, ValueInput, ValueView, Warning,
 };
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use qcity_platform::audit::Actor;
 use qcity_platform::auth::{Capability, Principal};
+use qcity_platform::upload::Upload;
 use qcity_platform::web::{ApiError, ApiUser, AppError, AppState};
 use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
@@ -373,22 +373,18 @@ pub struct ImportQuery {
 
 /// Imports values from a CSV or XLSX file (raw body, or multipart with a `file` part).
 /// All rows are committed as drafts, or none: 422 with every row/column error.
-#[utoipa::path(post, path = "/api/v1/evaluation/frameworks/{id}/import", tag = "evaluation", params(("id" = i64, Path), ImportQuery), request_body(content = Vec<u8>, content_type = "text/csv"), responses((status = 200, body = ImportReport), (status = 422, body = ImportReport)))]
+#[utoipa::path(post, path = "/api/v1/evaluation/frameworks/{id}/import", tag = "evaluation", params(("id" = i64, Path), ImportQuery), request_body(content = Vec<u8>, content_type = "text/csv"), responses((status = 200, body = ImportReport), (status = 413, description = "over an upload byte limit", body = qcity_platform::web::error::Problem), (status = 422, description = "row errors (`ImportReport`), or problem+json when a row / column limit is passed", body = ImportReport)))]
 async fn import_values(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
     Path(id): Path<i64>,
     Query(q): Query<ImportQuery>,
-    headers: HeaderMap,
-    body: Bytes,
+    up: Upload,
 ) -> Result<Response, ApiError> {
     forbid_unless(&p, Capability::EnterData)?;
-    let ct = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let (ct, body) = (up.content_type.as_str(), &up.bytes);
     let (name, bytes) = if ct.starts_with("multipart/form-data") {
-        import::multipart_parts(ct, &body)
+        import::multipart_parts(ct, body)
             .into_iter()
             .find(|x| x.0 == "file")
             .map(|x| (x.1, x.2))
@@ -405,7 +401,7 @@ async fn import_values(
             body.to_vec(),
         )
     };
-    let rep = import::import_file(&st.db, &p, id, &name, &bytes).await?;
+    let rep = import::import_file(&st.db, &p, id, &name, bytes, &up.limits).await?;
     let status = if rep.committed {
         StatusCode::OK
     } else {

@@ -4,6 +4,7 @@
 use crate::entity::node;
 use crate::store::{self, EvalError, ValueInput, Warning};
 use qcity_platform::auth::Principal;
+use qcity_platform::upload::{self, Limits, UploadError};
 use sea_orm::TransactionTrait;
 use serde::Serialize;
 
@@ -38,69 +39,29 @@ pub struct ImportReport {
     pub warnings: Vec<Warning>,
 }
 
-/// Reads a CSV (UTF-8, with or without BOM) or XLSX file (first sheet) into rows of text.
-pub fn read_table(filename: &str, bytes: &[u8]) -> Result<Vec<Vec<String>>, RowError> {
+/// Reads a CSV (UTF-8 with or without BOM, or GBK) or XLSX file (first sheet, streamed) into
+/// rows of text within `limits` (see [`qcity_platform::upload`]); a zip is a workbook whatever
+/// its name says.
+pub fn read_table(
+    filename: &str,
+    bytes: &[u8],
+    limits: &Limits,
+) -> Result<Vec<Vec<String>>, UploadError> {
     let lower = filename.to_ascii_lowercase();
-    let is_xlsx = lower.ends_with(".xlsx") || bytes.starts_with(b"PK\x03\x04");
-    if is_xlsx {
-        use calamine::{Data, Reader, Xlsx};
-        let mut wb: Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes.to_vec()))
-            .map_err(|e| RowError {
-                row: 0,
-                column: String::new(),
-                message: format!("not a readable XLSX file: {e}"),
-            })?;
-        let range = wb
-            .worksheet_range_at(0)
-            .ok_or_else(|| RowError {
-                row: 0,
-                column: String::new(),
-                message: "the workbook has no sheet".into(),
-            })?
-            .map_err(|e| RowError {
-                row: 0,
-                column: String::new(),
-                message: format!("cannot read the first sheet: {e}"),
-            })?;
-        Ok(range
-            .rows()
-            .map(|r| {
-                r.iter()
-                    .map(|c| match c {
-                        Data::Empty => String::new(),
-                        Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e15 => {
-                            format!("{}", *f as i64)
-                        }
-                        Data::Float(f) => f.to_string(),
-                        Data::Int(i) => i.to_string(),
-                        Data::String(s) => s.clone(),
-                        Data::Bool(b) => b.to_string(),
-                        other => other.to_string(),
-                    })
-                    .collect()
-            })
-            .collect())
+    let t = if lower.ends_with(".xlsx") || upload::xlsx::is_zip(bytes) {
+        upload::xlsx::read_xlsx(bytes, limits)?
     } else {
-        let text = std::str::from_utf8(bytes).map_err(|e| RowError {
-            row: 0,
-            column: String::new(),
-            message: format!("the CSV file is not UTF-8 (save it as CSV UTF-8): {e}"),
-        })?;
-        let text = text.trim_start_matches('\u{feff}');
-        let mut rdr = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .from_reader(text.as_bytes());
-        let mut out = Vec::new();
-        for (i, rec) in rdr.records().enumerate() {
-            let rec = rec.map_err(|e| RowError {
-                row: i + 1,
-                column: String::new(),
-                message: format!("CSV error: {e}"),
-            })?;
-            out.push(rec.iter().map(|s| s.to_string()).collect());
-        }
-        Ok(out)
+        upload::csv::read_csv(bytes, limits)?
+    };
+    Ok(t.rows)
+}
+
+/// An unreadable file as a row error (a limit refusal is answered as problem+json instead).
+fn row_error(e: UploadError) -> RowError {
+    RowError {
+        row: e.row.unwrap_or(0),
+        column: e.column.or(e.field).unwrap_or_default(),
+        message: e.message,
     }
 }
 
@@ -262,7 +223,8 @@ pub async fn import_file(
     p: &Principal,
     framework_id: i64,
     filename: &str,
-    bytes: &[u8],
+    bytes: Vec<u8>,
+    limits: &Limits,
 ) -> Result<ImportReport, EvalError> {
     store::get_framework(db, p.city_id, framework_id).await?;
     let fail = |errors: Vec<RowError>, rows: usize| ImportReport {
@@ -272,9 +234,14 @@ pub async fn import_file(
         errors,
         warnings: Vec::new(),
     };
-    let table = match read_table(filename, bytes) {
+    let (name, limits) = (filename.to_string(), *limits);
+    let read = tokio::task::spawn_blocking(move || read_table(&name, &bytes, &limits))
+        .await
+        .map_err(|e| EvalError::Db(sea_orm::DbErr::Custom(format!("import task: {e}"))))?;
+    let table = match read {
         Ok(t) => t,
-        Err(e) => return Ok(fail(vec![e], 0)),
+        Err(e) if e.kind.is_limit() => return Err(EvalError::Upload(e)),
+        Err(e) => return Ok(fail(vec![row_error(e)], 0)),
     };
     let rows = match parse_rows(framework_id, &table) {
         Ok(r) => r,
@@ -303,7 +270,7 @@ pub async fn import_file(
                 message: m,
             }),
             Err(EvalError::Forbidden) => return Err(EvalError::Forbidden),
-            Err(e @ EvalError::Db(_)) => return Err(e),
+            Err(e @ (EvalError::Db(_) | EvalError::Upload(_))) => return Err(e),
         }
     }
     if !errors.is_empty() {
@@ -354,7 +321,7 @@ pub fn template_rows(
 pub fn template_csv(rows: &[Vec<String>]) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
     for r in rows {
-        let _ = w.write_record(r);
+        let _ = qcity_platform::upload::export::write_record(&mut w, r);
     }
     let body = w.into_inner().unwrap_or_default();
     format!("\u{feff}{}", String::from_utf8_lossy(&body))

@@ -9,14 +9,14 @@ use crate::rules::{self, NewRule, RulePatch, RuleView};
 use crate::runs::{self, NewRun, RunInputs, RunResults};
 use crate::store::{self, Action, FrameworkView, NodeView, PassportPatch, ValueFilter, Warning};
 use askama::Template;
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use qcity_platform::audit::Actor;
 use qcity_platform::auth::{Capability, Principal};
+use qcity_platform::upload::Upload;
 use qcity_platform::web::shell::{embed_json, page_ctx, render};
 use qcity_platform::web::{AppError, AppState, CsrfToken, PageCtx, PageError, PageUser, ReqLang};
 use sea_orm::TransactionTrait;
@@ -1198,15 +1198,10 @@ async fn import_upload(
     PageUser(p): PageUser,
     lang: ReqLang,
     csrf: CsrfToken,
-    headers: HeaderMap,
-    body: Bytes,
+    up: Upload,
 ) -> Result<Html<String>, PageError> {
     need(&p, Capability::EnterData)?;
-    let ct = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let parts = import::multipart_parts(ct, &body);
+    let parts = import::multipart_parts(&up.content_type, &up.bytes);
     let field = |n: &str| {
         parts
             .iter()
@@ -1236,9 +1231,22 @@ async fn import_upload(
             warnings: Vec::new(),
         }
     } else {
-        import::import_file(&st.db, &p, fw_id, &filename, &bytes)
-            .await
-            .map_err(AppError::from)?
+        match import::import_file(&st.db, &p, fw_id, &filename, bytes, &up.limits).await {
+            Ok(r) => r,
+            // A file over a limit is shown on the page like any other unreadable file.
+            Err(store::EvalError::Upload(e)) => ImportReport {
+                committed: false,
+                rows: 0,
+                created_or_updated: 0,
+                errors: vec![import::RowError {
+                    row: e.row.unwrap_or(0),
+                    column: "file".into(),
+                    message: e.message,
+                }],
+                warnings: Vec::new(),
+            },
+            Err(e) => return Err(AppError::from(e).into()),
+        }
     };
     let ctx = page_ctx(
         &st,

@@ -29,6 +29,9 @@ pub enum EvalError {
     Conflict(String),
     #[error("not permitted")]
     Forbidden,
+    /// An import refused at a limit (413 / 422 problem+json naming the limit).
+    #[error("{0}")]
+    Upload(qcity_platform::upload::UploadError),
 }
 
 impl EvalError {
@@ -60,6 +63,7 @@ impl From<EvalError> for AppError {
             EvalError::Invalid { field, message } => AppError::Validation { field, message },
             EvalError::Conflict(m) => AppError::Conflict(m),
             EvalError::Forbidden => AppError::Forbidden,
+            EvalError::Upload(u) => AppError::Upload(u),
         }
     }
 }

@@ -535,6 +535,50 @@ async fn import_is_all_or_nothing_with_row_errors(b: Backend) {
         .json();
     assert_eq!(list[0]["value"], 88.4);
     assert_eq!(list[0]["year"], 2024);
+
+    // Excel in a Chinese locale saves CSV as GBK: accepted (it was refused as "not UTF-8").
+    let gbk = encoding_rs::GBK
+        .encode("指标代码,地区代码,年份,数值,数据来源\nCQ-SAT,990102,2023,79.5,统计局\n")
+        .0
+        .into_owned();
+    let r = upload(&mut o, fw, "gbk.csv", "text/csv", gbk).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let list = o
+        .get(&format!(
+            "/api/v1/evaluation/values?framework_id={fw}&indicator=CQ-SAT&year=2023"
+        ))
+        .await
+        .json();
+    assert_eq!(list[0]["value"], 79.5, "{list}");
+    assert_eq!(list[0]["source"], "统计局", "{list}");
+
+    // A tiny workbook with cells at A1 and XFD1048576 is refused (422 problem+json naming the
+    // limit) before any grid is allocated — it used to abort the server.
+    use qcity_platform::testing::{sheet_xml, text_cell, xlsx_with_sheet};
+    let bomb = xlsx_with_sheet(&sheet_xml(
+        None,
+        &[
+            (1, &text_cell("A1", "indicator")),
+            (1048576, &text_cell("XFD1048576", "x")),
+        ],
+    ));
+    let r = upload(&mut o, fw, "bomb.xlsx", "application/octet-stream", bomb).await;
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert_eq!(r.headers["content-type"], "application/problem+json");
+    assert_eq!(r.json()["code"], "upload_too_many_rows");
+    assert!(
+        r.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("the limit is 100000 rows"),
+        "{}",
+        r.body
+    );
+    // and the server keeps serving
+    let r = o
+        .get(&format!("/api/v1/evaluation/values?framework_id={fw}"))
+        .await;
+    assert_eq!(r.status, 200);
 }
 
 async fn upload(

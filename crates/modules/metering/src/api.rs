@@ -7,12 +7,13 @@ use crate::store::{
 };
 use axum::Json;
 use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::body::Body;
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::{get, post};
 use qcity_platform::audit::Actor;
 use qcity_platform::auth::{Capability, Principal, Role};
+use qcity_platform::upload::{self, Limits, Upload};
 use qcity_platform::web::{ApiError, ApiUser, AppError, AppState};
 use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
@@ -21,7 +22,7 @@ use utoipa::OpenApi;
 type ApiResult<T> = Result<T, ApiError>;
 
 /// Largest accepted ingest body (64 MiB ≈ 1.5 million CSV rows).
-pub const MAX_BODY: usize = 64 * 1024 * 1024;
+pub const MAX_BODY: usize = store::READINGS_MAX_BYTES;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -37,10 +38,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/metering/meters/{id}/checks", get(checks))
         .route("/api/v1/metering/meters/{id}/vee", post(vee))
         .route("/api/v1/metering/meters/{id}/detect", post(detect))
-        .route(
-            "/api/v1/meters/readings",
-            post(ingest).layer(DefaultBodyLimit::max(MAX_BODY)),
-        )
+        .route("/api/v1/meters/readings", post(ingest))
         .route("/api/v1/metering/alerts", get(list_alerts))
         .route("/api/v1/metering/alerts/{id}/ack", post(ack_alert))
         .route("/api/v1/metering/projects", get(list_projects))
@@ -467,21 +465,25 @@ async fn detect(
 /// Batch ingest: a JSON array of `{meter_id, ts, value}` (`Content-Type: application/json`) or
 /// CSV `meter_id,timestamp,value` (`text/csv`). One transaction, committed before the answer;
 /// idempotent on (meter, ts); bad rows are listed with their row number and reason.
-#[utoipa::path(post, path = "/api/v1/meters/readings", tag = "metering", request_body(content = [RawReading], description = "JSON array, or text/csv with meter_id,timestamp,value"), responses((status = 200, body = IngestReport), (status = 422, body = qcity_platform::web::error::Problem)))]
+#[utoipa::path(post, path = "/api/v1/meters/readings", tag = "metering", request_body(content = [RawReading], description = "JSON array, or text/csv with meter_id,timestamp,value"), responses((status = 200, body = IngestReport), (status = 413, body = qcity_platform::web::error::Problem), (status = 422, body = qcity_platform::web::error::Problem)))]
 async fn ingest(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> ApiResult<Json<IngestReport>> {
     let s = need_manage(&p)?;
+    let limits = store::readings_limits(&Limits::from_config(&st.config.upload));
+    let body = upload::read_body(&headers, body, limits.max_bytes).await?;
     let ct = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_ascii_lowercase();
     let (rows, rejects) = if ct.contains("csv") || ct.starts_with("text/plain") {
-        store::parse_csv(&body)?
+        tokio::task::spawn_blocking(move || store::parse_csv_within(&body, &limits))
+            .await
+            .map_err(AppError::internal)??
     } else {
         let v: Vec<RawReading> = serde_json::from_slice(&body).map_err(|e| {
             AppError::validation(
@@ -640,24 +642,20 @@ struct TempIn {
 /// Imports outdoor temperatures for the caller's city: CSV `timestamp,temperature_c` (or
 /// `temperature_f`; a date-only timestamp is a daily mean) or a JSON array of `{ts,
 /// temperature_c}`. All or nothing: any bad row rejects the whole import (listed by row).
-#[utoipa::path(post, path = "/api/v1/metering/weather", tag = "metering", request_body(content = [crate::weather::TempRow], description = "text/csv timestamp,temperature_c or a JSON array of {ts, temperature_c}"), responses((status = 200, body = crate::weather::WeatherReport), (status = 422, body = qcity_platform::web::error::Problem)))]
+#[utoipa::path(post, path = "/api/v1/metering/weather", tag = "metering", request_body(content = [crate::weather::TempRow], description = "text/csv timestamp,temperature_c or a JSON array of {ts, temperature_c}"), responses((status = 200, body = crate::weather::WeatherReport), (status = 413, body = qcity_platform::web::error::Problem), (status = 422, body = qcity_platform::web::error::Problem)))]
 async fn post_weather(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    headers: HeaderMap,
-    body: Bytes,
+    up: Upload,
 ) -> ApiResult<Json<crate::weather::WeatherReport>> {
     need_manage(&p)?;
     if p.role == Role::EnergyManager {
         return Err(AppError::Forbidden.into());
     }
-    let ct = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
+    let ct = up.content_type.to_ascii_lowercase();
+    let body = up.bytes;
     let (rows, rejects) = if ct.contains("csv") || ct.starts_with("text/plain") {
-        crate::weather::parse_weather_csv(&body)?
+        crate::weather::parse_weather_csv(&body, &up.limits)?
     } else {
         let v: Vec<TempIn> = serde_json::from_slice(&body).map_err(|e| {
             AppError::validation(
@@ -678,7 +676,7 @@ async fn post_weather(
                 )
             }))
             .collect();
-        crate::weather::parse_weather_csv(csv.as_bytes())?
+        crate::weather::parse_weather_csv(csv.as_bytes(), &up.limits.with_max_bytes(csv.len()))?
     };
     let rep = crate::weather::import(&st.db, p.city_id, &rows, rejects).await?;
     if rep.rejected > 0 {

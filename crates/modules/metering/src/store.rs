@@ -7,6 +7,7 @@ use crate::sql;
 use chrono::Utc;
 use qcity_platform::auth::{Capability, Principal, Role};
 use qcity_platform::store::StoreError;
+use qcity_platform::upload::{self, Limits, UploadError, UploadErrorKind};
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DbBackend, QueryResult, TransactionTrait, Value,
 };
@@ -621,58 +622,67 @@ pub fn parse_json_rows(rows: &[RawReading]) -> (Vec<(usize, Parsed)>, Vec<Reject
     (ok, bad)
 }
 
-/// Parses CSV `meter_id,timestamp,value` (header required; UTF-8 or GBK).
-pub fn parse_csv(bytes: &[u8]) -> Result<ParsedRows, StoreError> {
-    let text = match std::str::from_utf8(bytes) {
-        Ok(t) => std::borrow::Cow::Borrowed(t),
-        Err(_) => encoding_rs::GBK.decode(bytes).0,
-    };
-    let text = text.trim_start_matches('\u{feff}');
-    let mut lines = text.lines();
-    let header = lines.next().unwrap_or("").to_ascii_lowercase();
-    let cols: Vec<&str> = header.split(',').map(|c| c.trim()).collect();
-    let find = |names: &[&str]| cols.iter().position(|c| names.contains(c));
-    let (Some(mi), Some(ti), Some(vi)) = (
-        find(&["meter_id", "meter", "表计"]),
-        find(&["timestamp", "ts", "time", "时间"]),
-        find(&["value", "数值", "reading"]),
-    ) else {
-        return Err(StoreError::invalid(
-            "header",
-            "CSV 表头须含 meter_id,timestamp,value / header must name meter_id, timestamp and value",
-        ));
-    };
+/// Limits of a meter-reading upload: the configured ones, widened to the bulk ingest's own
+/// body size ([`READINGS_MAX_BYTES`]) and the rows such a body holds.
+pub fn readings_limits(configured: &Limits) -> Limits {
+    configured
+        .with_max_bytes(configured.max_bytes.max(READINGS_MAX_BYTES))
+        .with_max_rows(configured.max_rows.max(READINGS_MAX_BYTES / 16))
+}
+
+/// Largest meter-reading upload (64 MiB ≈ 1.5 million CSV rows).
+pub const READINGS_MAX_BYTES: usize = 64 * 1024 * 1024;
+
+/// Parses CSV `meter_id,timestamp,value` (header required; UTF-8, GBK or with a BOM; quoted
+/// fields may hold commas) within the default [`readings_limits`].
+pub fn parse_csv(bytes: &[u8]) -> Result<ParsedRows, UploadError> {
+    parse_csv_within(bytes, &readings_limits(&Limits::default()))
+}
+
+/// [`parse_csv`] within `limits`. Rows are numbered by the line they start on, the header
+/// excluded (the first data line is row 1; blank lines count).
+pub fn parse_csv_within(bytes: &[u8], limits: &Limits) -> Result<ParsedRows, UploadError> {
     // About 25 bytes a row: one allocation for the whole body.
-    let mut ok = Vec::with_capacity(text.len() / 24 + 1);
+    let mut ok = Vec::with_capacity(bytes.len().min(limits.max_bytes) / 24 + 1);
     let mut bad = Vec::new();
-    let last = mi.max(ti).max(vi);
-    for (i, line) in lines.enumerate() {
-        let row = i + 1;
-        if line.trim().is_empty() {
-            continue;
+    let mut idx: Option<(usize, usize, usize)> = None;
+    upload::csv::for_each_record(bytes, limits, |n, rec| {
+        let Some((mi, ti, vi)) = idx else {
+            debug_assert_eq!(n, 1);
+            let cols: Vec<String> = rec.iter().map(|c| c.trim().to_ascii_lowercase()).collect();
+            let find = |names: &[&str]| cols.iter().position(|c| names.contains(&c.as_str()));
+            let (Some(mi), Some(ti), Some(vi)) = (
+                find(&["meter_id", "meter", "表计"]),
+                find(&["timestamp", "ts", "time", "时间"]),
+                find(&["value", "数值", "reading"]),
+            ) else {
+                return Err(UploadError::new(
+                    UploadErrorKind::Invalid,
+                    "CSV 表头须含 meter_id,timestamp,value / header must name meter_id, timestamp and value",
+                )
+                .with_field("header"));
+            };
+            idx = Some((mi, ti, vi));
+            return Ok(());
+        };
+        let row = rec
+            .position()
+            .map(|p| p.line() as usize - 1)
+            .unwrap_or(n - 1);
+        let get = |k: usize| rec.get(k).map(str::trim).unwrap_or("");
+        if rec.iter().all(|f| f.trim().is_empty()) {
+            return Ok(());
         }
-        // The three wanted fields, without collecting the line into a vector.
-        let mut f = ["", "", ""];
-        for (k, field) in line.split(',').enumerate().take(last + 1) {
-            if k == mi {
-                f[0] = field.trim();
-            }
-            if k == ti {
-                f[1] = field.trim();
-            }
-            if k == vi {
-                f[2] = field.trim();
-            }
-        }
-        let Ok(meter_id) = f[0].parse::<i64>() else {
+        let (m, t, v) = (get(mi), get(ti), get(vi));
+        let Ok(meter_id) = m.parse::<i64>() else {
             bad.push(Reject {
                 row,
                 field: "meter_id".into(),
-                reason: format!("`{}` 不是表计编号 / not a meter id", f[0]),
+                reason: format!("`{m}` 不是表计编号 / not a meter id"),
             });
-            continue;
+            return Ok(());
         };
-        let ts = match domain::parse_ts(f[1]) {
+        let ts = match domain::parse_ts(t) {
             Ok(t) => t,
             Err(e) => {
                 bad.push(Reject {
@@ -680,24 +690,32 @@ pub fn parse_csv(bytes: &[u8]) -> Result<ParsedRows, StoreError> {
                     field: "timestamp".into(),
                     reason: e,
                 });
-                continue;
+                return Ok(());
             }
         };
-        match f[2].parse::<f64>() {
-            Ok(v) if v.is_finite() => ok.push((
+        match v.parse::<f64>() {
+            Ok(x) if x.is_finite() => ok.push((
                 row,
                 Parsed {
                     meter_id,
                     ts,
-                    raw: v,
+                    raw: x,
                 },
             )),
             _ => bad.push(Reject {
                 row,
                 field: "value".into(),
-                reason: format!("`{}` 不是有效数值 / not a finite number", f[2]),
+                reason: format!("`{v}` 不是有效数值 / not a finite number"),
             }),
         }
+        Ok(())
+    })?;
+    if idx.is_none() {
+        return Err(UploadError::new(
+            UploadErrorKind::Invalid,
+            "CSV 表头须含 meter_id,timestamp,value / header must name meter_id, timestamp and value",
+        )
+        .with_field("header"));
     }
     Ok((ok, bad))
 }
@@ -1421,5 +1439,23 @@ mod tests {
             ]
         );
         assert!(parse_csv(b"a,b\n1,2\n").is_err());
+    }
+
+    /// Quoted fields may hold commas and newlines; GBK headers are read.
+    #[test]
+    fn csv_quoted_fields_and_gbk() {
+        let body = "meter_id,note,timestamp,value\n7,\"pump 1, north\",2025-03-01 00:15,1.5\n7,\"two\nlines\",2025-03-01 00:30,2\n";
+        let (ok, bad) = parse_csv(body.as_bytes()).expect("csv");
+        assert!(bad.is_empty(), "{bad:?}");
+        assert_eq!(
+            ok.iter().map(|(r, p)| (*r, p.raw)).collect::<Vec<_>>(),
+            vec![(1, 1.5), (2, 2.0)]
+        );
+        let gbk = encoding_rs::GBK
+            .encode("表计,时间,数值\n7,2025-03-01 00:15,3\n")
+            .0
+            .into_owned();
+        let (ok, _) = parse_csv(&gbk).expect("gbk csv");
+        assert_eq!(ok.len(), 1);
     }
 }

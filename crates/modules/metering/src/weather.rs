@@ -13,6 +13,7 @@ use qcity_mv::caltrack::{CaltrackSettings, Fuel, fit_caltrack};
 use qcity_mv::savings::avoided_energy_caltrack;
 use qcity_mv::series::{Instant, TemperatureReading, UsagePeriod};
 use qcity_platform::store::StoreError;
+use qcity_platform::upload::{self, Limits, UploadError, UploadErrorKind};
 use sea_orm::{ConnectionTrait, TransactionSession, TransactionTrait, Value};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -50,39 +51,36 @@ pub fn f_to_c(f: f64) -> f64 {
 /// Parses CSV `timestamp,temperature_c` (or `temperature_f`); a date-only timestamp
 /// (`YYYY-MM-DD`) is a daily mean, anything else an hourly reading (truncated to its hour).
 /// Returns the good rows and the rejected ones (row numbers exclude the header).
-pub fn parse_weather_csv(bytes: &[u8]) -> Result<(Vec<TempRow>, Vec<Reject>), StoreError> {
-    let text = match std::str::from_utf8(bytes) {
-        Ok(t) => std::borrow::Cow::Borrowed(t),
-        Err(_) => encoding_rs::GBK.decode(bytes).0,
-    };
-    let text = text.trim_start_matches('\u{feff}');
-    let mut lines = text.lines();
-    let header = lines.next().unwrap_or("").to_ascii_lowercase();
-    let cols: Vec<&str> = header.split(',').map(str::trim).collect();
-    let ti = cols
-        .iter()
-        .position(|c| ["timestamp", "ts", "time", "date", "时间", "日期"].contains(c));
-    let ci = cols
-        .iter()
-        .position(|c| ["temperature_c", "temp_c", "气温"].contains(c));
-    let fi = cols
-        .iter()
-        .position(|c| ["temperature_f", "temp_f"].contains(c));
-    let (Some(ti), Some((vi, fahrenheit))) = (ti, ci.map(|i| (i, false)).or(fi.map(|i| (i, true))))
-    else {
-        return Err(StoreError::invalid(
-            "header",
-            "CSV 表头须含 timestamp 与 temperature_c (或 temperature_f) / header must name timestamp and temperature_c (or temperature_f)",
-        ));
-    };
+pub fn parse_weather_csv(
+    bytes: &[u8],
+    limits: &Limits,
+) -> Result<(Vec<TempRow>, Vec<Reject>), UploadError> {
     let (mut ok, mut bad) = (Vec::new(), Vec::new());
-    for (i, line) in lines.enumerate() {
-        let row = i + 1;
-        if line.trim().is_empty() {
-            continue;
+    let mut idx: Option<(usize, usize, bool, String)> = None;
+    upload::csv::for_each_record(bytes, limits, |n, rec| {
+        let Some((ti, vi, fahrenheit, vname)) = &idx else {
+            let cols: Vec<String> = rec.iter().map(|c| c.trim().to_ascii_lowercase()).collect();
+            let pos = |names: &[&str]| cols.iter().position(|c| names.contains(&c.as_str()));
+            let ti = pos(&["timestamp", "ts", "time", "date", "时间", "日期"]);
+            let ci = pos(&["temperature_c", "temp_c", "气温"]);
+            let fi = pos(&["temperature_f", "temp_f"]);
+            let (Some(ti), Some((vi, fahrenheit))) =
+                (ti, ci.map(|i| (i, false)).or(fi.map(|i| (i, true))))
+            else {
+                return Err(header_error());
+            };
+            idx = Some((ti, vi, fahrenheit, cols[vi].clone()));
+            return Ok(());
+        };
+        let (ti, vi, fahrenheit) = (*ti, *vi, *fahrenheit);
+        let row = rec
+            .position()
+            .map(|p| p.line() as usize - 1)
+            .unwrap_or(n - 1);
+        if rec.iter().all(|f| f.trim().is_empty()) {
+            return Ok(());
         }
-        let f: Vec<&str> = line.split(',').collect();
-        let get = |k: usize| f.get(k).map(|s| s.trim()).unwrap_or("");
+        let get = |k: usize| rec.get(k).map(str::trim).unwrap_or("");
         let t = get(ti);
         let parsed = if t.len() == 10 {
             domain::parse_ts(&format!("{t} 00:00")).map(|ts| (domain::day_bucket(ts), 'd'))
@@ -97,7 +95,7 @@ pub fn parse_weather_csv(bytes: &[u8]) -> Result<(Vec<TempRow>, Vec<Reject>), St
                     field: "timestamp".into(),
                     reason: e,
                 });
-                continue;
+                return Ok(());
             }
         };
         match get(vi).parse::<f64>() {
@@ -106,7 +104,7 @@ pub fn parse_weather_csv(bytes: &[u8]) -> Result<(Vec<TempRow>, Vec<Reject>), St
                 if !(-90.0..=60.0).contains(&c) {
                     bad.push(Reject {
                         row,
-                        field: cols[vi].to_string(),
+                        field: vname.clone(),
                         reason: format!("{c:.1} °C 超出 −90…60 °C / outside −90…60 °C"),
                     });
                 } else {
@@ -119,12 +117,24 @@ pub fn parse_weather_csv(bytes: &[u8]) -> Result<(Vec<TempRow>, Vec<Reject>), St
             }
             _ => bad.push(Reject {
                 row,
-                field: cols[vi].to_string(),
+                field: vname.clone(),
                 reason: format!("`{}` 不是有效数值 / not a finite number", get(vi)),
             }),
         }
+        Ok(())
+    })?;
+    if idx.is_none() {
+        return Err(header_error());
     }
     Ok((ok, bad))
+}
+
+fn header_error() -> UploadError {
+    UploadError::new(
+        UploadErrorKind::Invalid,
+        "CSV 表头须含 timestamp 与 temperature_c (或 temperature_f) / header must name timestamp and temperature_c (or temperature_f)",
+    )
+    .with_field("header")
 }
 
 /// Stores temperatures for a city, all or nothing: if any row was rejected nothing is stored.

@@ -520,6 +520,21 @@ async fn ingest_is_idempotent_and_late_data_keeps_rollups_consistent(b: Backend)
         .await;
     assert_eq!(r.status, 422);
     assert_eq!(r.json()["field"], "header");
+    // A quoted field holding a comma (a note) does not shift the columns after it (the CSV
+    // was split on every `,`, so the value read " north\"" and the row was rejected).
+    let csv = format!("meter_id,note,timestamp,value\n{mb},\"pump 1, north\",2025-03-01 01:15,4\n");
+    let r = admin
+        .request(
+            "POST",
+            "/api/v1/meters/readings",
+            Some("text/csv"),
+            csv.into_bytes(),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["accepted"], 1, "{}", r.body);
+    assert_eq!(r.json()["rejected"], 0, "{}", r.body);
 }
 
 async fn vee_detectors_alert_ack_and_hooks(b: Backend) {

@@ -153,9 +153,9 @@ fn cell_text(v: &Value) -> String {
 /// CSV (UTF-8 with a byte-order mark so spreadsheet programs read Chinese correctly).
 pub fn to_csv(d: &OpenDataset) -> Result<Vec<u8>, String> {
     let mut w = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
-    w.write_record(&d.columns).map_err(|e| e.to_string())?;
+    qcity_platform::upload::export::write_record(&mut w, &d.columns).map_err(|e| e.to_string())?;
     for r in &d.rows {
-        w.write_record(r.iter().map(cell_text))
+        qcity_platform::upload::export::write_record(&mut w, r.iter().map(cell_text))
             .map_err(|e| e.to_string())?;
     }
     w.into_inner().map_err(|e| e.to_string())

@@ -5,9 +5,8 @@ use crate::analysis::{self, Analysis, DistrictNames};
 use crate::collect::{self, RowError, Submission};
 use crate::model::{QuestionnaireDef, RawAnswer};
 use crate::store::{self, MarginCell, NewWave, QuotaCell, ResponseFilter, Wave};
-use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -15,6 +14,7 @@ use chrono::Utc;
 use qcity_platform::audit::{self, Actor};
 use qcity_platform::auth::{Capability, Principal};
 use qcity_platform::store::group_commit::GroupCommit;
+use qcity_platform::upload::Upload;
 use qcity_platform::web::{ApiError, ApiUser, AppError, AppState};
 use sea_orm::{ConnectionTrait, TransactionTrait};
 use serde::Deserialize;
@@ -684,19 +684,17 @@ struct ImportQuery {
     format: Option<String>,
 }
 
-#[utoipa::path(post, path = "/api/v1/survey/waves/{id}/import", tag = "survey", params(("format" = Option<String>, Query, description = "csv or xlsx")), request_body(content = String, description = "CSV (UTF-8 or GBK) or XLSX file body"), responses((status = 201, description = "`{accepted, ids}`"), (status = 422, description = "problem+json with `errors: [RowError]`")))]
+#[utoipa::path(post, path = "/api/v1/survey/waves/{id}/import", tag = "survey", params(("format" = Option<String>, Query, description = "csv or xlsx")), request_body(content = String, description = "CSV (UTF-8 or GBK) or XLSX file body"), responses((status = 201, description = "`{accepted, ids}`"), (status = 413, description = "over an upload byte limit (problem+json)"), (status = 422, description = "problem+json with `errors: [RowError]`, or naming the row / column limit passed")))]
 async fn import_file(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
     Path(id): Path<i64>,
     Query(qy): Query<ImportQuery>,
-    headers: HeaderMap,
-    body: Bytes,
+    up: Upload,
 ) -> Result<Response, ApiError> {
-    let ct = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let ct = up.content_type.to_ascii_lowercase();
+    let body = up.bytes;
+    let limits = up.limits;
     let xlsx = match qy.format.as_deref() {
         Some("xlsx") => true,
         Some("csv") => false,
@@ -707,12 +705,13 @@ async fn import_file(
         }
         None => ct.contains("spreadsheetml") || body.starts_with(b"PK"),
     };
-    let subs = match tokio::task::spawn_blocking(move || collect::parse_file(&body, xlsx))
+    let subs = match tokio::task::spawn_blocking(move || collect::parse_file(&body, xlsx, &limits))
         .await
         .map_err(AppError::internal)?
     {
         Ok(s) => s,
-        Err(e) => return Ok(row_errors(&[e])),
+        Err(Ok(e)) => return Ok(row_errors(&[e])),
+        Err(Err(refused)) => return Err(AppError::Upload(refused).into()),
     };
     Ok(store_batch(&st, &p, id, subs, "import").await?)
 }

@@ -6,6 +6,7 @@ use crate::model::{
 };
 use crate::store::{self, NewResponse, QuotaCell, Result, SurveyStoreError, Wave};
 use chrono::{DateTime, Utc};
+use qcity_platform::upload::{self, Limits, UploadError};
 use sea_orm::ConnectionTrait;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -281,12 +282,28 @@ pub async fn complete_batch(
 
 /// Parses a CSV or XLSX fieldwork file into submissions. The header names the columns:
 /// `external_id`, `mode`, `duration_s` and the question codes (multiple choice joined by `;`).
-pub fn parse_file(bytes: &[u8], xlsx: bool) -> std::result::Result<Vec<Submission>, RowError> {
-    let rows: Vec<Vec<String>> = if xlsx {
-        xlsx_rows(bytes)?
+/// The file is read by [`qcity_platform::upload`] within `limits`: a file over a limit is
+/// refused as a whole (`Err(Err(_))`, answered 413 / 422 problem+json naming the limit).
+pub fn parse_file(
+    bytes: &[u8],
+    xlsx: bool,
+    limits: &Limits,
+) -> std::result::Result<Vec<Submission>, std::result::Result<RowError, UploadError>> {
+    let read = if xlsx {
+        upload::xlsx::read_xlsx(bytes, limits)
     } else {
-        csv_rows(bytes)?
+        upload::csv::read_csv(bytes, limits)
     };
+    let rows = match read {
+        Ok(t) => t.rows,
+        Err(e) if e.kind.is_limit() => return Err(Err(e)),
+        Err(e) => return Err(Ok(row_error(e))),
+    };
+    parse_rows(rows).map_err(Ok)
+}
+
+/// Parses the rows of a fieldwork file (header first) into submissions.
+fn parse_rows(rows: Vec<Vec<String>>) -> std::result::Result<Vec<Submission>, RowError> {
     let mut it = rows.into_iter();
     let header: Vec<String> = it
         .next()
@@ -343,50 +360,15 @@ pub fn parse_file(bytes: &[u8], xlsx: bool) -> std::result::Result<Vec<Submissio
     Ok(out)
 }
 
-fn csv_rows(bytes: &[u8]) -> std::result::Result<Vec<Vec<String>>, RowError> {
-    let text: String = match std::str::from_utf8(bytes) {
-        Ok(s) => s.to_string(),
-        // Excel in a Chinese locale saves CSV as GBK.
-        Err(_) => encoding_rs::GBK.decode(bytes).0.into_owned(),
-    };
-    let mut rdr = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    let mut rows = Vec::new();
-    for (i, rec) in rdr.records().enumerate() {
-        let rec = rec.map_err(|e| RowError {
-            row: i,
-            field: "csv".into(),
-            message: e.to_string(),
-        })?;
-        rows.push(rec.iter().map(str::to_string).collect());
+/// A file the upload module could not read, as a row error (row 0 = the file as a whole).
+fn row_error(e: UploadError) -> RowError {
+    RowError {
+        row: e.row.unwrap_or(0),
+        field: e
+            .field
+            .clone()
+            .or(e.column.clone())
+            .unwrap_or_else(|| "csv".into()),
+        message: e.message,
     }
-    Ok(rows)
-}
-
-fn xlsx_rows(bytes: &[u8]) -> std::result::Result<Vec<Vec<String>>, RowError> {
-    use calamine::{Reader, Xlsx};
-    let mut wb: Xlsx<_> =
-        Xlsx::new(std::io::Cursor::new(bytes.to_vec())).map_err(|e| RowError {
-            row: 0,
-            field: "xlsx".into(),
-            message: format!("not a readable XLSX file: {e}"),
-        })?;
-    let range = wb
-        .worksheet_range_at(0)
-        .ok_or(RowError {
-            row: 0,
-            field: "xlsx".into(),
-            message: "the workbook has no sheet".into(),
-        })?
-        .map_err(|e| RowError {
-            row: 0,
-            field: "xlsx".into(),
-            message: e.to_string(),
-        })?;
-    Ok(range
-        .rows()
-        .map(|r| r.iter().map(|c| c.to_string()).collect())
-        .collect())
 }

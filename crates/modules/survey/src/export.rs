@@ -119,9 +119,9 @@ pub fn score_rows(a: &Analysis, en: bool) -> Vec<Vec<String>> {
 /// The scores table as CSV (UTF-8 with BOM so Excel shows Chinese correctly).
 pub fn csv(a: &Analysis, en: bool) -> Result<String, csv::Error> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(headers(en))?;
+    qcity_platform::upload::export::write_record(&mut w, headers(en))?;
     for r in score_rows(a, en) {
-        w.write_record(&r)?;
+        qcity_platform::upload::export::write_record(&mut w, &r)?;
     }
     let bytes = w.into_inner().map_err(|e| e.into_error())?;
     Ok(format!("\u{feff}{}", String::from_utf8_lossy(&bytes)))

@@ -9,6 +9,8 @@ pub mod collect;
 pub mod demo;
 pub mod export;
 pub mod model;
+#[cfg(test)]
+mod model_fuzz;
 pub mod pages;
 pub mod public;
 pub mod schema;
