@@ -18,6 +18,18 @@ pub enum AppError {
     Validation { field: String, message: String },
     #[error("{0}")]
     Conflict(String),
+    /// A conflict with a stable domain `code` (e.g. `illegal_transition`, `stale_version`).
+    #[error("{detail}")]
+    ConflictCode { code: &'static str, detail: String },
+    /// A request refused before the handler ran: a body that is not JSON, a wrong content type,
+    /// a query or path parameter that does not parse (see [`crate::web::api_extract`]).
+    #[error("{detail}")]
+    Rejected {
+        status: StatusCode,
+        code: &'static str,
+        field: Option<String>,
+        detail: String,
+    },
     #[error("CSRF token missing or invalid")]
     Csrf,
     #[error("too many attempts; retry in {0} s")]
@@ -44,6 +56,7 @@ impl AppError {
             AppError::NotFound(_) => "not_found",
             AppError::Validation { .. } => "validation_failed",
             AppError::Conflict(_) => "conflict",
+            AppError::ConflictCode { code, .. } | AppError::Rejected { code, .. } => code,
             AppError::Csrf => "csrf_failed",
             AppError::RateLimited(_) => "rate_limited",
             AppError::Internal(_) => "internal",
@@ -55,7 +68,8 @@ impl AppError {
             AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Conflict(_) | AppError::ConflictCode { .. } => StatusCode::CONFLICT,
+            AppError::Rejected { status, .. } => *status,
             AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -79,6 +93,7 @@ impl From<StoreError> for AppError {
             StoreError::Invalid { field, message } => AppError::Validation { field, message },
             StoreError::NotFound(what) => AppError::NotFound(what),
             StoreError::Conflict(m) => AppError::Conflict(m),
+            StoreError::ConflictCode { code, detail } => AppError::ConflictCode { code, detail },
         }
     }
 }
@@ -130,6 +145,7 @@ pub fn problem_response(e: &AppError) -> Response {
         code: e.code().to_string(),
         field: match e {
             AppError::Validation { field, .. } => Some(field.clone()),
+            AppError::Rejected { field, .. } => field.clone(),
             _ => None,
         },
     };
