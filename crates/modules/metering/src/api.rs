@@ -8,12 +8,12 @@ use crate::store::{
 use axum::Json;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::{get, post};
 use qcity_platform::audit::Actor;
 use qcity_platform::auth::{Capability, Principal, Role};
-use qcity_platform::web::{ApiError, ApiUser, AppError, AppState};
+use qcity_platform::web::{ApiError, ApiJson, ApiPath, ApiQuery, ApiUser, AppError, AppState};
 use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
 use utoipa::OpenApi;
@@ -151,9 +151,18 @@ fn parse_opt_ts(s: &Option<String>, field: &str) -> Result<Option<i64>, AppError
             } else {
                 t.to_string()
             };
-            domain::parse_ts(&t)
-                .map(Some)
-                .map_err(|m| AppError::validation(field, m))
+            let ts = domain::parse_ts(&t).map_err(|m| AppError::validation(field, m))?;
+            // Years 1900–2200 (the API's bound on dates), so no date arithmetic overflows.
+            let years = qcity_platform::web::api_extract::YEARS;
+            if !(domain::year_start(*years.start())..domain::year_start(years.end() + 1))
+                .contains(&ts)
+            {
+                return Err(AppError::validation(
+                    field,
+                    format!("must lie in the years {}–{}", years.start(), years.end()),
+                ));
+            }
+            Ok(Some(ts))
         }
     }
 }
@@ -193,7 +202,7 @@ async fn list_units(State(st): State<AppState>, ApiUser(p): ApiUser) -> ApiResul
 async fn create_unit(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Json(n): Json<NewUnit>,
+    ApiJson(n): ApiJson<NewUnit>,
 ) -> ApiResult<(StatusCode, Json<Unit>)> {
     let s = need_manage(&p)?;
     if p.role == Role::EnergyManager {
@@ -228,7 +237,7 @@ pub struct UnitDetail {
 async fn get_unit(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<UnitDetail>> {
     let s = view(&p)?;
     let unit = store::unit(&st.db, &s, id)
@@ -247,8 +256,8 @@ async fn get_unit(
 async fn unit_energy(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<i64>,
-    Query(r): Query<Range>,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(r): ApiQuery<Range>,
 ) -> ApiResult<Json<UnitEnergy>> {
     let s = view(&p)?;
     store::unit(&st.db, &s, id)
@@ -267,7 +276,7 @@ pub struct MeterFilter {
 async fn list_meters(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Query(f): Query<MeterFilter>,
+    ApiQuery(f): ApiQuery<MeterFilter>,
 ) -> ApiResult<Json<Vec<Meter>>> {
     let s = view(&p)?;
     Ok(Json(store::meters(&st.db, &s, f.unit_id).await?))
@@ -277,7 +286,7 @@ async fn list_meters(
 async fn create_meter(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Json(n): Json<NewMeter>,
+    ApiJson(n): ApiJson<NewMeter>,
 ) -> ApiResult<(StatusCode, Json<Meter>)> {
     let s = need_manage(&p)?;
     let txn = st.db.begin().await?;
@@ -307,7 +316,7 @@ async fn meter_in_scope(st: &AppState, s: &Scope, id: i64) -> Result<Meter, AppE
 async fn get_meter(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<Meter>> {
     let s = view(&p)?;
     Ok(Json(meter_in_scope(&st, &s, id).await?))
@@ -317,8 +326,8 @@ async fn get_meter(
 async fn series(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<i64>,
-    Query(r): Query<Range>,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(r): ApiQuery<Range>,
 ) -> ApiResult<Json<Vec<store::Point>>> {
     let s = view(&p)?;
     let m = meter_in_scope(&st, &s, id).await?;
@@ -344,8 +353,8 @@ pub struct Checks {
 async fn checks(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<i64>,
-    Query(r): Query<Range>,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(r): ApiQuery<Range>,
 ) -> ApiResult<Json<Checks>> {
     let s = view(&p)?;
     let m = meter_in_scope(&st, &s, id).await?;
@@ -360,8 +369,8 @@ async fn checks(
 async fn vee(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<i64>,
-    Query(r): Query<Range>,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(r): ApiQuery<Range>,
 ) -> ApiResult<Json<VeeReport>> {
     let s = need_manage(&p).or_else(|_| {
         if p.can(Capability::ViewAll) && p.role != Role::Viewer {
@@ -386,8 +395,8 @@ pub struct Detected {
 async fn detect(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<i64>,
-    Query(r): Query<Range>,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(r): ApiQuery<Range>,
 ) -> ApiResult<Json<Detected>> {
     let s = view(&p)?;
     let m = meter_in_scope(&st, &s, id).await?;
@@ -441,7 +450,7 @@ pub struct AlertFilter {
 async fn list_alerts(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Query(f): Query<AlertFilter>,
+    ApiQuery(f): ApiQuery<AlertFilter>,
 ) -> ApiResult<Json<Vec<Alert>>> {
     let s = view(&p)?;
     let open = f.status.as_deref() != Some("all");
@@ -460,8 +469,8 @@ pub struct AckReq {
 async fn ack_alert(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<i64>,
-    Json(r): Json<AckReq>,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(r): ApiJson<AckReq>,
 ) -> ApiResult<Json<Alert>> {
     let s = need_manage(&p)?;
     Ok(Json(
@@ -473,7 +482,7 @@ async fn ack_alert(
 async fn list_projects(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Query(f): Query<MeterFilter>,
+    ApiQuery(f): ApiQuery<MeterFilter>,
 ) -> ApiResult<Json<Vec<analysis::Project>>> {
     let s = view(&p)?;
     Ok(Json(analysis::projects(&st.db, &s, f.unit_id).await?))
@@ -483,7 +492,7 @@ async fn list_projects(
 async fn project_savings(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<Savings>> {
     let s = view(&p)?;
     let pr = analysis::projects(&st.db, &s, None)
@@ -496,6 +505,12 @@ async fn project_savings(
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct YearQ {
+    /// Calendar year (1900–2200; default: the current one).
+    #[serde(
+        default,
+        deserialize_with = "qcity_platform::web::api_extract::opt_year"
+    )]
+    #[param(minimum = 1900, maximum = 2200)]
     pub year: Option<i32>,
 }
 
@@ -503,7 +518,7 @@ pub struct YearQ {
 async fn city_summary(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Query(q): Query<YearQ>,
+    ApiQuery(q): ApiQuery<YearQ>,
 ) -> ApiResult<Json<Vec<crate::CityRow>>> {
     let s = view(&p)?;
     let year = q.year.unwrap_or_else(|| {
@@ -530,7 +545,7 @@ async fn get_settings(
 async fn put_settings(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Json(n): Json<crate::retention::Settings>,
+    ApiJson(n): ApiJson<crate::retention::Settings>,
 ) -> ApiResult<Json<crate::retention::Settings>> {
     if p.role != Role::Admin {
         return Err(AppError::Forbidden.into());
@@ -550,7 +565,7 @@ pub struct DailyTemp {
 async fn list_weather(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Query(r): Query<Range>,
+    ApiQuery(r): ApiQuery<Range>,
 ) -> ApiResult<Json<Vec<DailyTemp>>> {
     view(&p)?;
     let (from, to) = r.resolve(365)?;
@@ -678,8 +693,8 @@ async fn baseline_periods(
 async fn meter_baseline(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<i64>,
-    Query(q): Query<BaselineQ>,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<BaselineQ>,
 ) -> ApiResult<Json<crate::weather::TemperatureBaseline>> {
     let s = view(&p)?;
     let m = meter_in_scope(&st, &s, id).await?;
@@ -694,8 +709,8 @@ async fn meter_baseline(
 async fn unit_baseline(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<i64>,
-    Query(q): Query<BaselineQ>,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<BaselineQ>,
 ) -> ApiResult<Json<crate::weather::TemperatureBaseline>> {
     let s = view(&p)?;
     store::unit(&st.db, &s, id)
@@ -722,7 +737,7 @@ pub struct Hours {
 async fn get_hours(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<Hours>> {
     let s = view(&p)?;
     store::unit(&st.db, &s, id)
@@ -740,8 +755,8 @@ async fn get_hours(
 async fn put_hours(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<i64>,
-    Json(h): Json<Hours>,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(h): ApiJson<Hours>,
 ) -> ApiResult<Json<Hours>> {
     let s = need_manage(&p)?;
     let txn = st.db.begin().await?;
