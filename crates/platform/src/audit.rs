@@ -209,7 +209,7 @@ async fn browse_where(
     let rows = q
         .order_by_desc(audit_log::Column::At)
         .order_by_desc(audit_log::Column::Id)
-        .offset(page * PAGE_SIZE)
+        .offset(page.saturating_mul(PAGE_SIZE).min(i64::MAX as u64))
         .limit(PAGE_SIZE)
         .all(db)
         .await?;

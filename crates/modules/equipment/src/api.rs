@@ -6,7 +6,7 @@ use crate::incidents::{self, AlarmFrame, IncidentFilter, IntakeOpts, NewIncident
 use crate::registry::{
     self, EquipmentFilter, NewCompany, NewEquipment, NewInspection, NewMaintenance, Scope,
 };
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -14,7 +14,7 @@ use axum::{Json, Router};
 use qcity_platform::audit::{self, Actor};
 use qcity_platform::auth::{Capability, Principal, Role};
 use qcity_platform::upload::Upload;
-use qcity_platform::web::{ApiError, ApiUser, AppError, AppState};
+use qcity_platform::web::{ApiError, ApiJson, ApiPath, ApiQuery, ApiUser, AppError, AppState};
 use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
 use utoipa::OpenApi;
@@ -183,7 +183,7 @@ pub struct EquipmentPage {
 async fn list_equipment(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Query(f): Query<EquipmentFilter>,
+    ApiQuery(f): ApiQuery<EquipmentFilter>,
 ) -> ApiResult<Json<EquipmentPage>> {
     let s = view(&p)?;
     let (items, total) = registry::list_equipment(&st.db, &s, &f).await?;
@@ -199,7 +199,7 @@ async fn list_equipment(
 async fn create_equipment(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Json(n): Json<NewEquipment>,
+    ApiJson(n): ApiJson<NewEquipment>,
 ) -> ApiResult<(StatusCode, Json<registry::Equipment>)> {
     need(&p, &[Capability::ManageEquipment])?;
     let s = Scope::of(&p);
@@ -224,7 +224,7 @@ async fn create_equipment(
 async fn get_equipment(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<registry::Equipment>> {
     let s = view(&p)?;
     let e = registry::equipment(&st.db, &s, id)
@@ -239,7 +239,7 @@ async fn get_equipment(
 async fn get_schedule(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<registry::InspectionPlan>> {
     let s = view(&p)?;
     let e = registry::equipment(&st.db, &s, id)
@@ -261,8 +261,8 @@ pub struct StatusReq {
 async fn set_status(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<i64>,
-    Json(r): Json<StatusReq>,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(r): ApiJson<StatusReq>,
 ) -> ApiResult<Json<registry::Equipment>> {
     need(&p, &[Capability::ManageEquipment])?;
     let to = EquipmentStatus::parse(&r.status).ok_or_else(|| {
@@ -289,7 +289,7 @@ async fn set_status(
 async fn export_csv(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Query(f): Query<EquipmentFilter>,
+    ApiQuery(f): ApiQuery<EquipmentFilter>,
 ) -> ApiResult<Response> {
     let s = view(&p)?;
     let bytes = registry::export_csv(&st.db, &s, &f).await?;
@@ -313,7 +313,7 @@ const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.
 async fn export_xlsx(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Query(f): Query<EquipmentFilter>,
+    ApiQuery(f): ApiQuery<EquipmentFilter>,
 ) -> ApiResult<Response> {
     let s = view(&p)?;
     let bytes = registry::export_xlsx(&st.db, &s, &f).await?;
@@ -420,7 +420,7 @@ async fn list_companies(
 async fn create_company(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Json(n): Json<NewCompany>,
+    ApiJson(n): ApiJson<NewCompany>,
 ) -> ApiResult<(StatusCode, Json<registry::Company>)> {
     need(&p, &[Capability::ManageEquipment])?;
     let txn = st.db.begin().await?;
@@ -455,8 +455,8 @@ async fn list_cycles(
 async fn update_cycle(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<i64>,
-    Json(r): Json<registry::CycleEdit>,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(r): ApiJson<registry::CycleEdit>,
 ) -> ApiResult<Json<Vec<registry::Cycle>>> {
     need(&p, &[Capability::ManageEquipment])?;
     if !city_wide(&p) {
@@ -481,7 +481,7 @@ pub struct TimersReq {
 async fn get_timers(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Query(q): Query<std::collections::HashMap<String, String>>,
+    ApiQuery(q): ApiQuery<std::collections::HashMap<String, String>>,
 ) -> ApiResult<Json<Timers>> {
     view(&p)?;
     let r = q
@@ -496,7 +496,7 @@ async fn get_timers(
 async fn set_timers(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Json(r): Json<TimersReq>,
+    ApiJson(r): ApiJson<TimersReq>,
 ) -> ApiResult<Json<Timers>> {
     need(
         &p,
@@ -532,8 +532,8 @@ async fn set_timers(
 async fn record_inspection(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<i64>,
-    Json(n): Json<NewInspection>,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(n): ApiJson<NewInspection>,
 ) -> ApiResult<(StatusCode, Json<registry::Inspection>)> {
     need(&p, &[Capability::RecordInspections])?;
     let txn = st.db.begin().await?;
@@ -557,7 +557,7 @@ async fn record_inspection(
 async fn list_inspections(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<Vec<registry::Inspection>>> {
     let s = view(&p)?;
     registry::equipment(&st.db, &s, id)
@@ -575,8 +575,8 @@ pub struct RectifyReq {
 async fn rectify(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<i64>,
-    Json(r): Json<RectifyReq>,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(r): ApiJson<RectifyReq>,
 ) -> ApiResult<Json<registry::Inspection>> {
     need(&p, &[Capability::RecordInspections])?;
     let txn = st.db.begin().await?;
@@ -600,8 +600,8 @@ async fn rectify(
 async fn record_maintenance(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<i64>,
-    Json(n): Json<NewMaintenance>,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(n): ApiJson<NewMaintenance>,
 ) -> ApiResult<(StatusCode, Json<registry::Maintenance>)> {
     need(&p, &[Capability::RecordMaintenance])?;
     let txn = st.db.begin().await?;
@@ -642,7 +642,7 @@ pub struct RiskQuery {
 async fn risk(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Query(q): Query<RiskQuery>,
+    ApiQuery(q): ApiQuery<RiskQuery>,
 ) -> ApiResult<Json<Vec<registry::RiskRow>>> {
     let s = view(&p)?;
     Ok(Json(
@@ -663,7 +663,7 @@ async fn create_incident(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
     headers: HeaderMap,
-    Json(n): Json<NewIncident>,
+    ApiJson(n): ApiJson<NewIncident>,
 ) -> ApiResult<Response> {
     need(&p, &[Capability::DispatchIncidents])?;
     let key = headers
@@ -701,7 +701,7 @@ async fn create_incident(
 async fn list_incidents(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Query(f): Query<IncidentFilter>,
+    ApiQuery(f): ApiQuery<IncidentFilter>,
 ) -> ApiResult<Json<Vec<incidents::Incident>>> {
     let s = view(&p)?;
     Ok(Json(incidents::list(&st.db, &s, &f).await?))
@@ -711,7 +711,7 @@ async fn list_incidents(
 async fn get_incident(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<incidents::Incident>> {
     let s = view(&p)?;
     Ok(Json(
@@ -730,20 +730,33 @@ pub fn transition_actor(p: &Principal, channel: &str) -> incidents::Actor {
     }
 }
 
-/// Moves an incident to another state. Illegal transitions and stale versions are `409`
-/// (`detail` starts with `illegal_transition` or `stale_version`).
-#[utoipa::path(post, path = "/api/v1/incidents/{id}/transitions", request_body = TransitionReq, responses((status = 200, body = incidents::Incident), (status = 409, body = qcity_platform::web::error::Problem)))]
+/// Moves an incident to another state: `{"to": STATE}`, optionally with the `version` last seen
+/// (in the body or as `If-Match`). An illegal transition is `409` with `code`
+/// `illegal_transition`, a stale version `409` with `code` `stale_version`.
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/transitions", request_body = TransitionReq, params(("id" = i64, Path, description = "incident id"), ("If-Match" = Option<String>, Header, description = "the incident version last seen, e.g. `\"3\"` (instead of `version` in the body)")), responses((status = 200, body = incidents::Incident), (status = 409, description = "`illegal_transition` or `stale_version`", body = qcity_platform::web::error::Problem)))]
 async fn transition(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
     headers: HeaderMap,
-    Json(r): Json<TransitionReq>,
+    ApiJson(mut r): ApiJson<TransitionReq>,
 ) -> ApiResult<Json<incidents::Incident>> {
     need(
         &p,
         &[Capability::DispatchIncidents, Capability::RespondIncidents],
     )?;
+    if let Some(v) = if_match_version(&headers)? {
+        match r.version {
+            Some(b) if b != v => {
+                return Err(AppError::validation(
+                    "version",
+                    format!("the body says version {b}, If-Match says {v}"),
+                )
+                .into());
+            }
+            _ => r.version = Some(v),
+        }
+    }
     let channel = headers
         .get("x-channel")
         .and_then(|v| v.to_str().ok())
@@ -762,13 +775,27 @@ async fn transition(
     Ok(Json(i))
 }
 
+/// The version in an `If-Match` header (`"3"`, `W/"3"` or `3`); `*` means any version.
+fn if_match_version(headers: &HeaderMap) -> Result<Option<i32>, AppError> {
+    let Some(v) = headers.get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let bad = || AppError::validation("If-Match", "expected the incident version, e.g. \"3\"");
+    let raw = v.to_str().map_err(|_| bad())?.trim();
+    if raw == "*" {
+        return Ok(None);
+    }
+    let raw = raw.strip_prefix("W/").unwrap_or(raw).trim_matches('"');
+    raw.parse().map(Some).map_err(|_| bad())
+}
+
 /// Elevator-monitor alarm frames: one object or an array. Needs a token (or session) allowed
 /// to dispatch incidents.
 #[utoipa::path(post, path = "/api/v1/iot/elevator-alarms", request_body = AlarmFrame, responses((status = 200, body = Vec<incidents::AlarmOutcome>)))]
 async fn iot_alarms(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Json(v): Json<serde_json::Value>,
+    ApiJson(v): ApiJson<serde_json::Value>,
 ) -> ApiResult<Json<Vec<incidents::AlarmOutcome>>> {
     need(&p, &[Capability::DispatchIncidents])?;
     let frames: Vec<AlarmFrame> = match v {
@@ -787,7 +814,7 @@ async fn iot_alarms(
     Ok(Json(out))
 }
 
-#[utoipa::path(get, path = "/api/v1/iot/elevator-alarms/summary", responses((status = 200, description = "frame counts by outcome over 30 days (of the elevators in the caller's region and, for maintenance engineers, company) and, for city-wide users, the latest frames from unknown elevators")))]
+#[utoipa::path(get, path = "/api/v1/iot/elevator-alarms/summary", responses((status = 200, description = "frame counts by outcome over 30 days (of the elevators in the caller's region and, for maintenance engineers, company) and, for city-wide users, the latest frames from unknown elevators", body = Object)))]
 async fn iot_summary(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
@@ -808,7 +835,12 @@ pub struct KpiQuery {
     pub region: Option<String>,
     /// `YYYY-MM` (default: the current month).
     pub month: Option<String>,
-    /// A whole year instead of a month.
+    /// A whole year instead of a month (1900–2200).
+    #[serde(
+        default,
+        deserialize_with = "qcity_platform::web::api_extract::opt_year"
+    )]
+    #[param(minimum = 1900, maximum = 2200)]
     pub year: Option<i32>,
 }
 
@@ -816,7 +848,7 @@ pub struct KpiQuery {
 async fn kpis(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Query(q): Query<KpiQuery>,
+    ApiQuery(q): ApiQuery<KpiQuery>,
 ) -> ApiResult<Json<incidents::ElevatorKpis>> {
     let s = view(&p)?;
     Ok(Json(kpi_for(&st, &p, &s, &q).await?))

@@ -47,9 +47,12 @@ pub struct NewIncident {
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 pub struct TransitionReq {
     /// Target state, e.g. `dispatched`, `acknowledged`, `on_scene`.
+    #[schema(value_type = crate::fsm::State)]
     pub to: String,
-    /// The version the client last saw (optimistic concurrency).
-    pub version: i32,
+    /// The version the client last saw (optimistic concurrency; or the `If-Match` header): a
+    /// stale one is `409 stale_version`. Without it the transition applies to the current state.
+    #[serde(default)]
+    pub version: Option<i32>,
     #[serde(default)]
     pub note: String,
     /// For `cause_reported`: one of the cause codes.
@@ -847,10 +850,14 @@ pub async fn list(db: &impl ConnectionTrait, s: &Scope, f: &IncidentFilter) -> R
 
 fn fsm_conflict(e: FsmError) -> StoreError {
     match e {
-        FsmError::Illegal { from, to } => {
-            StoreError::Conflict(format!("illegal_transition: {from} → {to} is not allowed"))
-        }
-        FsmError::NotMonotone { .. } => StoreError::Conflict(format!("illegal_transition: {e}")),
+        FsmError::Illegal { from, to } => StoreError::ConflictCode {
+            code: "illegal_transition",
+            detail: format!("{from} → {to} is not allowed"),
+        },
+        FsmError::NotMonotone { .. } => StoreError::ConflictCode {
+            code: "illegal_transition",
+            detail: e.to_string(),
+        },
     }
 }
 
@@ -927,11 +934,16 @@ pub async fn transition<C: ConnectionTrait + TransactionTrait>(
     let cur = get(db, s, id, false)
         .await?
         .ok_or_else(|| StoreError::NotFound("incident".into()))?;
-    if cur.version != req.version {
-        return Err(StoreError::Conflict(format!(
-            "stale_version: the incident is at version {}, you sent {}",
-            cur.version, req.version
-        )));
+    if let Some(v) = req.version
+        && cur.version != v
+    {
+        return Err(StoreError::ConflictCode {
+            code: "stale_version",
+            detail: format!(
+                "the incident is at version {}, you sent {v}; reload",
+                cur.version
+            ),
+        });
     }
     let last: DateTime<Utc> = one(
         db,
@@ -1066,9 +1078,10 @@ async fn apply<C: ConnectionTrait + TransactionTrait>(
     .await?;
     if res.rows_affected() != 1 {
         txn.rollback().await.ok();
-        return Err(StoreError::Conflict(
-            "stale_version: the incident was changed by someone else; reload".into(),
-        ));
+        return Err(StoreError::ConflictCode {
+            code: "stale_version",
+            detail: "the incident was changed by someone else; reload".into(),
+        });
     }
     let seq = next_seq(&txn, city_id, cur.id).await?;
     insert_event(
@@ -1171,7 +1184,7 @@ pub async fn scan<C: ConnectionTrait + TransactionTrait>(
         if cur.state == "dispatched" {
             let req = TransitionReq {
                 to: "escalated_l2".into(),
-                version: cur.version,
+                version: Some(cur.version),
                 note: "确认超时, 自动升级".into(),
                 cause_code: None,
                 company_id: None,
@@ -1432,21 +1445,25 @@ pub async fn ingest_batch<C: ConnectionTrait + TransactionTrait>(
 pub fn month_range(month: &str) -> R<(DateTime<Utc>, DateTime<Utc>)> {
     let d = NaiveDate::parse_from_str(&format!("{month}-01"), "%Y-%m-%d")
         .map_err(|_| StoreError::invalid("month", "YYYY-MM"))?;
+    let years = qcity_platform::web::api_extract::YEARS;
+    if !years.contains(&d.year()) {
+        return Err(StoreError::invalid(
+            "month",
+            format!("the year must lie in {}–{}", years.start(), years.end()),
+        ));
+    }
+    let out_of_range = || StoreError::invalid("month", "out of range");
     let next = d
         .checked_add_months(chrono::Months::new(1))
-        .ok_or_else(|| StoreError::invalid("month", "out of range"))?;
-    let tz = chrono::FixedOffset::east_opt(8 * 3600).expect("offset");
-    let a = tz
-        .from_local_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight"))
-        .single()
-        .expect("fixed")
-        .with_timezone(&Utc);
-    let b = tz
-        .from_local_datetime(&next.and_hms_opt(0, 0, 0).expect("midnight"))
-        .single()
-        .expect("fixed")
-        .with_timezone(&Utc);
-    Ok((a, b))
+        .ok_or_else(out_of_range)?;
+    let tz = chrono::FixedOffset::east_opt(8 * 3600).ok_or_else(out_of_range)?;
+    let start = |d: NaiveDate| {
+        tz.from_local_datetime(&d.and_time(chrono::NaiveTime::MIN))
+            .single()
+            .map(|t| t.with_timezone(&Utc))
+            .ok_or_else(out_of_range)
+    };
+    Ok((start(d)?, start(next)?))
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]

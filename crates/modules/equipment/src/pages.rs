@@ -757,7 +757,7 @@ async fn transition_submit(
     }
     let req = TransitionReq {
         to: f.to,
-        version: f.version,
+        version: Some(f.version),
         note: f.note,
         cause_code: f.cause_code.filter(|c| !c.is_empty()),
         company_id: f.company_id.and_then(|c| c.parse().ok()),
@@ -777,6 +777,7 @@ async fn transition_submit(
     {
         Ok(_) => Ok(Redirect::to(&back).into_response()),
         Err(qcity_platform::store::StoreError::Conflict(m))
+        | Err(qcity_platform::store::StoreError::ConflictCode { detail: m, .. })
         | Err(qcity_platform::store::StoreError::Invalid { message: m, .. }) => {
             let sep = if back.contains('?') { '&' } else { '?' };
             Ok(Redirect::to(&format!("{back}{sep}msg={}", urlencode(&m))).into_response())

@@ -602,7 +602,12 @@ pub async fn list_equipment(
     .transpose()?
     .unwrap_or(0);
     let limit = f.limit.unwrap_or(50).clamp(1, 1000);
-    let offset = f.page.unwrap_or(0) * limit;
+    // A huge page number is an empty page, not an overflow.
+    let offset = f
+        .page
+        .unwrap_or(0)
+        .saturating_mul(limit)
+        .min(i64::MAX as u64);
     let order = if f.due.is_some() {
         " ORDER BY e.next_inspection_due, e.id"
     } else {

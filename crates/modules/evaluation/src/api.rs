@@ -8,7 +8,7 @@ use crate::store::{
     self, Action, Completeness, EvalError, FeedReport, FrameworkView, NodeView, PassportPatch,
     ValueFilter, ValueInput, ValueView, Warning,
 };
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -16,7 +16,7 @@ use axum::{Json, Router};
 use qcity_platform::audit::Actor;
 use qcity_platform::auth::{Capability, Principal};
 use qcity_platform::upload::Upload;
-use qcity_platform::web::{ApiError, ApiUser, AppError, AppState};
+use qcity_platform::web::{ApiError, ApiJson, ApiPath, ApiQuery, ApiUser, AppError, AppState};
 use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
 use utoipa::OpenApi;
@@ -141,7 +141,7 @@ pub struct InstallBody {
 async fn install(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Json(b): Json<InstallBody>,
+    ApiJson(b): ApiJson<InstallBody>,
 ) -> Result<Response, ApiError> {
     forbid_unless(&p, Capability::EditFrameworks)?;
     let fw = store::install_catalogue(&st.db, p.city_id, &Actor::from(&p), &b.catalogue).await?;
@@ -164,7 +164,7 @@ pub struct FrameworkDetail {
 async fn framework(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<FrameworkDetail>, ApiError> {
     reader(&p)?;
     let fw = store::framework_view(&st.db, p.city_id, id).await?;
@@ -184,8 +184,8 @@ async fn framework(
 async fn passport(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path((id, code)): Path<(i64, String)>,
-    Json(b): Json<PassportPatch>,
+    ApiPath((id, code)): ApiPath<(i64, String)>,
+    ApiJson(b): ApiJson<PassportPatch>,
 ) -> Result<Json<NodeView>, ApiError> {
     let n = store::update_passport(&st.db, &p, id, &code, b).await?;
     Ok(Json(NodeView::from(&n)))
@@ -196,7 +196,7 @@ async fn passport(
 async fn nodes_list(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<NodeTree>, ApiError> {
     reader(&p)?;
     Ok(Json(nodes::tree(&st.db, &p, id).await?))
@@ -208,8 +208,8 @@ async fn nodes_list(
 async fn node_create(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<i64>,
-    Json(b): Json<NewNode>,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(b): ApiJson<NewNode>,
 ) -> Result<Response, ApiError> {
     let m = nodes::create_node(&st.db, &p, id, &b).await?;
     Ok((StatusCode::CREATED, Json(NodeView::from(&m))).into_response())
@@ -219,7 +219,7 @@ async fn node_create(
 async fn node_get(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path((id, code)): Path<(i64, String)>,
+    ApiPath((id, code)): ApiPath<(i64, String)>,
 ) -> Result<Json<NodeView>, ApiError> {
     reader(&p)?;
     let m = nodes::get_node(&st.db, &p, id, &code).await?;
@@ -232,8 +232,8 @@ async fn node_get(
 async fn node_update(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path((id, code)): Path<(i64, String)>,
-    Json(b): Json<NodePatch>,
+    ApiPath((id, code)): ApiPath<(i64, String)>,
+    ApiJson(b): ApiJson<NodePatch>,
 ) -> Result<Json<NodeView>, ApiError> {
     let m = nodes::update_node(&st.db, &p, id, &code, &b).await?;
     Ok(Json(NodeView::from(&m)))
@@ -245,7 +245,7 @@ async fn node_update(
 async fn node_delete(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path((id, code)): Path<(i64, String)>,
+    ApiPath((id, code)): ApiPath<(i64, String)>,
 ) -> Result<Json<Deleted>, ApiError> {
     Ok(Json(nodes::delete_node(&st.db, &p, id, &code).await?))
 }
@@ -255,7 +255,7 @@ async fn node_delete(
 async fn node_equalise(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path((id, code)): Path<(i64, String)>,
+    ApiPath((id, code)): ApiPath<(i64, String)>,
 ) -> Result<Json<Vec<NodeView>>, ApiError> {
     Ok(Json(
         nodes::equalise(&st.db, &p, id, &code)
@@ -277,8 +277,8 @@ pub struct RuleQuery {
 async fn rules_list(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<i64>,
-    Query(q): Query<RuleQuery>,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<RuleQuery>,
 ) -> Result<Json<Vec<RuleView>>, ApiError> {
     reader(&p)?;
     Ok(Json(
@@ -296,8 +296,8 @@ async fn rules_list(
 async fn rule_create(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<i64>,
-    Json(b): Json<NewRule>,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(b): ApiJson<NewRule>,
 ) -> Result<Response, ApiError> {
     let m = rules::create_rule(&st.db, &p, id, &b).await?;
     Ok((StatusCode::CREATED, Json(RuleView::from(&m))).into_response())
@@ -307,7 +307,7 @@ async fn rule_create(
 async fn rule_get(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path((id, rule_id)): Path<(i64, i64)>,
+    ApiPath((id, rule_id)): ApiPath<(i64, i64)>,
 ) -> Result<Json<RuleView>, ApiError> {
     reader(&p)?;
     let m = rules::get_rule(&st.db, &p, id, rule_id).await?;
@@ -319,8 +319,8 @@ async fn rule_get(
 async fn rule_update(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path((id, rule_id)): Path<(i64, i64)>,
-    Json(b): Json<RulePatch>,
+    ApiPath((id, rule_id)): ApiPath<(i64, i64)>,
+    ApiJson(b): ApiJson<RulePatch>,
 ) -> Result<Json<RuleView>, ApiError> {
     let m = rules::update_rule(&st.db, &p, id, rule_id, &b).await?;
     Ok(Json(RuleView::from(&m)))
@@ -331,7 +331,7 @@ async fn rule_update(
 async fn rule_delete(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path((id, rule_id)): Path<(i64, i64)>,
+    ApiPath((id, rule_id)): ApiPath<(i64, i64)>,
 ) -> Result<StatusCode, ApiError> {
     rules::delete_rule(&st.db, &p, id, rule_id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -348,6 +348,8 @@ fn reader(p: &Principal) -> Result<(), ApiError> {
 
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct YearQuery {
+    #[serde(deserialize_with = "qcity_platform::web::api_extract::year")]
+    #[param(minimum = 1900, maximum = 2200)]
     pub year: i32,
 }
 
@@ -356,8 +358,8 @@ pub struct YearQuery {
 async fn feeds(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<i64>,
-    Query(q): Query<YearQuery>,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<YearQuery>,
 ) -> Result<Json<FeedReport>, ApiError> {
     store::get_framework(&st.db, p.city_id, id).await?;
     Ok(Json(
@@ -377,8 +379,8 @@ pub struct ImportQuery {
 async fn import_values(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<i64>,
-    Query(q): Query<ImportQuery>,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<ImportQuery>,
     up: Upload,
 ) -> Result<Response, ApiError> {
     forbid_unless(&p, Capability::EnterData)?;
@@ -412,18 +414,20 @@ async fn import_values(
 
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct TemplateQuery {
+    #[serde(deserialize_with = "qcity_platform::web::api_extract::year")]
+    #[param(minimum = 1900, maximum = 2200)]
     pub year: i32,
     /// `csv` (default) or `xlsx`.
     pub format: Option<String>,
 }
 
 /// The import template for a year: one row per indicator × region in scope.
-#[utoipa::path(get, path = "/api/v1/evaluation/frameworks/{id}/template", tag = "evaluation", params(("id" = i64, Path), TemplateQuery), responses((status = 200, description = "CSV or XLSX file")))]
+#[utoipa::path(get, path = "/api/v1/evaluation/frameworks/{id}/template", tag = "evaluation", params(("id" = i64, Path), TemplateQuery), responses((status = 200, description = "CSV or XLSX file", content((String = "text/csv"), (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")))))]
 async fn template(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<i64>,
-    Query(q): Query<TemplateQuery>,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<TemplateQuery>,
 ) -> Result<Response, ApiError> {
     reader(&p)?;
     template_response(&st, &p, id, q.year, q.format.as_deref().unwrap_or("csv")).await
@@ -493,7 +497,7 @@ pub async fn template_response(
 async fn values(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Query(f): Query<ValueFilter>,
+    ApiQuery(f): ApiQuery<ValueFilter>,
 ) -> Result<Json<Vec<ValueView>>, ApiError> {
     reader(&p)?;
     Ok(Json(
@@ -517,7 +521,7 @@ pub struct ValueWithWarnings {
 async fn save(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Json(b): Json<ValueInput>,
+    ApiJson(b): ApiJson<ValueInput>,
 ) -> Result<Json<ValueWithWarnings>, ApiError> {
     let txn = st.db.begin().await.map_err(EvalError::from)?;
     let (v, warnings) = store::save_value(&txn, &p, &b, "manual").await?;
@@ -532,7 +536,7 @@ async fn save(
 async fn value(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<ValueWithWarnings>, ApiError> {
     reader(&p)?;
     let v = store::get_value(&st.db, &p, id).await?;
@@ -556,8 +560,8 @@ pub struct ActBody {
 async fn act(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path((id, action)): Path<(i64, String)>,
-    body: Option<Json<ActBody>>,
+    ApiPath((id, action)): ApiPath<(i64, String)>,
+    body: Option<ApiJson<ActBody>>,
 ) -> Result<Json<ValueWithWarnings>, ApiError> {
     let a = Action::parse(&action).ok_or_else(|| AppError::NotFound(format!("action {action}")))?;
     let b = body.map(|b| b.0).unwrap_or_default();
@@ -574,6 +578,8 @@ async fn act(
 #[derive(Deserialize, utoipa::IntoParams)]
 pub struct CompletenessQuery {
     pub framework_id: i64,
+    #[serde(deserialize_with = "qcity_platform::web::api_extract::year")]
+    #[param(minimum = 1900, maximum = 2200)]
     pub year: i32,
 }
 
@@ -582,7 +588,7 @@ pub struct CompletenessQuery {
 async fn completeness(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Query(q): Query<CompletenessQuery>,
+    ApiQuery(q): ApiQuery<CompletenessQuery>,
 ) -> Result<Json<Completeness>, ApiError> {
     reader(&p)?;
     Ok(Json(
@@ -648,7 +654,7 @@ async fn runs_list(
 async fn run_create(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Json(b): Json<NewRun>,
+    ApiJson(b): ApiJson<NewRun>,
 ) -> Result<Response, ApiError> {
     let m = start_run(&st, &p, &b).await?;
     Ok((StatusCode::ACCEPTED, Json(RunSummary::from(&m))).into_response())
@@ -687,7 +693,7 @@ pub struct RunDetail {
 async fn run_get(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<RunDetail>, ApiError> {
     reader(&p)?;
     let m = runs::get_run(&st.db, p.city_id, id).await?;
@@ -714,7 +720,7 @@ pub struct Reproduced {
 async fn run_reproduce(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<Reproduced>, ApiError> {
     forbid_unless(&p, Capability::RunIndex)?;
     let (identical, _) = runs::reproduce(&st.db, &p, id).await?;

@@ -51,6 +51,7 @@ impl From<qcity_platform::store::StoreError> for EvalError {
             S::Invalid { field, message } => EvalError::Invalid { field, message },
             S::NotFound(w) => EvalError::NotFound(w),
             S::Conflict(m) => EvalError::Conflict(m),
+            S::ConflictCode { detail, .. } => EvalError::Conflict(detail),
         }
     }
 }

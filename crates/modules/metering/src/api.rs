@@ -8,13 +8,13 @@ use crate::store::{
 use axum::Json;
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::{get, post};
 use qcity_platform::audit::Actor;
 use qcity_platform::auth::{Capability, Principal, Role};
 use qcity_platform::upload::{self, Limits, Upload};
-use qcity_platform::web::{ApiError, ApiUser, AppError, AppState};
+use qcity_platform::web::{ApiError, ApiJson, ApiPath, ApiQuery, ApiUser, AppError, AppState};
 use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
 use utoipa::OpenApi;
@@ -149,9 +149,18 @@ fn parse_opt_ts(s: &Option<String>, field: &str) -> Result<Option<i64>, AppError
             } else {
                 t.to_string()
             };
-            domain::parse_ts(&t)
-                .map(Some)
-                .map_err(|m| AppError::validation(field, m))
+            let ts = domain::parse_ts(&t).map_err(|m| AppError::validation(field, m))?;
+            // Years 1900–2200 (the API's bound on dates), so no date arithmetic overflows.
+            let years = qcity_platform::web::api_extract::YEARS;
+            if !(domain::year_start(*years.start())..domain::year_start(years.end() + 1))
+                .contains(&ts)
+            {
+                return Err(AppError::validation(
+                    field,
+                    format!("must lie in the years {}–{}", years.start(), years.end()),
+                ));
+            }
+            Ok(Some(ts))
         }
     }
 }
@@ -208,7 +217,7 @@ async fn list_units(State(st): State<AppState>, ApiUser(p): ApiUser) -> ApiResul
 async fn create_unit(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Json(n): Json<NewUnit>,
+    ApiJson(n): ApiJson<NewUnit>,
 ) -> ApiResult<(StatusCode, Json<Unit>)> {
     let s = need_manage(&p)?;
     if p.role == Role::EnergyManager {
@@ -243,7 +252,7 @@ pub struct UnitDetail {
 async fn get_unit(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<UnitDetail>> {
     let s = view(&p)?;
     let unit = store::unit(&st.db, &s, id)
@@ -262,8 +271,8 @@ async fn get_unit(
 async fn unit_energy(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<i64>,
-    Query(r): Query<Range>,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(r): ApiQuery<Range>,
 ) -> ApiResult<Json<UnitEnergy>> {
     let s = view(&p)?;
     store::unit(&st.db, &s, id)
@@ -282,7 +291,7 @@ pub struct MeterFilter {
 async fn list_meters(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Query(f): Query<MeterFilter>,
+    ApiQuery(f): ApiQuery<MeterFilter>,
 ) -> ApiResult<Json<Vec<Meter>>> {
     let s = view(&p)?;
     Ok(Json(store::meters(&st.db, &s, f.unit_id).await?))
@@ -292,7 +301,7 @@ async fn list_meters(
 async fn create_meter(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Json(n): Json<NewMeter>,
+    ApiJson(n): ApiJson<NewMeter>,
 ) -> ApiResult<(StatusCode, Json<Meter>)> {
     let s = need_manage(&p)?;
     let txn = st.db.begin().await?;
@@ -322,7 +331,7 @@ async fn meter_in_scope(st: &AppState, s: &Scope, id: i64) -> Result<Meter, AppE
 async fn get_meter(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<Meter>> {
     let s = view(&p)?;
     Ok(Json(meter_in_scope(&st, &s, id).await?))
@@ -332,8 +341,8 @@ async fn get_meter(
 async fn series(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<i64>,
-    Query(r): Query<Range>,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(r): ApiQuery<Range>,
 ) -> ApiResult<Json<Vec<store::Point>>> {
     let s = view(&p)?;
     let m = meter_in_scope(&st, &s, id).await?;
@@ -359,8 +368,8 @@ pub struct Checks {
 async fn checks(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<i64>,
-    Query(r): Query<Range>,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(r): ApiQuery<Range>,
 ) -> ApiResult<Json<Checks>> {
     let s = view(&p)?;
     let m = meter_in_scope(&st, &s, id).await?;
@@ -377,8 +386,8 @@ async fn checks(
 async fn vee(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<i64>,
-    Query(r): Query<Range>,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(r): ApiQuery<Range>,
 ) -> ApiResult<Json<VeeReport>> {
     let s = need_manage(&p)?;
     let m = meter_in_scope(&st, &s, id).await?;
@@ -451,8 +460,8 @@ pub struct Detected {
 async fn detect(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<i64>,
-    Query(r): Query<Range>,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(r): ApiQuery<Range>,
 ) -> ApiResult<Json<Detected>> {
     let s = need_manage(&p)?;
     let m = meter_in_scope(&st, &s, id).await?;
@@ -510,7 +519,7 @@ pub struct AlertFilter {
 async fn list_alerts(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Query(f): Query<AlertFilter>,
+    ApiQuery(f): ApiQuery<AlertFilter>,
 ) -> ApiResult<Json<Vec<Alert>>> {
     let s = view(&p)?;
     let open = f.status.as_deref() != Some("all");
@@ -529,8 +538,8 @@ pub struct AckReq {
 async fn ack_alert(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<i64>,
-    Json(r): Json<AckReq>,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(r): ApiJson<AckReq>,
 ) -> ApiResult<Json<Alert>> {
     let s = need_manage(&p)?;
     Ok(Json(
@@ -542,7 +551,7 @@ async fn ack_alert(
 async fn list_projects(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Query(f): Query<MeterFilter>,
+    ApiQuery(f): ApiQuery<MeterFilter>,
 ) -> ApiResult<Json<Vec<analysis::Project>>> {
     let s = view(&p)?;
     Ok(Json(analysis::projects(&st.db, &s, f.unit_id).await?))
@@ -552,7 +561,7 @@ async fn list_projects(
 async fn project_savings(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<Savings>> {
     let s = view(&p)?;
     let pr = analysis::projects(&st.db, &s, None)
@@ -565,6 +574,12 @@ async fn project_savings(
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct YearQ {
+    /// Calendar year (1900–2200; default: the current one).
+    #[serde(
+        default,
+        deserialize_with = "qcity_platform::web::api_extract::opt_year"
+    )]
+    #[param(minimum = 1900, maximum = 2200)]
     pub year: Option<i32>,
 }
 
@@ -572,7 +587,7 @@ pub struct YearQ {
 async fn city_summary(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Query(q): Query<YearQ>,
+    ApiQuery(q): ApiQuery<YearQ>,
 ) -> ApiResult<Json<Vec<crate::CityRow>>> {
     let s = view(&p)?;
     let year = q.year.unwrap_or_else(|| {
@@ -599,7 +614,7 @@ async fn get_settings(
 async fn put_settings(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Json(n): Json<crate::retention::Settings>,
+    ApiJson(n): ApiJson<crate::retention::Settings>,
 ) -> ApiResult<Json<crate::retention::Settings>> {
     if p.role != Role::Admin {
         return Err(AppError::Forbidden.into());
@@ -619,7 +634,7 @@ pub struct DailyTemp {
 async fn list_weather(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Query(r): Query<Range>,
+    ApiQuery(r): ApiQuery<Range>,
 ) -> ApiResult<Json<Vec<DailyTemp>>> {
     view(&p)?;
     let (from, to) = r.resolve(365)?;
@@ -743,8 +758,8 @@ async fn baseline_periods(
 async fn meter_baseline(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<i64>,
-    Query(q): Query<BaselineQ>,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<BaselineQ>,
 ) -> ApiResult<Json<crate::weather::TemperatureBaseline>> {
     let s = view(&p)?;
     let m = meter_in_scope(&st, &s, id).await?;
@@ -759,8 +774,8 @@ async fn meter_baseline(
 async fn unit_baseline(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<i64>,
-    Query(q): Query<BaselineQ>,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(q): ApiQuery<BaselineQ>,
 ) -> ApiResult<Json<crate::weather::TemperatureBaseline>> {
     let s = view(&p)?;
     store::unit(&st.db, &s, id)
@@ -787,7 +802,7 @@ pub struct Hours {
 async fn get_hours(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> ApiResult<Json<Hours>> {
     let s = view(&p)?;
     store::unit(&st.db, &s, id)
@@ -805,8 +820,8 @@ async fn get_hours(
 async fn put_hours(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<i64>,
-    Json(h): Json<Hours>,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(h): ApiJson<Hours>,
 ) -> ApiResult<Json<Hours>> {
     let s = need_manage(&p)?;
     let txn = st.db.begin().await?;

@@ -150,9 +150,15 @@ pub fn date_start(d: NaiveDate) -> i64 {
         .unwrap_or(0)
 }
 
-/// Epoch seconds of local midnight of Jan 1 of `year`.
+/// Epoch seconds of local midnight of Jan 1 of `year` (a year outside chrono's range is taken
+/// as the nearest one inside it, never a panic).
 pub fn year_start(year: i32) -> i64 {
-    date_start(NaiveDate::from_ymd_opt(year, 1, 1).expect("date"))
+    let d = NaiveDate::from_ymd_opt(year, 1, 1).unwrap_or(if year < 0 {
+        NaiveDate::MIN
+    } else {
+        NaiveDate::MAX
+    });
+    date_start(d)
 }
 
 /// Local time string of `ts` (`2025-03-01 08:15`).

@@ -19,7 +19,9 @@ use qcity_platform::entity::city;
 use qcity_platform::feeds::{OpenDataset, PublicLink};
 use qcity_platform::i18n::Lang;
 use qcity_platform::web::shell::{embed_json, render};
-use qcity_platform::web::{ApiError, AppError, AppState, CsrfToken, PageCtx, PageError, ReqLang};
+use qcity_platform::web::{
+    ApiError, ApiPath, AppError, AppState, CsrfToken, PageCtx, PageError, ReqLang,
+};
 use serde_json::json;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -661,11 +663,12 @@ pub async fn data_file(
 /// Every published dataset of a city with its passport, rows and download links.
 #[utoipa::path(get, path = "/api/v1/public/{city_code}/indicators", tag = "report",
     params(("city_code" = String, Path, description = "six-digit city code")),
-    responses((status = 200, description = "published datasets with passports"), (status = 404, description = "unknown city")))]
+    security(()),
+    responses((status = 200, description = "published datasets with passports", body = Object), (status = 404, description = "unknown city")))]
 pub async fn api_indicators(
     State(st): State<AppState>,
     lang: ReqLang,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
 ) -> Result<Response, ApiError> {
     let c = city_by_code(&st, &code).await?;
     let (st2, c2) = (st.clone(), c.clone());

@@ -11,7 +11,8 @@ use qcity_platform::audit::Actor;
 use qcity_platform::auth::{Capability, Principal};
 use qcity_platform::web::shell::{page_ctx, render};
 use qcity_platform::web::{
-    ApiError, ApiUser, AppError, AppState, CsrfToken, PageCtx, PageError, PageUser, ReqLang,
+    ApiError, ApiJson, ApiPath, ApiUser, AppError, AppState, CsrfToken, PageCtx, PageError,
+    PageUser, ReqLang,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -455,7 +456,7 @@ pub async fn api_list(
 pub async fn api_get(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<VersionDetail>, ApiError> {
     check_view(&p)?;
     let v = store::get(&st.db, p.city_id, parse_id(&id)?).await?;
@@ -477,7 +478,7 @@ pub struct CreateBody {
 pub async fn api_create(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Json(b): Json<CreateBody>,
+    ApiJson(b): ApiJson<CreateBody>,
 ) -> Result<(axum::http::StatusCode, Json<VersionDetail>), ApiError> {
     check_edit(&p)?;
     let v = store::create(
@@ -510,8 +511,8 @@ pub struct NarrativeBody {
 pub async fn api_narrative(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<String>,
-    Json(b): Json<NarrativeBody>,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(b): ApiJson<NarrativeBody>,
 ) -> Result<Json<VersionDetail>, ApiError> {
     check_edit(&p)?;
     let v = store::edit_block(
@@ -534,7 +535,7 @@ pub async fn api_narrative(
 pub async fn api_regenerate(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<Json<VersionDetail>, ApiError> {
     check_edit(&p)?;
     let (v, _) = store::regenerate(
@@ -561,8 +562,8 @@ pub struct WorkflowBody {
 pub async fn api_workflow(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<String>,
-    Json(b): Json<WorkflowBody>,
+    ApiPath(id): ApiPath<String>,
+    ApiJson(b): ApiJson<WorkflowBody>,
 ) -> Result<Json<VersionDetail>, ApiError> {
     check_view(&p)?;
     let cap = if b.action == Action::Publish {

@@ -5,7 +5,7 @@ use crate::analysis::{self, Analysis, DistrictNames};
 use crate::collect::{self, RowError, Submission};
 use crate::model::{QuestionnaireDef, RawAnswer};
 use crate::store::{self, MarginCell, NewWave, QuotaCell, ResponseFilter, Wave};
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -15,7 +15,7 @@ use qcity_platform::audit::{self, Actor};
 use qcity_platform::auth::{Capability, Principal};
 use qcity_platform::store::group_commit::GroupCommit;
 use qcity_platform::upload::Upload;
-use qcity_platform::web::{ApiError, ApiUser, AppError, AppState};
+use qcity_platform::web::{ApiError, ApiJson, ApiPath, ApiQuery, ApiUser, AppError, AppState};
 use sea_orm::{ConnectionTrait, TransactionTrait};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -226,7 +226,7 @@ pub(crate) fn redact_token(p: &Principal, mut w: Wave) -> Wave {
     w
 }
 
-#[utoipa::path(get, path = "/api/v1/survey/questionnaires", tag = "survey", responses((status = 200, description = "`{questionnaires: [Questionnaire]}`")))]
+#[utoipa::path(get, path = "/api/v1/survey/questionnaires", tag = "survey", responses((status = 200, description = "`{questionnaires: [Questionnaire]}`", body = Object)))]
 async fn list_questionnaires(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
@@ -236,11 +236,11 @@ async fn list_questionnaires(
     Ok(Json(json!({ "questionnaires": qs })))
 }
 
-#[utoipa::path(post, path = "/api/v1/survey/questionnaires", tag = "survey", request_body = QuestionnaireDef, responses((status = 201, description = "`{id, version}`"), (status = 422, body = qcity_platform::web::error::Problem)))]
+#[utoipa::path(post, path = "/api/v1/survey/questionnaires", tag = "survey", request_body = QuestionnaireDef, responses((status = 201, description = "`{id, version}`", body = Object), (status = 422, body = qcity_platform::web::error::Problem)))]
 async fn create_questionnaire(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Json(def): Json<QuestionnaireDef>,
+    ApiJson(def): ApiJson<QuestionnaireDef>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     need(&p, Capability::ManageSurvey)?;
     let txn = st.db.begin().await?;
@@ -270,7 +270,7 @@ async fn create_questionnaire(
 async fn get_questionnaire(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<store::Questionnaire>, ApiError> {
     need_view(&p)?;
     Ok(Json(
@@ -284,8 +284,8 @@ async fn get_questionnaire(
 async fn revise_questionnaire(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<i64>,
-    Json(def): Json<QuestionnaireDef>,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(def): ApiJson<QuestionnaireDef>,
 ) -> Result<Json<store::Revision>, ApiError> {
     need_questionnaire_edit(&st, &p, id).await?;
     let txn = st.db.begin().await?;
@@ -312,7 +312,7 @@ async fn revise_questionnaire(
     Ok(Json(rev))
 }
 
-#[utoipa::path(get, path = "/api/v1/survey/waves", tag = "survey", responses((status = 200, description = "`{waves: [Wave]}`")))]
+#[utoipa::path(get, path = "/api/v1/survey/waves", tag = "survey", responses((status = 200, description = "`{waves: [Wave]}`", body = Object)))]
 async fn list_waves(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
@@ -330,7 +330,7 @@ async fn list_waves(
 async fn create_wave(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Json(w): Json<NewWave>,
+    ApiJson(w): ApiJson<NewWave>,
 ) -> Result<(StatusCode, Json<Wave>), ApiError> {
     need(&p, Capability::ManageSurvey)?;
     let txn = st.db.begin().await?;
@@ -343,11 +343,11 @@ async fn create_wave(
     Ok((StatusCode::CREATED, Json(wave)))
 }
 
-#[utoipa::path(get, path = "/api/v1/survey/waves/{id}", tag = "survey", responses((status = 200, description = "`{wave, questionnaire, quotas: [QuotaProgress], margins: [MarginCell]}`"), (status = 404, body = qcity_platform::web::error::Problem)))]
+#[utoipa::path(get, path = "/api/v1/survey/waves/{id}", tag = "survey", responses((status = 200, description = "`{wave, questionnaire, quotas: [QuotaProgress], margins: [MarginCell]}`", body = Object), (status = 404, body = qcity_platform::web::error::Problem)))]
 async fn get_wave(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<Value>, ApiError> {
     let (_, q) = wave_for(&st, &p, id).await?;
     let w = store::get_wave(&st.db, p.city_id, id)
@@ -396,21 +396,21 @@ pub(crate) async fn change_status(
         .ok_or_else(|| AppError::NotFound("wave".into()))
 }
 
-#[utoipa::path(post, path = "/api/v1/survey/waves/{id}/status", tag = "survey", request_body = StatusBody, responses((status = 200, body = Wave), (status = 422, body = qcity_platform::web::error::Problem)))]
+#[utoipa::path(post, path = "/api/v1/survey/waves/{id}/status", tag = "survey", operation_id = "wave_set_status", request_body = StatusBody, responses((status = 200, body = Wave), (status = 422, body = qcity_platform::web::error::Problem)))]
 async fn set_status(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<i64>,
-    Json(b): Json<StatusBody>,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(b): ApiJson<StatusBody>,
 ) -> Result<Json<Wave>, ApiError> {
     Ok(Json(change_status(&st, &p, id, &b.status).await?))
 }
 
-#[utoipa::path(get, path = "/api/v1/survey/waves/{id}/margins", tag = "survey", responses((status = 200, description = "`{margins: [MarginCell]}`")))]
+#[utoipa::path(get, path = "/api/v1/survey/waves/{id}/margins", tag = "survey", responses((status = 200, description = "`{margins: [MarginCell]}`", body = Object)))]
 async fn get_margins(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<Value>, ApiError> {
     wave_for(&st, &p, id).await?;
     Ok(Json(
@@ -423,12 +423,12 @@ struct MarginsBody {
     margins: Vec<MarginCell>,
 }
 
-#[utoipa::path(post, path = "/api/v1/survey/waves/{id}/margins", tag = "survey", request_body(content = Object, description = "`{margins: [MarginCell]}`; every variable sums to the same population total"), responses((status = 200, description = "`{margins}`"), (status = 422, body = qcity_platform::web::error::Problem)))]
+#[utoipa::path(post, path = "/api/v1/survey/waves/{id}/margins", tag = "survey", request_body(content = Object, description = "`{margins: [MarginCell]}`; every variable sums to the same population total"), responses((status = 200, description = "`{margins}`", body = Object), (status = 422, body = qcity_platform::web::error::Problem)))]
 async fn set_margins(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<i64>,
-    Json(b): Json<MarginsBody>,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(b): ApiJson<MarginsBody>,
 ) -> Result<Json<Value>, ApiError> {
     wave_to_manage(&st, &p, id).await?;
     let txn = st.db.begin().await?;
@@ -449,11 +449,11 @@ async fn set_margins(
     Ok(Json(json!({ "margins": b.margins })))
 }
 
-#[utoipa::path(get, path = "/api/v1/survey/waves/{id}/quotas", tag = "survey", responses((status = 200, description = "`{quotas: [QuotaProgress]}` live progress")))]
+#[utoipa::path(get, path = "/api/v1/survey/waves/{id}/quotas", tag = "survey", responses((status = 200, description = "`{quotas: [QuotaProgress]}` live progress", body = Object)))]
 async fn get_progress(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<Value>, ApiError> {
     wave_for(&st, &p, id).await?;
     Ok(Json(
@@ -466,12 +466,12 @@ struct QuotasBody {
     quotas: Vec<QuotaCell>,
 }
 
-#[utoipa::path(post, path = "/api/v1/survey/waves/{id}/quotas", tag = "survey", request_body(content = Object, description = "`{quotas: [QuotaCell]}`"), responses((status = 200, description = "`{quotas: [QuotaProgress]}`"), (status = 422, body = qcity_platform::web::error::Problem)))]
+#[utoipa::path(post, path = "/api/v1/survey/waves/{id}/quotas", tag = "survey", request_body(content = Object, description = "`{quotas: [QuotaCell]}`"), responses((status = 200, description = "`{quotas: [QuotaProgress]}`", body = Object), (status = 422, body = qcity_platform::web::error::Problem)))]
 async fn set_quotas(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<i64>,
-    Json(b): Json<QuotasBody>,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(b): ApiJson<QuotasBody>,
 ) -> Result<Json<Value>, ApiError> {
     wave_to_manage(&st, &p, id).await?;
     let districts = districts(&st, p.city_id).await?;
@@ -512,12 +512,12 @@ struct InvitationsBody {
     label: Option<String>,
 }
 
-#[utoipa::path(post, path = "/api/v1/survey/waves/{id}/invitations", tag = "survey", request_body(content = Object, description = "`{count, label?}`"), responses((status = 201, description = "`{tokens, links}`")))]
+#[utoipa::path(post, path = "/api/v1/survey/waves/{id}/invitations", tag = "survey", request_body(content = Object, description = "`{count, label?}`"), responses((status = 201, description = "`{tokens, links}`", body = Object)))]
 async fn create_invitations(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<i64>,
-    Json(b): Json<InvitationsBody>,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(b): ApiJson<InvitationsBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     wave_to_manage(&st, &p, id).await?;
     let txn = st.db.begin().await?;
@@ -651,12 +651,12 @@ async fn store_batch(
     Ok((StatusCode::CREATED, Json(json!({ "accepted": ids.len(), "ids": ids.iter().map(|i| i.to_string()).collect::<Vec<_>>() }))).into_response())
 }
 
-#[utoipa::path(post, path = "/api/v1/survey/waves/{id}/responses", tag = "survey", request_body(content = Object, description = "`{responses: [UploadItem]}`; all-or-nothing"), responses((status = 201, description = "`{accepted, ids}`"), (status = 422, description = "problem+json with `errors: [RowError]`")))]
+#[utoipa::path(post, path = "/api/v1/survey/waves/{id}/responses", tag = "survey", request_body(content = Object, description = "`{responses: [UploadItem]}`; all-or-nothing"), responses((status = 201, description = "`{accepted, ids}`", body = Object), (status = 422, description = "problem+json with `errors: [RowError]`")))]
 async fn upload_responses(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<i64>,
-    Json(b): Json<UploadBody>,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(b): ApiJson<UploadBody>,
 ) -> Result<Response, ApiError> {
     let subs = b
         .responses
@@ -684,12 +684,12 @@ struct ImportQuery {
     format: Option<String>,
 }
 
-#[utoipa::path(post, path = "/api/v1/survey/waves/{id}/import", tag = "survey", params(("format" = Option<String>, Query, description = "csv or xlsx")), request_body(content = String, description = "CSV (UTF-8 or GBK) or XLSX file body"), responses((status = 201, description = "`{accepted, ids}`"), (status = 413, description = "over an upload byte limit (problem+json)"), (status = 422, description = "problem+json with `errors: [RowError]`, or naming the row / column limit passed")))]
+#[utoipa::path(post, path = "/api/v1/survey/waves/{id}/import", tag = "survey", params(("format" = Option<String>, Query, description = "csv or xlsx")), request_body(content = String, description = "CSV (UTF-8 or GBK) or XLSX file body"), responses((status = 201, description = "`{accepted, ids}`", body = Object), (status = 413, description = "over an upload byte limit (problem+json)"), (status = 422, description = "problem+json with `errors: [RowError]`, or naming the row / column limit passed")))]
 async fn import_file(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<i64>,
-    Query(qy): Query<ImportQuery>,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(qy): ApiQuery<ImportQuery>,
     up: Upload,
 ) -> Result<Response, ApiError> {
     let ct = up.content_type.to_ascii_lowercase();
@@ -716,12 +716,12 @@ async fn import_file(
     Ok(store_batch(&st, &p, id, subs, "import").await?)
 }
 
-#[utoipa::path(get, path = "/api/v1/survey/waves/{id}/responses", tag = "survey", params(ResponseFilter), responses((status = 200, description = "`{total, responses: [Response]}` in the caller's region scope")))]
+#[utoipa::path(get, path = "/api/v1/survey/waves/{id}/responses", tag = "survey", params(ResponseFilter), responses((status = 200, description = "`{total, responses: [Response]}` in the caller's region scope", body = Object)))]
 async fn list_responses(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<i64>,
-    Query(f): Query<ResponseFilter>,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(f): ApiQuery<ResponseFilter>,
 ) -> Result<Json<Value>, ApiError> {
     wave_for(&st, &p, id).await?;
     let (rs, total) = store::list_responses(&st.db, &p.scope, id, &f).await?;
@@ -732,7 +732,7 @@ async fn list_responses(
 async fn get_response(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<store::Response>, ApiError> {
     need_view(&p)?;
     Ok(Json(
@@ -792,8 +792,8 @@ pub(crate) async fn apply_decision(
 async fn decide(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<i64>,
-    Json(b): Json<DecisionBody>,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(b): ApiJson<DecisionBody>,
 ) -> Result<Json<store::Response>, ApiError> {
     Ok(Json(apply_decision(&st, &p, id, &b).await?))
 }
@@ -882,7 +882,7 @@ pub async fn scoped_analysis(
 async fn get_analysis(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<Analysis>, ApiError> {
     Ok(Json(scoped_analysis(&st, &p, id).await?.1))
 }
@@ -892,12 +892,12 @@ struct LangQuery {
     lang: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/survey/waves/{id}/analysis.csv", tag = "survey", params(("lang" = Option<String>, Query, description = "zh-CN (default) or en labels")), responses((status = 200, description = "labelled CSV", content_type = "text/csv")))]
+#[utoipa::path(get, path = "/api/v1/survey/waves/{id}/analysis.csv", tag = "survey", operation_id = "wave_analysis_csv", params(("lang" = Option<String>, Query, description = "zh-CN (default) or en labels")), responses((status = 200, description = "labelled CSV", content_type = "text/csv", body = String)))]
 async fn export_csv(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<i64>,
-    Query(l): Query<LangQuery>,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(l): ApiQuery<LangQuery>,
 ) -> Result<Response, ApiError> {
     let (w, a) = scoped_analysis(&st, &p, id).await?;
     let en = l.lang.as_deref() == Some("en");
@@ -916,12 +916,12 @@ async fn export_csv(
     Ok(r)
 }
 
-#[utoipa::path(get, path = "/api/v1/survey/waves/{id}/analysis.xlsx", tag = "survey", params(("lang" = Option<String>, Query)), responses((status = 200, description = "workbook: scores, model, IPA, suggestions, method")))]
+#[utoipa::path(get, path = "/api/v1/survey/waves/{id}/analysis.xlsx", tag = "survey", operation_id = "wave_analysis_xlsx", params(("lang" = Option<String>, Query)), responses((status = 200, description = "workbook: scores, model, IPA, suggestions, method", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>)))]
 async fn export_xlsx(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Path(id): Path<i64>,
-    Query(l): Query<LangQuery>,
+    ApiPath(id): ApiPath<i64>,
+    ApiQuery(l): ApiQuery<LangQuery>,
 ) -> Result<Response, ApiError> {
     let (w, a) = scoped_analysis(&st, &p, id).await?;
     let en = l.lang.as_deref() == Some("en");

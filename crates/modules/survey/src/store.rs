@@ -1174,7 +1174,7 @@ pub async fn list_responses(
         db,
         &format!(
             "SELECT {R_COLS}{sql} ORDER BY started_at DESC, id LIMIT {limit} OFFSET {}",
-            f.offset.unwrap_or(0)
+            f.offset.unwrap_or(0).min(i64::MAX as u64)
         ),
         vals,
     )

@@ -18,6 +18,9 @@ pub enum StoreError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// A conflict with a stable domain `code` the API sends as the problem's `code`.
+    #[error("{detail}")]
+    ConflictCode { code: &'static str, detail: String },
 }
 
 impl StoreError {

@@ -3,10 +3,11 @@
 use crate::audit::{self, AuditEntry, AuditQuery};
 use crate::auth::Capability;
 use crate::store::{self, regions::RegionView};
+use crate::web::api_extract::{ApiPath, ApiQuery};
 use crate::web::error::{ApiError, AppError};
 use crate::web::extract::{ApiUser, ReqLang};
 use crate::web::state::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
@@ -46,8 +47,9 @@ pub fn openapi_document(st: &AppState) -> utoipa::openapi::OpenApi {
     doc
 }
 
-async fn openapi_json(State(st): State<AppState>) -> Json<utoipa::openapi::OpenApi> {
-    Json(openapi_document(&st))
+/// The served document: [`openapi_document`] completed by [`crate::web::openapi::complete`].
+async fn openapi_json(State(st): State<AppState>) -> Json<serde_json::Value> {
+    Json(crate::web::openapi::complete(&openapi_document(&st)))
 }
 
 /// The caller.
@@ -119,7 +121,7 @@ async fn regions(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
     lang: ReqLang,
-    Query(q): Query<RegionQuery>,
+    ApiQuery(q): ApiQuery<RegionQuery>,
 ) -> Result<Json<Vec<RegionView>>, ApiError> {
     let rs = st.visible_regions(&p.scope).await?;
     Ok(Json(
@@ -136,18 +138,18 @@ async fn region(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
     lang: ReqLang,
-    Path(code): Path<String>,
+    ApiPath(code): ApiPath<String>,
 ) -> Result<Json<RegionView>, ApiError> {
     let r = store::regions::get_visible(&st.db, &p.scope, &code).await?;
     Ok(Json(RegionView::from_model(&r, lang.0.code())))
 }
 
 /// Boundaries of the visible regions of one level as a GeoJSON FeatureCollection (for maps).
-#[utoipa::path(get, path = "/api/v1/regions/geojson", params(RegionQuery), responses((status = 200, description = "GeoJSON FeatureCollection")))]
+#[utoipa::path(get, path = "/api/v1/regions/geojson", params(RegionQuery), responses((status = 200, description = "GeoJSON FeatureCollection", body = Object)))]
 async fn regions_geojson(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Query(q): Query<RegionQuery>,
+    ApiQuery(q): ApiQuery<RegionQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let level = q.level.unwrap_or_else(|| "district".into());
     let rs = st.visible_regions(&p.scope).await?;
@@ -175,7 +177,7 @@ pub fn feature_collection<'a>(
 }
 
 /// Background jobs and their progress.
-#[utoipa::path(get, path = "/api/v1/jobs", responses((status = 200, description = "jobs with progress")))]
+#[utoipa::path(get, path = "/api/v1/jobs", responses((status = 200, description = "jobs with progress", body = Vec<crate::jobs::JobStatus>)))]
 async fn jobs(
     State(st): State<AppState>,
     ApiUser(_p): ApiUser,
@@ -191,11 +193,11 @@ struct AuditPage {
 }
 
 /// The audit log (admins).
-#[utoipa::path(get, path = "/api/v1/audit", params(AuditQuery), responses((status = 200, description = "a page of audit entries, newest first"), (status = 403, body = crate::web::error::Problem)))]
+#[utoipa::path(get, path = "/api/v1/audit", params(AuditQuery), responses((status = 200, description = "a page of audit entries, newest first", body = Object), (status = 403, body = crate::web::error::Problem)))]
 async fn audit_log(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    Query(q): Query<AuditQuery>,
+    ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     if !p.can(Capability::ViewAudit) {
         return Err(AppError::Forbidden.into());

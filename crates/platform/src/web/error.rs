@@ -18,6 +18,18 @@ pub enum AppError {
     Validation { field: String, message: String },
     #[error("{0}")]
     Conflict(String),
+    /// A conflict with a stable domain `code` (e.g. `illegal_transition`, `stale_version`).
+    #[error("{detail}")]
+    ConflictCode { code: &'static str, detail: String },
+    /// A request refused before the handler ran: a body that is not JSON, a wrong content type,
+    /// a query or path parameter that does not parse (see [`crate::web::api_extract`]).
+    #[error("{detail}")]
+    Rejected {
+        status: StatusCode,
+        code: &'static str,
+        field: Option<String>,
+        detail: String,
+    },
     #[error("CSRF token missing or invalid")]
     Csrf,
     #[error("too many attempts; retry in {0} s")]
@@ -63,6 +75,7 @@ impl AppError {
             AppError::NotFound(_) => "not_found",
             AppError::Validation { .. } => "validation_failed",
             AppError::Conflict(_) => "conflict",
+            AppError::ConflictCode { code, .. } | AppError::Rejected { code, .. } => code,
             AppError::Csrf => "csrf_failed",
             AppError::RateLimited(_) => "rate_limited",
             AppError::PayloadTooLarge(_) => "payload_too_large",
@@ -77,7 +90,8 @@ impl AppError {
             AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::Conflict(_) | AppError::ConflictCode { .. } => StatusCode::CONFLICT,
+            AppError::Rejected { status, .. } => *status,
             AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
@@ -104,6 +118,7 @@ impl From<StoreError> for AppError {
             StoreError::Invalid { field, message } => AppError::Validation { field, message },
             StoreError::NotFound(what) => AppError::NotFound(what),
             StoreError::Conflict(m) => AppError::Conflict(m),
+            StoreError::ConflictCode { code, detail } => AppError::ConflictCode { code, detail },
         }
     }
 }
@@ -170,6 +185,7 @@ pub fn problem_response(e: &AppError) -> Response {
         field: match e {
             AppError::Validation { field, .. } => Some(field.clone()),
             AppError::Upload(u) => u.field.clone(),
+            AppError::Rejected { field, .. } => field.clone(),
             _ => None,
         },
         row: match e {

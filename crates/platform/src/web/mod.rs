@@ -1,6 +1,8 @@
 //! The web shell: state, errors, extractors, middleware, assets, pages and the JSON API.
 
 pub mod api;
+pub mod api_errors;
+pub mod api_extract;
 pub mod assets;
 pub mod client_addr;
 pub mod cookies;
@@ -15,9 +17,11 @@ pub mod live;
 pub mod metrics;
 pub mod middleware;
 pub mod redirect;
+pub mod openapi;
 pub mod shell;
 pub mod state;
 
+pub use api_extract::{ApiJson, ApiPath, ApiQuery};
 pub use error::{ApiError, AppError, PageError};
 pub use extract::{ApiUser, CsrfToken, PageUser, ReqLang};
 pub use layout::{NavItem, PageCtx, Pillar};
@@ -36,20 +40,21 @@ pub fn router(state: AppState) -> Router {
     for m in state.modules.iter() {
         r = r.merge(m.routes());
     }
-    r.layer(axum::middleware::from_fn_with_state(
-        state.clone(),
-        middleware::csrf_guard,
-    ))
-    .layer(axum::middleware::from_fn_with_state(
-        state.clone(),
-        middleware::authenticate,
-    ))
-    .layer(axum::middleware::from_fn(middleware::security_headers))
-    .layer(axum::middleware::from_fn_with_state(
-        state.clone(),
-        metrics::track,
-    ))
-    .with_state(state)
+    r.layer(axum::middleware::from_fn(api_errors::api_problems))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::csrf_guard,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::authenticate,
+        ))
+        .layer(axum::middleware::from_fn(middleware::security_headers))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
+        .with_state(state)
 }
 
 /// Percent-encodes a query or form value (RFC 3986 unreserved characters kept).
