@@ -228,14 +228,14 @@ async fn wave_view(
     id: i64,
     invitations: Vec<String>,
 ) -> Result<Html<String>, PageError> {
-    let (_, q) = wave_for(&st, &p, id).await?;
+    let (_, q) = wave_for(st, p, id).await?;
     let w = store::get_wave(&st.db, p.city_id, id)
         .await?
         .ok_or_else(|| AppError::NotFound("wave".into()))?;
-    let ctx = page_ctx(&st, &p, lang, &csrf, "/app/survey", "survey-wave-title").await?;
+    let ctx = page_ctx(st, p, lang, csrf, "/app/survey", "survey-wave-title").await?;
     let t = lang.tr();
     let quotas = store::quota_progress(&st.db, p.city_id, id, &p.scope.prefix).await?;
-    let districts = api::districts(&st, p.city_id).await?;
+    let districts = api::districts(st, p.city_id).await?;
     let (all_complete, _) = store::list_responses(
         &st.db,
         &p.scope,
