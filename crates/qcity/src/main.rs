@@ -76,6 +76,9 @@ enum Command {
     /// Energy M&V: CalTRACK baselines, avoided energy, meter-data validation (VEE).
     #[command(subcommand)]
     Energy(cmd::energy::EnergyCommand),
+    /// Acceptance sampling (ISO 2859-1): plans, OC curves, zero-acceptance, switching rules.
+    #[command(subcommand)]
+    Sampling(cmd::sampling::SamplingCommand),
 }
 
 #[derive(Subcommand)]
@@ -219,6 +222,7 @@ fn main() -> Result<()> {
         Command::Survey(c) => cmd::survey::run(c),
         Command::Index(c) => cmd::index::run(c),
         Command::Energy(c) => cmd::energy::run(c),
+        Command::Sampling(c) => cmd::sampling::run(c),
         command => {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -317,7 +321,11 @@ async fn run(config: Option<PathBuf>, command: Command) -> Result<()> {
             let cfg = load_config(config.as_ref(), None, &db)?;
             admin::region_import(&cfg, &file, city.as_deref()).await
         }
-        Command::Config(_) | Command::Survey(_) | Command::Index(_) | Command::Energy(_) => {
+        Command::Config(_)
+        | Command::Survey(_)
+        | Command::Index(_)
+        | Command::Energy(_)
+        | Command::Sampling(_) => {
             unreachable!("handled before the runtime starts")
         }
     }

@@ -339,6 +339,7 @@ async fn refusal_waits_for_the_group_commit(b: Backend) {
             cookies: cl.cookies.clone(),
             bearer: None,
             csrf: cl.csrf.clone(),
+            peer: cl.peer,
         };
         let link = link.clone();
         tokio::spawn(async move {

@@ -16,8 +16,8 @@ pub mod layout;
 pub mod live;
 pub mod metrics;
 pub mod middleware;
-pub mod redirect;
 pub mod openapi;
+pub mod redirect;
 pub mod shell;
 pub mod state;
 
