@@ -368,7 +368,7 @@ async fn language_switch_is_remembered() {
         c.get("/lang?set=zh-CN&next=//evil.example")
             .await
             .location(),
-        Some("/app")
+        Some(qcity_platform::web::redirect::FALLBACK)
     );
 }
 

@@ -158,8 +158,8 @@ mod tests {
 
     async fn purge_deletes_only_ended_sessions(b: Backend) {
         let t = TestDb::migrated(b, &[]).await;
-        let city = seed_small_city(&t.db, &[("u", Role::Viewer, "990100")]).await;
-        let uid = crate::store::users::by_username(&t.db, city, "u")
+        let city = seed_small_city(&t.db, &[("uu", Role::Viewer, "990100")]).await;
+        let uid = crate::store::users::by_username(&t.db, city, "uu")
             .await
             .unwrap()
             .unwrap()

@@ -50,17 +50,48 @@ pub fn for_each_record<E: From<UploadError>>(
     let mut rdr = reader(&text);
     let mut rec = ::csv::StringRecord::new();
     let mut row = 0usize;
+    let mut lines = LineTracker::default();
     loop {
         match rdr.read_record(&mut rec) {
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => return Err(csv_error(&e, row + 1).into()),
         }
+        lines.mark(text.as_bytes(), rdr.position().byte() as usize, &mut rec);
         row += 1;
         check_shape(row, rec.len(), limits)?;
         each(row, &rec)?;
     }
     Ok(())
+}
+
+/// The csv crate records a record's position before it skips the line ending and blank lines
+/// that precede it, so its line number lags after CRLF endings and blank lines. This counts the
+/// physical line each record starts on (1-based) and sets it as the record's position.
+#[derive(Default)]
+struct LineTracker {
+    /// Byte offset where the previous record ended.
+    end: usize,
+    /// Newlines before `end`.
+    newlines: u64,
+}
+
+impl LineTracker {
+    fn mark(&mut self, text: &[u8], end: usize, rec: &mut ::csv::StringRecord) {
+        let end = end.min(text.len());
+        let mut start = self.end.min(end);
+        let mut newlines = self.newlines;
+        while start < end && matches!(text[start], b'\n' | b'\r') {
+            newlines += u64::from(text[start] == b'\n');
+            start += 1;
+        }
+        let mut pos = rec.position().cloned().unwrap_or_else(::csv::Position::new);
+        pos.set_line(newlines + 1);
+        pos.set_byte(start as u64);
+        rec.set_position(Some(pos));
+        self.newlines = newlines + text[start..end].iter().filter(|&&b| b == b'\n').count() as u64;
+        self.end = end;
+    }
 }
 
 fn check_shape(row: usize, width: usize, limits: &Limits) -> Result<(), UploadError> {

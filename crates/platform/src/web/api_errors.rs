@@ -34,7 +34,7 @@ pub async fn api_problems(req: Request, next: Next) -> Response {
         }
     };
     let status = resp.status();
-    if !is_api || !(status.is_client_error() || status.is_server_error()) || is_problem(&resp) {
+    if !is_api || !(status.is_client_error() || status.is_server_error()) || is_json(&resp) {
         return resp;
     }
     let (parts, body) = resp.into_parts();
@@ -70,11 +70,16 @@ pub async fn api_problems(req: Request, next: Next) -> Response {
     out
 }
 
-fn is_problem(resp: &Response) -> bool {
+/// A JSON body is a handler's own answer: problem+json, or a documented report such as an
+/// import's row errors (`422` with `committed: false`); it is left as it is.
+fn is_json(resp: &Response) -> bool {
     resp.headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|c| c.starts_with("application/problem+json"))
+        .is_some_and(|c| {
+            let c = c.split(';').next().unwrap_or_default().trim();
+            c == "application/json" || c.ends_with("+json")
+        })
 }
 
 /// Stable code and default detail of a status no handler explained.

@@ -12,6 +12,7 @@
 
 use crate::web::error::{ApiError, AppError};
 use axum::body::Bytes;
+use axum::extract::RawPathParams;
 use axum::extract::path::ErrorKind;
 use axum::extract::rejection::{BytesRejection, PathRejection};
 use axum::extract::{FromRequest, FromRequestParts, OptionalFromRequest, Path, Request};
@@ -199,7 +200,9 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
-fn path_rejection(r: PathRejection) -> ApiError {
+/// `only_key`: the name of the route's one path parameter, if it has exactly one (a single value
+/// such as `Path<i64>` is refused without naming its key).
+fn path_rejection(r: PathRejection, only_key: Option<String>) -> ApiError {
     let PathRejection::FailedToDeserializePathParams(e) = &r else {
         // Only a route without path parameters could get here: a server bug.
         return ApiError(AppError::internal(r.body_text()));
@@ -208,7 +211,7 @@ fn path_rejection(r: PathRejection) -> ApiError {
         ErrorKind::ParseErrorAtKey { key, .. } | ErrorKind::InvalidUtf8InPathParam { key } => {
             Some(key.clone())
         }
-        _ => None,
+        _ => only_key,
     };
     let detail = match e.kind() {
         ErrorKind::ParseErrorAtKey {
@@ -224,10 +227,18 @@ fn path_rejection(r: PathRejection) -> ApiError {
 impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        Path::<T>::from_request_parts(parts, state)
-            .await
-            .map(|Path(v)| ApiPath(v))
-            .map_err(path_rejection)
+        match Path::<T>::from_request_parts(parts, state).await {
+            Ok(Path(v)) => Ok(ApiPath(v)),
+            Err(r) => {
+                let only_key = match RawPathParams::from_request_parts(parts, state).await {
+                    Ok(raw) if raw.iter().count() == 1 => {
+                        raw.iter().next().map(|(k, _)| k.to_string())
+                    }
+                    _ => None,
+                };
+                Err(path_rejection(r, only_key))
+            }
+        }
     }
 }
 
