@@ -89,6 +89,7 @@ pub struct AuditFilter {
 /// The audit filter as a query string (`?actor=…&entity=…&from=YYYY-MM-DD…`), shared by the
 /// page and the API.
 #[derive(Debug, Default, Clone, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     pub actor: Option<String>,
     pub entity: Option<String>,

@@ -633,6 +633,7 @@ async fn maintenance_overdue(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RiskQuery {
     pub region: Option<String>,
     pub limit: Option<usize>,
@@ -830,6 +831,7 @@ async fn iot_summary(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct KpiQuery {
     /// Region code (default: the caller's root).
     pub region: Option<String>,

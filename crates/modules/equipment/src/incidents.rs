@@ -811,6 +811,7 @@ pub async fn timeline(db: &impl ConnectionTrait, city_id: i64, id: i64) -> R<Vec
 }
 
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct IncidentFilter {
     /// `open` (not final), `all`, or a state name.
     pub state: Option<String>,

@@ -503,6 +503,7 @@ pub async fn create_equipment(
 
 /// Filters of the registry list.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EquipmentFilter {
     pub rescue_code: Option<String>,
     pub equipment_code: Option<String>,

@@ -267,6 +267,7 @@ async fn node_equalise(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RuleQuery {
     /// Only the rules that apply to this indicator (its own and the framework defaults).
     pub indicator: Option<String>,
@@ -347,6 +348,7 @@ fn reader(p: &Principal) -> Result<(), ApiError> {
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct YearQuery {
     #[serde(deserialize_with = "qcity_platform::web::api_extract::year")]
     #[param(minimum = 1900, maximum = 2200)]
@@ -368,6 +370,7 @@ async fn feeds(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ImportQuery {
     /// File name (decides CSV or XLSX) when the body is the raw file.
     pub filename: Option<String>,
@@ -413,6 +416,7 @@ async fn import_values(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TemplateQuery {
     #[serde(deserialize_with = "qcity_platform::web::api_extract::year")]
     #[param(minimum = 1900, maximum = 2200)]
@@ -576,6 +580,7 @@ async fn act(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct CompletenessQuery {
     pub framework_id: i64,
     #[serde(deserialize_with = "qcity_platform::web::api_extract::year")]

@@ -556,6 +556,7 @@ impl From<&value::Model> for ValueView {
 
 /// Filter of a value listing.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ValueFilter {
     pub framework_id: Option<i64>,
     pub year: Option<i32>,

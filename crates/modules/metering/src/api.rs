@@ -166,6 +166,7 @@ fn parse_opt_ts(s: &Option<String>, field: &str) -> Result<Option<i64>, AppError
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Range {
     /// Start (date `YYYY-MM-DD`, local time or ISO 8601); default: 30 days before `to`.
     pub from: Option<String>,
@@ -283,6 +284,7 @@ async fn unit_energy(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct MeterFilter {
     pub unit_id: Option<i64>,
 }
@@ -509,6 +511,7 @@ async fn ingest(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AlertFilter {
     /// `open` (default) or `all`.
     pub status: Option<String>,
@@ -573,6 +576,7 @@ async fn project_savings(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct YearQ {
     /// Calendar year (1900–2200; default: the current one).
     #[serde(
@@ -709,6 +713,7 @@ async fn post_weather(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct BaselineQ {
     /// Baseline period start (default: 365 days before `reporting_from`).
     pub baseline_from: Option<String>,

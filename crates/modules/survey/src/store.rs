@@ -1120,6 +1120,7 @@ pub async fn find_response(
 
 /// Filter of a response listing.
 #[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ResponseFilter {
     /// `complete` (default), `partial` or `all`.
     pub status: Option<String>,

@@ -110,6 +110,7 @@ async fn city(State(st): State<AppState>, ApiUser(p): ApiUser) -> Result<Json<Ci
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct RegionQuery {
     /// Only regions of this level (`city`, `district`, `street`, `community`).
     level: Option<String>,
