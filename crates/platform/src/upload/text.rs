@@ -15,6 +15,10 @@ pub enum TextEncoding {
 /// Decodes an uploaded text file: a byte-order mark decides when present (and is dropped);
 /// otherwise UTF-8 when the bytes are valid UTF-8, else GBK. Bytes that are not valid in GBK
 /// either are refused (`upload_bad_encoding`), naming the line of the first one.
+///
+/// A short GBK text can also be valid UTF-8 (`指` is `D6 B8`, which UTF-8 reads as the Hebrew
+/// point U+05B8). When the UTF-8 reading holds only two-byte letters a Chinese office never
+/// types (see [`utf8_reading_is_implausible`]) and the GBK reading is clean Chinese, GBK wins.
 pub fn decode(bytes: &[u8]) -> Result<(Cow<'_, str>, TextEncoding), UploadError> {
     if let Some((enc, bom)) = encoding_rs::Encoding::for_bom(bytes) {
         let body = &bytes[bom..];
@@ -30,7 +34,13 @@ pub fn decode(bytes: &[u8]) -> Result<(Cow<'_, str>, TextEncoding), UploadError>
         return Ok((text, kind));
     }
     match std::str::from_utf8(bytes) {
-        Ok(s) => Ok((Cow::Borrowed(s), TextEncoding::Utf8)),
+        Ok(s) if !utf8_reading_is_implausible(s) => Ok((Cow::Borrowed(s), TextEncoding::Utf8)),
+        Ok(s) => match encoding_rs::GBK.decode_without_bom_handling(bytes) {
+            (gbk, false) if gbk.chars().all(|c| c.is_ascii() || is_chinese(c)) => {
+                Ok((gbk, TextEncoding::Gbk))
+            }
+            _ => Ok((Cow::Borrowed(s), TextEncoding::Utf8)),
+        },
         Err(_) => {
             let (text, had_errors) = encoding_rs::GBK.decode_without_bom_handling(bytes);
             if had_errors {
@@ -44,23 +54,28 @@ pub fn decode(bytes: &[u8]) -> Result<(Cow<'_, str>, TextEncoding), UploadError>
 /// Reads a text file (a command-line import) within `limits.max_bytes` and decodes it as
 /// [`decode`] does.
 pub fn read_file(path: &std::path::Path, limits: &super::Limits) -> Result<String, UploadError> {
-    use std::io::Read;
-    let name = path.display();
-    let f = std::fs::File::open(path)
-        .map_err(|e| UploadError::malformed(format!("cannot open {name}: {e}")))?;
-    let mut bytes = Vec::new();
-    f.take(limits.max_bytes as u64 + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| UploadError::malformed(format!("cannot read {name}: {e}")))?;
-    if bytes.len() > limits.max_bytes {
-        return Err(UploadError::too_large(
-            UploadErrorKind::TooLarge,
-            &name.to_string(),
-            bytes.len() as u64,
-            limits.max_bytes as u64,
-        ));
-    }
+    let bytes = super::read_file(path, limits)?;
     Ok(decode(&bytes)?.0.into_owned())
+}
+
+/// Whether valid UTF-8 reads like GBK bytes rather than text: it has non-ASCII characters, none
+/// of them a three- or four-byte sequence (all Chinese is), and at least one outside Latin-1 and
+/// Greek (°, ², ×, µ, é: what units and names use).
+fn utf8_reading_is_implausible(s: &str) -> bool {
+    let mut odd = false;
+    for c in s.chars().filter(|c| !c.is_ascii()) {
+        match c as u32 {
+            0x800.. => return false,
+            0xA0..=0xFF | 0x370..=0x3FF => {}
+            _ => odd = true,
+        }
+    }
+    odd
+}
+
+/// CJK ideographs and punctuation, full-width forms: what a Chinese GBK file is made of.
+fn is_chinese(c: char) -> bool {
+    matches!(c as u32, 0x3000..=0x303F | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xFF00..=0xFFEF)
 }
 
 fn kind_name(k: TextEncoding) -> &'static str {
@@ -119,6 +134,27 @@ mod tests {
         let (gbk, _, _) = encoding_rs::GBK.encode("指标代码,年份\n");
         let (t, e) = decode(&gbk).unwrap();
         assert_eq!((t.as_ref(), e), ("指标代码,年份\n", TextEncoding::Gbk));
+    }
+
+    /// Regression (CI, proptest seed 9ab966f2): GBK `指` is the valid UTF-8 `U+05B8`.
+    #[test]
+    fn gbk_that_is_also_valid_utf8_is_read_as_gbk() {
+        for text in ["指", "指\n", "a,指\n指,b\n"] {
+            let (gbk, _, _) = encoding_rs::GBK.encode(text);
+            assert!(std::str::from_utf8(&gbk).is_ok());
+            assert_eq!(
+                decode(&gbk).unwrap(),
+                (Cow::Owned(text.into()), TextEncoding::Gbk)
+            );
+        }
+        // Units and European names stay UTF-8.
+        for text in ["μg/m³", "25 °C", "José", "Ω·m"] {
+            assert_eq!(
+                decode(text.as_bytes()).unwrap().1,
+                TextEncoding::Utf8,
+                "{text}"
+            );
+        }
     }
 
     #[test]
