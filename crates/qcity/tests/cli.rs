@@ -2,43 +2,10 @@
 //! `token create --user NAME` prints only the token, which then works as a bearer token on
 //! `/api/v1/regions`; region import is all-or-nothing with errors naming row and column.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-fn qcity(dir: &std::path::Path, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_qcity"));
-    cmd.args(args)
-        .arg("--data-dir")
-        .arg(dir)
-        .env_remove("QCITY_DATABASE_URL")
-        .env_remove("QCITY_DATA_DIR")
-        .current_dir(dir);
-    cmd.stdin(if stdin.is_some() {
-        Stdio::piped()
-    } else {
-        Stdio::null()
-    })
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("run qcity");
-    if let Some(s) = stdin {
-        child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
-    }
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+mod support;
+use support::{free_port, qcity, start_with, wait_up};
 
 #[test]
 fn version_and_example_config() {
@@ -107,6 +74,20 @@ async fn users_tokens_and_regions_from_the_command_line() {
     );
     assert!(!ok);
     assert!(err.contains("row 3") && err.contains("population"), "{err}");
+    // Saved by Excel in a Chinese locale: GBK, a quoted comma, a blank line. The error names the
+    // line as an editor shows it, and nothing is imported.
+    let gbk = encoding_rs::GBK
+        .encode("code,parent_code,name_zh,name_en,urban,population,area_km2,boundary\n990101,990100,中心区,\"Central, Old Town\",true,100,1.5,\n\n990102,990100,东湖区,Donghu,maybe,200,2,\n")
+        .0
+        .into_owned();
+    std::fs::write(&csv_path, gbk).unwrap();
+    let (ok, _, err) = qcity(
+        d,
+        &["region", "import", "--file", csv_path.to_str().unwrap()],
+        None,
+    );
+    assert!(!ok);
+    assert!(err.contains("row 4") && err.contains("urban"), "{err}");
     std::fs::write(&csv_path, "code,parent_code,name_zh,name_en,urban,population,area_km2,boundary\n990101001,990101,朝阳街道,Chaoyang,true,,,\n990101,990100,中心区,Central,true,100,1.5,\n990102,990100,东湖区,Donghu,true,200,2,\n").unwrap();
     let (ok, out, err) = qcity(
         d,
@@ -147,32 +128,11 @@ async fn users_tokens_and_regions_from_the_command_line() {
     assert!(token.starts_with("qct_"));
 
     let port = free_port();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_qcity"))
-        .args([
-            "serve",
-            "--bind",
-            &format!("127.0.0.1:{port}"),
-            "--data-dir",
-        ])
-        .arg(d)
-        .current_dir(d)
-        // The server reuses a token's user for this long; the revocation below is seen in time.
-        .env("QCITY_SECURITY__TOKEN_CACHE_SECONDS", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    // The server reuses a token's user for this long; the revocation below is seen in time.
+    let mut server = start_with(d, port, &[("QCITY_SECURITY__TOKEN_CACHE_SECONDS", "1")]);
     let client = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{port}");
-    let mut up = false;
-    for _ in 0..100 {
-        if client.get(format!("{base}/healthz")).send().await.is_ok() {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert!(up, "server did not start");
+    wait_up(&client, &base).await;
     let resp = client
         .get(format!("{base}/api/v1/regions"))
         .bearer_auth(&token)

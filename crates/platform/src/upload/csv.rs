@@ -133,6 +133,8 @@ pub fn read_csv(bytes: &[u8], limits: &Limits) -> Result<Table, UploadError> {
             .at_row(row));
         }
         table.rows.push(rec.iter().map(str::to_string).collect());
+        let line = rec.position().map_or(row as u64, ::csv::Position::line);
+        table.lines.push(usize::try_from(line).unwrap_or(row));
         Ok(())
     })?;
     Ok(table)

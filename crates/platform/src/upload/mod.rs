@@ -26,3 +26,29 @@ pub fn read_table(bytes: &[u8], limits: &Limits) -> Result<Table, UploadError> {
         csv::read_csv(bytes, limits)
     }
 }
+
+/// Reads a file (a command-line import) within `limits.max_bytes`; an error names the file.
+pub fn read_file(path: &std::path::Path, limits: &Limits) -> Result<Vec<u8>, UploadError> {
+    use std::io::Read;
+    let name = path.display().to_string();
+    let f = std::fs::File::open(path)
+        .map_err(|e| UploadError::malformed(format!("cannot open {name}: {e}")))?;
+    let mut bytes = Vec::new();
+    f.take(limits.max_bytes as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| UploadError::malformed(format!("cannot read {name}: {e}")))?;
+    if bytes.len() > limits.max_bytes {
+        return Err(UploadError::too_large(
+            UploadErrorKind::TooLarge,
+            &name,
+            bytes.len() as u64,
+            limits.max_bytes as u64,
+        ));
+    }
+    Ok(bytes)
+}
+
+/// A CSV or XLSX file as a table, read as [`read_table`] reads an upload.
+pub fn read_file_table(path: &std::path::Path, limits: &Limits) -> Result<Table, UploadError> {
+    read_table(&read_file(path, limits)?, limits)
+}

@@ -5,6 +5,9 @@
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Table {
     pub rows: Vec<Vec<String>>,
+    /// The line each row starts on, when it is not `index + 1`: a CSV's blank lines are not
+    /// records, and a quoted field may span lines. Empty for a sheet.
+    pub lines: Vec<usize>,
 }
 
 impl Table {
@@ -13,14 +16,20 @@ impl Table {
         self.rows.first().map(Vec::as_slice)
     }
 
-    /// Data rows after the header with their spreadsheet row numbers (the header is row 1),
-    /// blank rows left out.
+    /// The row number a person sees for row `i` (0-based): the spreadsheet row, or the line
+    /// a CSV record starts on.
+    pub fn row_number(&self, i: usize) -> usize {
+        self.lines.get(i).copied().unwrap_or(i + 1)
+    }
+
+    /// Data rows after the header with their row numbers (see [`Table::row_number`]), blank
+    /// rows left out.
     pub fn data_rows(&self) -> impl Iterator<Item = (usize, &[String])> {
         self.rows
             .iter()
             .enumerate()
             .skip(1)
             .filter(|(_, r)| r.iter().any(|c| !c.trim().is_empty()))
-            .map(|(i, r)| (i + 1, r.as_slice()))
+            .map(|(i, r)| (self.row_number(i), r.as_slice()))
     }
 }

@@ -280,26 +280,25 @@ pub async fn city_list(cfg: &Config) -> Result<()> {
     Ok(())
 }
 
-/// One CSV row of a region import.
-#[derive(serde::Deserialize)]
-struct RegionRow {
-    code: String,
-    parent_code: Option<String>,
-    name_zh: String,
-    name_en: Option<String>,
-    urban: Option<String>,
-    population: Option<String>,
-    area_km2: Option<String>,
-    boundary: Option<String>,
-}
+/// The columns of a region import (`code` and `name_zh` required).
+const REGION_COLUMNS: [&str; 8] = [
+    "code",
+    "parent_code",
+    "name_zh",
+    "name_en",
+    "urban",
+    "population",
+    "area_km2",
+    "boundary",
+];
 
 fn parse_opt<T: std::str::FromStr>(
-    v: Option<String>,
+    v: Option<&str>,
     file: &str,
     row: usize,
     col: &str,
 ) -> Result<Option<T>> {
-    match v.as_deref().map(str::trim) {
+    match v.map(str::trim) {
         None | Some("") => Ok(None),
         Some(s) => s
             .parse()
@@ -308,16 +307,33 @@ fn parse_opt<T: std::str::FromStr>(
     }
 }
 
+/// Imports regions from a CSV (UTF-8 or GBK) or XLSX file through the platform's upload
+/// reader (its limits from `[upload]`); all or nothing, errors naming row and column.
 pub async fn region_import(cfg: &Config, file: &std::path::Path, city: Option<&str>) -> Result<()> {
     let dbc = open(cfg).await?;
     let c = pick_city(&dbc, city).await?;
     let name = file.display().to_string();
-    let mut rdr = csv::Reader::from_path(file).with_context(|| format!("opening {name}"))?;
+    let limits = qcity_platform::upload::Limits::from_config(&cfg.upload);
+    let table = qcity_platform::upload::read_file_table(file, &limits)
+        .map_err(|e| anyhow!("{name}: {e}"))?;
+    let header: Vec<String> = table
+        .header()
+        .unwrap_or_default()
+        .iter()
+        .map(|h| h.trim().to_string())
+        .collect();
+    let col = |c: &str| header.iter().position(|h| h == c);
+    let cols: Vec<Option<usize>> = REGION_COLUMNS.iter().map(|c| col(c)).collect();
+    for required in ["code", "name_zh"] {
+        if col(required).is_none() {
+            bail!("{name}: row 1: the header has no column `{required}`");
+        }
+    }
     let mut rows = Vec::new();
-    for (i, rec) in rdr.deserialize::<RegionRow>().enumerate() {
-        let row = i + 2; // 1-based, after the header
-        let r = rec.map_err(|e| anyhow!("{name}: row {row}: {e}"))?;
-        let urban = match r.urban.as_deref().map(str::trim) {
+    for (row, cells) in table.data_rows() {
+        let get = |i: usize| cols[i].and_then(|c| cells.get(c)).map(String::as_str);
+        let text = |i: usize| get(i).map(str::trim).unwrap_or_default().to_string();
+        let urban = match get(4).map(str::trim) {
             None | Some("") | Some("1") | Some("true") | Some("yes") => true,
             Some("0") | Some("false") | Some("no") => false,
             Some(other) => bail!("{name}: row {row}, column urban: `{other}` is not true/false"),
@@ -325,17 +341,14 @@ pub async fn region_import(cfg: &Config, file: &std::path::Path, city: Option<&s
         rows.push((
             row,
             store::regions::NewRegion {
-                code: r.code.trim().to_string(),
-                parent_code: r
-                    .parent_code
-                    .map(|p| p.trim().to_string())
-                    .filter(|p| !p.is_empty()),
-                name_zh: r.name_zh.trim().to_string(),
-                name_en: r.name_en.unwrap_or_default().trim().to_string(),
+                code: text(0),
+                parent_code: Some(text(1)).filter(|p| !p.is_empty()),
+                name_zh: text(2),
+                name_en: text(3),
                 urban,
-                population: parse_opt(r.population, &name, row, "population")?,
-                area_km2: parse_opt(r.area_km2, &name, row, "area_km2")?,
-                boundary: r.boundary.filter(|b| !b.trim().is_empty()),
+                population: parse_opt(get(5), &name, row, "population")?,
+                area_km2: parse_opt(get(6), &name, row, "area_km2")?,
+                boundary: get(7).filter(|b| !b.trim().is_empty()).map(str::to_string),
             },
         ));
     }

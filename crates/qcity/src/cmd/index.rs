@@ -14,6 +14,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use super::read_text as read;
 use anyhow::{Context, Result, bail};
 use qcity_index::model::Direction;
 use qcity_index::pipeline::Stage;
@@ -147,10 +148,6 @@ pub fn run(cmd: IndexCommand) -> Result<()> {
             Ok(())
         }
     }
-}
-
-fn read(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
 }
 
 fn name(path: &Path) -> String {

@@ -275,29 +275,34 @@ fn parse_bool(file: &str, row: usize, column: &str, cell: &str) -> Result<bool> 
 /// Reads `lot,accepted[,accepted_tighter]`; errors name file, row and column.
 fn read_history(path: &Path) -> Result<Vec<(String, LotOutcome)>> {
     let file = path.display().to_string();
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {file}"))?;
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .from_reader(text.as_bytes());
-    let headers = reader
-        .headers()
-        .with_context(|| format!("{file}: reading the header"))?
-        .clone();
-    let col = |name: &str| headers.iter().position(|h| h == name);
+    let limits = qcity_platform::upload::Limits::default();
+    let table = qcity_platform::upload::read_file_table(path, &limits)
+        .map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
+    let headers: Vec<&str> = table
+        .header()
+        .unwrap_or_default()
+        .iter()
+        .map(|h| h.trim())
+        .collect();
+    let col = |name: &str| headers.iter().position(|h| *h == name);
     let (Some(lot_col), Some(acc_col)) = (col("lot"), col("accepted")) else {
         bail!("{file} row 1: the header needs columns 'lot' and 'accepted'");
     };
     let tighter_col = col("accepted_tighter");
     let mut lots = Vec::new();
-    for (i, record) in reader.records().enumerate() {
-        let row = i + 2;
-        let record = record.with_context(|| format!("{file} row {row}"))?;
-        let lot = record.get(lot_col).unwrap_or("").to_string();
+    for (row, cells) in table.data_rows() {
+        let record: Vec<&str> = cells.iter().map(|c| c.trim()).collect();
+        let lot = record.get(lot_col).copied().unwrap_or("").to_string();
         if lot.is_empty() {
             bail!("{file} row {row} column 'lot': empty lot name");
         }
-        let accepted = parse_bool(&file, row, "accepted", record.get(acc_col).unwrap_or(""))?;
-        let accepted_tighter = match tighter_col.and_then(|c| record.get(c)) {
+        let accepted = parse_bool(
+            &file,
+            row,
+            "accepted",
+            record.get(acc_col).copied().unwrap_or(""),
+        )?;
+        let accepted_tighter = match tighter_col.and_then(|c| record.get(c).copied()) {
             Some(cell) if !cell.is_empty() => {
                 Some(parse_bool(&file, row, "accepted_tighter", cell)?)
             }
