@@ -4,78 +4,10 @@
 //! concurrent transitions with the same version have exactly one winner.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-fn qcity(dir: &Path, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_qcity"));
-    cmd.args(args)
-        .arg("--data-dir")
-        .arg(dir)
-        .env_remove("QCITY_DATABASE_URL")
-        .env_remove("QCITY_DATA_DIR")
-        .env_remove("QCITY_MQTT_URL")
-        .current_dir(dir)
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("run qcity");
-    if let Some(s) = stdin {
-        child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
-    }
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn start(dir: &Path, port: u16) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_qcity"))
-        .args([
-            "serve",
-            "--bind",
-            &format!("127.0.0.1:{port}"),
-            "--data-dir",
-        ])
-        .arg(dir)
-        .env_remove("QCITY_DATABASE_URL")
-        .env_remove("QCITY_MQTT_URL")
-        .current_dir(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap()
-}
-
-async fn wait_up(c: &reqwest::Client, base: &str) {
-    for _ in 0..300 {
-        if c.get(format!("{base}/healthz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status().is_success())
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("server did not start");
-}
+mod support;
+use support::{city_with_users, start, wait_up};
 
 struct Setup {
     _dir: qcity_platform::testing::TempDir,
@@ -84,49 +16,10 @@ struct Setup {
 }
 
 fn setup() -> Setup {
-    let dir = qcity_platform::testing::TempDir::new("eq-durable");
-    let d = &dir.0;
-    assert!(qcity(d, &["migrate"], None).0);
-    assert!(
-        qcity(
-            d,
-            &[
-                "city",
-                "add",
-                "990100",
-                "--name-zh",
-                "示范市",
-                "--name-en",
-                "Demo City"
-            ],
-            None
-        )
-        .0
-    );
-    let csv = d.join("regions.csv");
-    std::fs::write(&csv, "code,parent_code,name_zh,name_en,urban,population,area_km2,boundary\n990101,990100,中心区,Central,true,100,1.5,\n990121,990100,青云县,Qingyun,false,100,10,\n").unwrap();
-    let (ok, _, err) = qcity(
-        d,
-        &["region", "import", "--file", csv.to_str().unwrap()],
-        None,
-    );
-    assert!(ok, "{err}");
-    for (name, role) in [("disp", "dispatcher"), ("boss", "admin")] {
-        let (ok, _, err) = qcity(
-            d,
-            &["user", "add", name, "--role", role, "--password-stdin"],
-            Some("a-long-password-1\n"),
-        );
-        assert!(ok, "{err}");
-    }
-    let token = |u: &str| {
-        let (ok, out, err) = qcity(d, &["token", "create", "--user", u], None);
-        assert!(ok, "{err}");
-        out.trim().to_string()
-    };
+    let (dir, tokens) = city_with_users("eq-durable", &[("disp", "dispatcher"), ("boss", "admin")]);
     Setup {
-        dispatcher: token("disp"),
-        admin: token("boss"),
+        dispatcher: tokens[0].clone(),
+        admin: tokens[1].clone(),
         _dir: dir,
     }
 }
@@ -135,7 +28,7 @@ fn setup() -> Setup {
 async fn accepted_incidents_survive_kill_9_and_timers_resume() {
     let s = setup();
     let d = s._dir.0.clone();
-    let port = free_port();
+    let port = support::free_port();
     let base = format!("http://127.0.0.1:{port}");
     let c = reqwest::Client::builder()
         .pool_max_idle_per_host(64)
@@ -235,7 +128,7 @@ async fn accepted_incidents_survive_kill_9_and_timers_resume() {
     }
     // Down past the acknowledgement deadline.
     tokio::time::sleep(Duration::from_secs(4)).await;
-    let port2 = free_port();
+    let port2 = support::free_port();
     let base2 = format!("http://127.0.0.1:{port2}");
     let mut server = start(&d, port2);
     wait_up(&c, &base2).await;
