@@ -190,8 +190,8 @@ async fn list_equipment(
     Ok(Json(EquipmentPage {
         items,
         total,
-        page: f.page.unwrap_or(0),
-        limit: f.limit.unwrap_or(50).clamp(1, 1000),
+        page: u64::from(f.page.unwrap_or(0)),
+        limit: u64::from(f.limit.unwrap_or(50).clamp(1, 1000)),
     }))
 }
 
@@ -220,7 +220,7 @@ async fn create_equipment(
     Ok((StatusCode::CREATED, Json(e)))
 }
 
-#[utoipa::path(get, path = "/api/v1/equipment/{id}", responses((status = 200, body = registry::Equipment), (status = 404, body = qcity_platform::web::error::Problem)))]
+#[utoipa::path(get, path = "/api/v1/equipment/{id}", params(("id" = i64, Path, description = "id of the equipment")), responses((status = 200, body = registry::Equipment), (status = 404, body = qcity_platform::web::error::Problem)))]
 async fn get_equipment(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
@@ -235,7 +235,7 @@ async fn get_equipment(
 
 /// The elevator inspection plan (TSG T7001-2023): periodic and self-testing (自行检测) years.
 /// `404` for equipment out of scope or without a scheduled cycle.
-#[utoipa::path(get, path = "/api/v1/equipment/{id}/schedule", responses((status = 200, body = registry::InspectionPlan), (status = 404, body = qcity_platform::web::error::Problem)))]
+#[utoipa::path(get, path = "/api/v1/equipment/{id}/schedule", params(("id" = i64, Path, description = "id of the equipment")), responses((status = 200, body = registry::InspectionPlan), (status = 404, body = qcity_platform::web::error::Problem)))]
 async fn get_schedule(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
@@ -257,7 +257,7 @@ pub struct StatusReq {
     pub status: String,
 }
 
-#[utoipa::path(post, path = "/api/v1/equipment/{id}/status", request_body = StatusReq, responses((status = 200, body = registry::Equipment), (status = 409, body = qcity_platform::web::error::Problem)))]
+#[utoipa::path(post, path = "/api/v1/equipment/{id}/status", params(("id" = i64, Path, description = "id of the equipment")), request_body = StatusReq, responses((status = 200, body = registry::Equipment), (status = 409, body = qcity_platform::web::error::Problem)))]
 async fn set_status(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
@@ -451,7 +451,7 @@ async fn list_cycles(
 
 /// Edits a cycle row; the elevator row also takes `schedule_years` and `early_months`. Cycles
 /// are city-wide: only a user whose scope is the whole city may change them.
-#[utoipa::path(post, path = "/api/v1/equipment/cycles/{id}", request_body = registry::CycleEdit, responses((status = 200, body = Vec<registry::Cycle>), (status = 403, description = "not a city-wide inspector or admin", body = qcity_platform::web::error::Problem)))]
+#[utoipa::path(post, path = "/api/v1/equipment/cycles/{id}", params(("id" = i64, Path, description = "id of the inspection cycle")), request_body = registry::CycleEdit, responses((status = 200, body = Vec<registry::Cycle>), (status = 403, description = "not a city-wide inspector or admin", body = qcity_platform::web::error::Problem)))]
 async fn update_cycle(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
@@ -477,7 +477,7 @@ pub struct TimersReq {
     pub arrive_secs: Option<i64>,
 }
 
-#[utoipa::path(get, path = "/api/v1/equipment/timers", params(("region_code" = String, Query)), responses((status = 200, body = Timers)))]
+#[utoipa::path(get, path = "/api/v1/equipment/timers", params(("region_code" = Option<String>, Query, description = "the region whose timers apply; the caller's own region when absent")), responses((status = 200, body = Timers)))]
 async fn get_timers(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
@@ -528,7 +528,7 @@ async fn set_timers(
     Ok(Json(t))
 }
 
-#[utoipa::path(post, path = "/api/v1/equipment/{id}/inspections", request_body = NewInspection, responses((status = 201, body = registry::Inspection)))]
+#[utoipa::path(post, path = "/api/v1/equipment/{id}/inspections", params(("id" = i64, Path, description = "id of the equipment")), request_body = NewInspection, responses((status = 201, body = registry::Inspection)))]
 async fn record_inspection(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
@@ -553,7 +553,7 @@ async fn record_inspection(
     Ok((StatusCode::CREATED, Json(i)))
 }
 
-#[utoipa::path(get, path = "/api/v1/equipment/{id}/inspections", responses((status = 200, body = Vec<registry::Inspection>)))]
+#[utoipa::path(get, path = "/api/v1/equipment/{id}/inspections", params(("id" = i64, Path, description = "id of the equipment")), responses((status = 200, body = Vec<registry::Inspection>)))]
 async fn list_inspections(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
@@ -571,7 +571,7 @@ pub struct RectifyReq {
     pub rectified_on: chrono::NaiveDate,
 }
 
-#[utoipa::path(post, path = "/api/v1/equipment/inspections/{id}/rectify", request_body = RectifyReq, responses((status = 200, body = registry::Inspection)))]
+#[utoipa::path(post, path = "/api/v1/equipment/inspections/{id}/rectify", params(("id" = i64, Path, description = "id of the inspection")), request_body = RectifyReq, responses((status = 200, body = registry::Inspection)))]
 async fn rectify(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
@@ -596,7 +596,7 @@ async fn rectify(
     Ok(Json(i))
 }
 
-#[utoipa::path(post, path = "/api/v1/equipment/{id}/maintenance", request_body = NewMaintenance, responses((status = 201, body = registry::Maintenance)))]
+#[utoipa::path(post, path = "/api/v1/equipment/{id}/maintenance", params(("id" = i64, Path, description = "id of the equipment")), request_body = NewMaintenance, responses((status = 201, body = registry::Maintenance)))]
 async fn record_maintenance(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
@@ -708,7 +708,7 @@ async fn list_incidents(
     Ok(Json(incidents::list(&st.db, &s, &f).await?))
 }
 
-#[utoipa::path(get, path = "/api/v1/incidents/{id}", responses((status = 200, body = incidents::Incident), (status = 404, body = qcity_platform::web::error::Problem)))]
+#[utoipa::path(get, path = "/api/v1/incidents/{id}", params(("id" = i64, Path, description = "id of the incident")), responses((status = 200, body = incidents::Incident), (status = 404, body = qcity_platform::web::error::Problem)))]
 async fn get_incident(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,

@@ -249,7 +249,7 @@ pub struct UnitDetail {
     pub coverage: Coverage,
 }
 
-#[utoipa::path(get, path = "/api/v1/metering/units/{id}", tag = "metering", responses((status = 200, body = UnitDetail), (status = 404, body = qcity_platform::web::error::Problem)))]
+#[utoipa::path(get, path = "/api/v1/metering/units/{id}", params(("id" = i64, Path, description = "id of the energy-using unit")), tag = "metering", responses((status = 200, body = UnitDetail), (status = 404, body = qcity_platform::web::error::Problem)))]
 async fn get_unit(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
@@ -268,7 +268,7 @@ async fn get_unit(
     }))
 }
 
-#[utoipa::path(get, path = "/api/v1/metering/units/{id}/energy", tag = "metering", params(Range), responses((status = 200, body = UnitEnergy), (status = 404, body = qcity_platform::web::error::Problem)))]
+#[utoipa::path(get, path = "/api/v1/metering/units/{id}/energy", tag = "metering", params(("id" = i64, Path, description = "id of the energy-using unit"), Range), responses((status = 200, body = UnitEnergy), (status = 404, body = qcity_platform::web::error::Problem)))]
 async fn unit_energy(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
@@ -329,7 +329,7 @@ async fn meter_in_scope(st: &AppState, s: &Scope, id: i64) -> Result<Meter, AppE
         .ok_or_else(|| AppError::NotFound("meter".into()))
 }
 
-#[utoipa::path(get, path = "/api/v1/metering/meters/{id}", tag = "metering", responses((status = 200, body = Meter), (status = 404, body = qcity_platform::web::error::Problem)))]
+#[utoipa::path(get, path = "/api/v1/metering/meters/{id}", params(("id" = i64, Path, description = "id of the meter")), tag = "metering", responses((status = 200, body = Meter), (status = 404, body = qcity_platform::web::error::Problem)))]
 async fn get_meter(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
@@ -339,7 +339,7 @@ async fn get_meter(
     Ok(Json(meter_in_scope(&st, &s, id).await?))
 }
 
-#[utoipa::path(get, path = "/api/v1/metering/meters/{id}/series", tag = "metering", params(Range), responses((status = 200, body = [store::Point]), (status = 404, body = qcity_platform::web::error::Problem)))]
+#[utoipa::path(get, path = "/api/v1/metering/meters/{id}/series", tag = "metering", params(("id" = i64, Path, description = "id of the meter"), Range), responses((status = 200, body = [store::Point]), (status = 404, body = qcity_platform::web::error::Problem)))]
 async fn series(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
@@ -366,7 +366,7 @@ pub struct Checks {
     pub consistency: Vec<MonthCheck>,
 }
 
-#[utoipa::path(get, path = "/api/v1/metering/meters/{id}/checks", tag = "metering", params(Range), responses((status = 200, body = Checks), (status = 404, body = qcity_platform::web::error::Problem)))]
+#[utoipa::path(get, path = "/api/v1/metering/meters/{id}/checks", tag = "metering", params(("id" = i64, Path, description = "id of the meter"), Range), responses((status = 200, body = Checks), (status = 404, body = qcity_platform::web::error::Problem)))]
 async fn checks(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
@@ -384,7 +384,7 @@ async fn checks(
 
 /// Validates, estimates and edits a meter's readings (audited `metering.readings.vee`); needs
 /// the right to manage metering; the range spans at most 366 days.
-#[utoipa::path(post, path = "/api/v1/metering/meters/{id}/vee", tag = "metering", params(Range), responses((status = 200, body = VeeReport), (status = 403, body = qcity_platform::web::error::Problem), (status = 404, body = qcity_platform::web::error::Problem), (status = 422, body = qcity_platform::web::error::Problem)))]
+#[utoipa::path(post, path = "/api/v1/metering/meters/{id}/vee", tag = "metering", params(("id" = i64, Path, description = "id of the meter"), Range), responses((status = 200, body = VeeReport), (status = 403, body = qcity_platform::web::error::Problem), (status = 404, body = qcity_platform::web::error::Problem), (status = 422, body = qcity_platform::web::error::Problem)))]
 async fn vee(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
@@ -458,7 +458,7 @@ pub struct Detected {
 
 /// Runs anomaly detection on a meter, storing new alerts (audited `metering.meter.detect`);
 /// needs the right to manage metering; the range spans at most 366 days.
-#[utoipa::path(post, path = "/api/v1/metering/meters/{id}/detect", tag = "metering", params(Range), responses((status = 200, body = inline(Detected)), (status = 403, body = qcity_platform::web::error::Problem), (status = 404, body = qcity_platform::web::error::Problem), (status = 422, body = qcity_platform::web::error::Problem)))]
+#[utoipa::path(post, path = "/api/v1/metering/meters/{id}/detect", tag = "metering", params(("id" = i64, Path, description = "id of the meter"), Range), responses((status = 200, body = inline(Detected)), (status = 403, body = qcity_platform::web::error::Problem), (status = 404, body = qcity_platform::web::error::Problem), (status = 422, body = qcity_platform::web::error::Problem)))]
 async fn detect(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
@@ -537,7 +537,7 @@ pub struct AckReq {
     pub note: String,
 }
 
-#[utoipa::path(post, path = "/api/v1/metering/alerts/{id}/ack", tag = "metering", request_body = AckReq, responses((status = 200, body = Alert), (status = 404, body = qcity_platform::web::error::Problem), (status = 409, body = qcity_platform::web::error::Problem)))]
+#[utoipa::path(post, path = "/api/v1/metering/alerts/{id}/ack", params(("id" = i64, Path, description = "id of the alert")), tag = "metering", request_body = AckReq, responses((status = 200, body = Alert), (status = 404, body = qcity_platform::web::error::Problem), (status = 409, body = qcity_platform::web::error::Problem)))]
 async fn ack_alert(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
@@ -560,7 +560,7 @@ async fn list_projects(
     Ok(Json(analysis::projects(&st.db, &s, f.unit_id).await?))
 }
 
-#[utoipa::path(get, path = "/api/v1/metering/projects/{id}/savings", tag = "metering", responses((status = 200, body = Savings), (status = 404, body = qcity_platform::web::error::Problem)))]
+#[utoipa::path(get, path = "/api/v1/metering/projects/{id}/savings", params(("id" = i64, Path, description = "id of the savings project")), tag = "metering", responses((status = 200, body = Savings), (status = 404, body = qcity_platform::web::error::Problem)))]
 async fn project_savings(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
@@ -759,7 +759,7 @@ async fn baseline_periods(
 
 /// CalTRACK 2.0 daily temperature baseline of a meter: model, baseline vs actual per day and
 /// avoided energy over the reporting period.
-#[utoipa::path(get, path = "/api/v1/metering/meters/{id}/baseline", tag = "metering", params(BaselineQ), responses((status = 200, body = crate::weather::TemperatureBaseline), (status = 404, body = qcity_platform::web::error::Problem), (status = 422, body = qcity_platform::web::error::Problem)))]
+#[utoipa::path(get, path = "/api/v1/metering/meters/{id}/baseline", tag = "metering", params(("id" = i64, Path, description = "id of the meter"), BaselineQ), responses((status = 200, body = crate::weather::TemperatureBaseline), (status = 404, body = qcity_platform::web::error::Problem), (status = 422, body = qcity_platform::web::error::Problem)))]
 async fn meter_baseline(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
@@ -775,7 +775,7 @@ async fn meter_baseline(
 }
 
 /// The temperature baseline of a unit's main meter (its top-level electricity meter).
-#[utoipa::path(get, path = "/api/v1/metering/units/{id}/baseline", tag = "metering", params(BaselineQ), responses((status = 200, body = crate::weather::TemperatureBaseline), (status = 404, body = qcity_platform::web::error::Problem), (status = 422, body = qcity_platform::web::error::Problem)))]
+#[utoipa::path(get, path = "/api/v1/metering/units/{id}/baseline", tag = "metering", params(("id" = i64, Path, description = "id of the energy-using unit"), BaselineQ), responses((status = 200, body = crate::weather::TemperatureBaseline), (status = 404, body = qcity_platform::web::error::Problem), (status = 422, body = qcity_platform::web::error::Problem)))]
 async fn unit_baseline(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
@@ -803,7 +803,7 @@ pub struct Hours {
     pub days: Vec<analysis::DayHours>,
 }
 
-#[utoipa::path(get, path = "/api/v1/metering/units/{id}/hours", tag = "metering", responses((status = 200, body = Hours), (status = 404, body = qcity_platform::web::error::Problem)))]
+#[utoipa::path(get, path = "/api/v1/metering/units/{id}/hours", params(("id" = i64, Path, description = "id of the energy-using unit")), tag = "metering", responses((status = 200, body = Hours), (status = 404, body = qcity_platform::web::error::Problem)))]
 async fn get_hours(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
@@ -821,7 +821,7 @@ async fn get_hours(
 }
 
 /// Replaces a unit's operating hours (7 days, Monday first); audited.
-#[utoipa::path(put, path = "/api/v1/metering/units/{id}/hours", tag = "metering", request_body = Hours, responses((status = 200, body = Hours), (status = 404, body = qcity_platform::web::error::Problem), (status = 422, body = qcity_platform::web::error::Problem)))]
+#[utoipa::path(put, path = "/api/v1/metering/units/{id}/hours", params(("id" = i64, Path, description = "id of the energy-using unit")), tag = "metering", request_body = Hours, responses((status = 200, body = Hours), (status = 404, body = qcity_platform::web::error::Problem), (status = 422, body = qcity_platform::web::error::Problem)))]
 async fn put_hours(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,

@@ -266,7 +266,7 @@ async fn create_questionnaire(
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/survey/questionnaires/{id}", tag = "survey", responses((status = 200, body = store::Questionnaire), (status = 404, body = qcity_platform::web::error::Problem)))]
+#[utoipa::path(get, path = "/api/v1/survey/questionnaires/{id}", params(("id" = i64, Path, description = "id of the questionnaire")), tag = "survey", responses((status = 200, body = store::Questionnaire), (status = 404, body = qcity_platform::web::error::Problem)))]
 async fn get_questionnaire(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
@@ -280,7 +280,7 @@ async fn get_questionnaire(
     ))
 }
 
-#[utoipa::path(post, path = "/api/v1/survey/questionnaires/{id}/revise", tag = "survey", request_body = QuestionnaireDef, responses((status = 200, body = store::Revision), (status = 422, body = qcity_platform::web::error::Problem)))]
+#[utoipa::path(post, path = "/api/v1/survey/questionnaires/{id}/revise", params(("id" = i64, Path, description = "id of the questionnaire")), tag = "survey", request_body = QuestionnaireDef, responses((status = 200, body = store::Revision), (status = 422, body = qcity_platform::web::error::Problem)))]
 async fn revise_questionnaire(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
@@ -343,7 +343,7 @@ async fn create_wave(
     Ok((StatusCode::CREATED, Json(wave)))
 }
 
-#[utoipa::path(get, path = "/api/v1/survey/waves/{id}", tag = "survey", responses((status = 200, description = "`{wave, questionnaire, quotas: [QuotaProgress], margins: [MarginCell]}`", body = Object), (status = 404, body = qcity_platform::web::error::Problem)))]
+#[utoipa::path(get, path = "/api/v1/survey/waves/{id}", params(("id" = i64, Path, description = "id of the survey wave")), tag = "survey", responses((status = 200, description = "`{wave, questionnaire, quotas: [QuotaProgress], margins: [MarginCell]}`", body = Object), (status = 404, body = qcity_platform::web::error::Problem)))]
 async fn get_wave(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
@@ -396,7 +396,7 @@ pub(crate) async fn change_status(
         .ok_or_else(|| AppError::NotFound("wave".into()))
 }
 
-#[utoipa::path(post, path = "/api/v1/survey/waves/{id}/status", tag = "survey", operation_id = "wave_set_status", request_body = StatusBody, responses((status = 200, body = Wave), (status = 422, body = qcity_platform::web::error::Problem)))]
+#[utoipa::path(post, path = "/api/v1/survey/waves/{id}/status", params(("id" = i64, Path, description = "id of the survey wave")), tag = "survey", operation_id = "wave_set_status", request_body = StatusBody, responses((status = 200, body = Wave), (status = 422, body = qcity_platform::web::error::Problem)))]
 async fn set_status(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
@@ -406,7 +406,7 @@ async fn set_status(
     Ok(Json(change_status(&st, &p, id, &b.status).await?))
 }
 
-#[utoipa::path(get, path = "/api/v1/survey/waves/{id}/margins", tag = "survey", responses((status = 200, description = "`{margins: [MarginCell]}`", body = Object)))]
+#[utoipa::path(get, path = "/api/v1/survey/waves/{id}/margins", params(("id" = i64, Path, description = "id of the survey wave")), tag = "survey", responses((status = 200, description = "`{margins: [MarginCell]}`", body = Object)))]
 async fn get_margins(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
@@ -423,7 +423,7 @@ struct MarginsBody {
     margins: Vec<MarginCell>,
 }
 
-#[utoipa::path(post, path = "/api/v1/survey/waves/{id}/margins", tag = "survey", request_body(content = Object, description = "`{margins: [MarginCell]}`; every variable sums to the same population total"), responses((status = 200, description = "`{margins}`", body = Object), (status = 422, body = qcity_platform::web::error::Problem)))]
+#[utoipa::path(post, path = "/api/v1/survey/waves/{id}/margins", params(("id" = i64, Path, description = "id of the survey wave")), tag = "survey", request_body(content = Object, description = "`{margins: [MarginCell]}`; every variable sums to the same population total"), responses((status = 200, description = "`{margins}`", body = Object), (status = 422, body = qcity_platform::web::error::Problem)))]
 async fn set_margins(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
@@ -449,7 +449,7 @@ async fn set_margins(
     Ok(Json(json!({ "margins": b.margins })))
 }
 
-#[utoipa::path(get, path = "/api/v1/survey/waves/{id}/quotas", tag = "survey", responses((status = 200, description = "`{quotas: [QuotaProgress]}` live progress", body = Object)))]
+#[utoipa::path(get, path = "/api/v1/survey/waves/{id}/quotas", params(("id" = i64, Path, description = "id of the survey wave")), tag = "survey", responses((status = 200, description = "`{quotas: [QuotaProgress]}` live progress", body = Object)))]
 async fn get_progress(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
@@ -466,7 +466,7 @@ struct QuotasBody {
     quotas: Vec<QuotaCell>,
 }
 
-#[utoipa::path(post, path = "/api/v1/survey/waves/{id}/quotas", tag = "survey", request_body(content = Object, description = "`{quotas: [QuotaCell]}`"), responses((status = 200, description = "`{quotas: [QuotaProgress]}`", body = Object), (status = 422, body = qcity_platform::web::error::Problem)))]
+#[utoipa::path(post, path = "/api/v1/survey/waves/{id}/quotas", params(("id" = i64, Path, description = "id of the survey wave")), tag = "survey", request_body(content = Object, description = "`{quotas: [QuotaCell]}`"), responses((status = 200, description = "`{quotas: [QuotaProgress]}`", body = Object), (status = 422, body = qcity_platform::web::error::Problem)))]
 async fn set_quotas(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
@@ -512,7 +512,7 @@ struct InvitationsBody {
     label: Option<String>,
 }
 
-#[utoipa::path(post, path = "/api/v1/survey/waves/{id}/invitations", tag = "survey", request_body(content = Object, description = "`{count, label?}`"), responses((status = 201, description = "`{tokens, links}`", body = Object)))]
+#[utoipa::path(post, path = "/api/v1/survey/waves/{id}/invitations", params(("id" = i64, Path, description = "id of the survey wave")), tag = "survey", request_body(content = Object, description = "`{count, label?}`"), responses((status = 201, description = "`{tokens, links}`", body = Object)))]
 async fn create_invitations(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
@@ -651,7 +651,7 @@ async fn store_batch(
     Ok((StatusCode::CREATED, Json(json!({ "accepted": ids.len(), "ids": ids.iter().map(|i| i.to_string()).collect::<Vec<_>>() }))).into_response())
 }
 
-#[utoipa::path(post, path = "/api/v1/survey/waves/{id}/responses", tag = "survey", request_body(content = Object, description = "`{responses: [UploadItem]}`; all-or-nothing"), responses((status = 201, description = "`{accepted, ids}`", body = Object), (status = 422, description = "problem+json with `errors: [RowError]`")))]
+#[utoipa::path(post, path = "/api/v1/survey/waves/{id}/responses", params(("id" = i64, Path, description = "id of the survey wave")), tag = "survey", request_body(content = Object, description = "`{responses: [UploadItem]}`; all-or-nothing"), responses((status = 201, description = "`{accepted, ids}`", body = Object), (status = 422, description = "problem+json with `errors: [RowError]`")))]
 async fn upload_responses(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
@@ -684,7 +684,7 @@ struct ImportQuery {
     format: Option<String>,
 }
 
-#[utoipa::path(post, path = "/api/v1/survey/waves/{id}/import", tag = "survey", params(("format" = Option<String>, Query, description = "csv or xlsx")), request_body(content = String, description = "CSV (UTF-8 or GBK) or XLSX file body"), responses((status = 201, description = "`{accepted, ids}`", body = Object), (status = 413, description = "over an upload byte limit (problem+json)"), (status = 422, description = "problem+json with `errors: [RowError]`, or naming the row / column limit passed")))]
+#[utoipa::path(post, path = "/api/v1/survey/waves/{id}/import", tag = "survey", params(("id" = i64, Path, description = "id of the survey wave"), ("format" = Option<String>, Query, description = "csv or xlsx")), request_body(content = String, description = "CSV (UTF-8 or GBK) or XLSX file body"), responses((status = 201, description = "`{accepted, ids}`", body = Object), (status = 413, description = "over an upload byte limit (problem+json)"), (status = 422, description = "problem+json with `errors: [RowError]`, or naming the row / column limit passed")))]
 async fn import_file(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
@@ -716,7 +716,7 @@ async fn import_file(
     Ok(store_batch(&st, &p, id, subs, "import").await?)
 }
 
-#[utoipa::path(get, path = "/api/v1/survey/waves/{id}/responses", tag = "survey", params(ResponseFilter), responses((status = 200, description = "`{total, responses: [Response]}` in the caller's region scope", body = Object)))]
+#[utoipa::path(get, path = "/api/v1/survey/waves/{id}/responses", tag = "survey", params(("id" = i64, Path, description = "id of the survey wave"), ResponseFilter), responses((status = 200, description = "`{total, responses: [Response]}` in the caller's region scope", body = Object)))]
 async fn list_responses(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
@@ -728,7 +728,7 @@ async fn list_responses(
     Ok(Json(json!({ "total": total, "responses": rs })))
 }
 
-#[utoipa::path(get, path = "/api/v1/survey/responses/{id}", tag = "survey", responses((status = 200, body = store::Response), (status = 404, body = qcity_platform::web::error::Problem)))]
+#[utoipa::path(get, path = "/api/v1/survey/responses/{id}", params(("id" = i64, Path, description = "id of the survey response")), tag = "survey", responses((status = 200, body = store::Response), (status = 404, body = qcity_platform::web::error::Problem)))]
 async fn get_response(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
@@ -788,7 +788,7 @@ pub(crate) async fn apply_decision(
         .ok_or_else(|| AppError::NotFound("response".into()))
 }
 
-#[utoipa::path(post, path = "/api/v1/survey/responses/{id}/decision", tag = "survey", request_body = DecisionBody, responses((status = 200, body = store::Response), (status = 422, body = qcity_platform::web::error::Problem)))]
+#[utoipa::path(post, path = "/api/v1/survey/responses/{id}/decision", params(("id" = i64, Path, description = "id of the survey response")), tag = "survey", request_body = DecisionBody, responses((status = 200, body = store::Response), (status = 422, body = qcity_platform::web::error::Problem)))]
 async fn decide(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
@@ -878,7 +878,7 @@ pub async fn scoped_analysis(
     Ok((w, a))
 }
 
-#[utoipa::path(get, path = "/api/v1/survey/waves/{id}/analysis", tag = "survey", responses((status = 200, body = Analysis), (status = 409, body = qcity_platform::web::error::Problem)))]
+#[utoipa::path(get, path = "/api/v1/survey/waves/{id}/analysis", params(("id" = i64, Path, description = "id of the survey wave")), tag = "survey", responses((status = 200, body = Analysis), (status = 409, body = qcity_platform::web::error::Problem)))]
 async fn get_analysis(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
@@ -892,7 +892,7 @@ struct LangQuery {
     lang: Option<String>,
 }
 
-#[utoipa::path(get, path = "/api/v1/survey/waves/{id}/analysis.csv", tag = "survey", operation_id = "wave_analysis_csv", params(("lang" = Option<String>, Query, description = "zh-CN (default) or en labels")), responses((status = 200, description = "labelled CSV", content_type = "text/csv", body = String)))]
+#[utoipa::path(get, path = "/api/v1/survey/waves/{id}/analysis.csv", tag = "survey", operation_id = "wave_analysis_csv", params(("id" = i64, Path, description = "id of the survey wave"), ("lang" = Option<String>, Query, description = "zh-CN (default) or en labels")), responses((status = 200, description = "labelled CSV", content_type = "text/csv", body = String)))]
 async fn export_csv(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
@@ -916,7 +916,7 @@ async fn export_csv(
     Ok(r)
 }
 
-#[utoipa::path(get, path = "/api/v1/survey/waves/{id}/analysis.xlsx", tag = "survey", operation_id = "wave_analysis_xlsx", params(("lang" = Option<String>, Query)), responses((status = 200, description = "workbook: scores, model, IPA, suggestions, method", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>)))]
+#[utoipa::path(get, path = "/api/v1/survey/waves/{id}/analysis.xlsx", tag = "survey", operation_id = "wave_analysis_xlsx", params(("id" = i64, Path, description = "id of the survey wave"), ("lang" = Option<String>, Query)), responses((status = 200, description = "workbook: scores, model, IPA, suggestions, method", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>)))]
 async fn export_xlsx(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,

@@ -52,6 +52,11 @@ const SHARED: &[(&str, &str, &str)] = &[
         "The request is well-formed but invalid; `field` names what (`validation_failed`, `invalid_body`, `invalid_query`).",
     ),
     (
+        "InsufficientStorage",
+        "507",
+        "The database has run out of space; nothing was written (`storage_full`).",
+    ),
+    (
         "Internal",
         "500",
         "An internal error; details are in the server log, not here (`internal`).",
@@ -89,6 +94,9 @@ fn shared_errors(method: &str, op: &Map<String, Value>, path: &str) -> Vec<&'sta
     }
     if has_body {
         out.extend(["413", "415"]);
+    }
+    if writes {
+        out.push("507");
     }
     out.push("500");
     out
@@ -200,10 +208,7 @@ pub fn complete(doc: &utoipa::openapi::OpenApi) -> Value {
                 continue;
             };
             for (method, op) in item.iter_mut() {
-                if !matches!(
-                    method.as_str(),
-                    "get" | "put" | "post" | "delete" | "patch" | "head" | "options" | "trace"
-                ) {
+                if !is_method(method) {
                     continue;
                 }
                 if let Some(op) = op.as_object_mut() {
@@ -213,6 +218,13 @@ pub fn complete(doc: &utoipa::openapi::OpenApi) -> Value {
         }
     }
     v
+}
+
+fn is_method(key: &str) -> bool {
+    matches!(
+        key,
+        "get" | "put" | "post" | "delete" | "patch" | "head" | "options" | "trace"
+    )
 }
 
 /// Operation ids used by more than one operation (must be none).
@@ -231,6 +243,35 @@ pub fn duplicate_operation_ids(doc: &Value) -> Vec<String> {
         .filter(|(_, n)| *n > 1)
         .map(|(id, _)| id)
         .collect()
+}
+
+/// `METHOD PATH {name}` for every path-template parameter an operation does not declare as an
+/// `in: path` parameter (must be none: OpenAPI requires each to be declared).
+pub fn undeclared_path_parameters(doc: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+        let names: Vec<&str> = path
+            .split('{')
+            .skip(1)
+            .filter_map(|s| s.split('}').next())
+            .collect();
+        let shared = item["parameters"].as_array();
+        for (method, op) in item.as_object().into_iter().flatten() {
+            if !is_method(method) {
+                continue;
+            }
+            let Some(params) = op["parameters"].as_array().or(shared).map(|v| v.as_slice()) else {
+                out.extend(names.iter().map(|n| format!("{method} {path} {{{n}}}")));
+                continue;
+            };
+            for n in &names {
+                if !params.iter().any(|p| p["in"] == "path" && p["name"] == *n) {
+                    out.push(format!("{method} {path} {{{n}}}"));
+                }
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -273,5 +314,9 @@ mod tests {
             "bearer"
         );
         assert!(duplicate_operation_ids(&v).is_empty());
+        assert_eq!(
+            undeclared_path_parameters(&v),
+            vec!["post /api/v1/things/{id} {id}".to_string()]
+        );
     }
 }
