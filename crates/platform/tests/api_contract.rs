@@ -271,3 +271,33 @@ async fn the_openapi_document_is_complete() {
     }
     assert!(n > 10);
 }
+
+/// An API write with no credentials at all is `401` (Schemathesis ST203), not a CSRF refusal;
+/// a signed-in browser's API write without its CSRF token is still `403 csrf_failed`.
+#[tokio::test]
+async fn an_anonymous_api_write_is_401_and_a_session_write_needs_its_csrf_token() {
+    let (_t, c) = setup().await;
+    let mut anon = TestClient::new(c.router.clone());
+    let r = send(
+        &mut anon,
+        "/api/v1/probe/echo",
+        Some("application/json"),
+        r#"{"name":"a"}"#,
+    )
+    .await;
+    assert_eq!(r.status, 401, "{}", r.body);
+    assert_eq!(problem(&r)["code"], "unauthenticated");
+    let mut browser = TestClient::new(c.router.clone());
+    browser.login("root", "password-root").await;
+    let r = browser
+        .request(
+            "POST",
+            "/api/v1/probe/echo",
+            Some("application/json"),
+            br#"{"name":"a"}"#.to_vec(),
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert_eq!(problem(&r)["code"], "csrf_failed");
+}

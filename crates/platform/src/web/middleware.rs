@@ -184,19 +184,19 @@ fn error_for(is_api: bool, e: AppError) -> Response {
 
 /// Rejects a state-changing request from a browser that does not carry the CSRF token of its
 /// session (or, before sign-in, of its pre-session cookie). Bearer-token requests carry no
-/// cookies and need none.
+/// cookies and need none; neither does an API request with no principal at all: it exercises
+/// no ambient authority, and its handler answers `401` (or serves a public endpoint that anyone
+/// may call directly anyway).
 pub async fn csrf_guard(req: Request, next: Next) -> Response {
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return next.run(req).await;
     }
-    let via_token = req
-        .extensions()
-        .get::<Principal>()
-        .is_some_and(|p| matches!(p.via, AuthVia::Token { .. }));
-    if via_token {
+    let is_api = req.uri().path().starts_with("/api/");
+    let principal = req.extensions().get::<Principal>();
+    let via_token = principal.is_some_and(|p| matches!(p.via, AuthVia::Token { .. }));
+    if via_token || (is_api && principal.is_none()) {
         return next.run(req).await;
     }
-    let is_api = req.uri().path().starts_with("/api/");
     let expected = req
         .extensions()
         .get::<CsrfToken>()
