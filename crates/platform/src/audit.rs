@@ -97,7 +97,8 @@ pub struct AuditQuery {
     /// `YYYY-MM-DD` or RFC 3339.
     pub from: Option<String>,
     pub to: Option<String>,
-    pub page: Option<u64>,
+    /// 0-based page (a page is 50 entries).
+    pub page: Option<u32>,
 }
 
 impl AuditQuery {
@@ -108,7 +109,7 @@ impl AuditQuery {
             action: self.action.clone(),
             from: self.from.as_deref().and_then(parse_day),
             to: self.to.as_deref().and_then(parse_day),
-            page: self.page,
+            page: self.page.map(u64::from),
         }
     }
 }

@@ -34,7 +34,7 @@ pub const POLL_EVERY: Duration = Duration::from_secs(1);
 /// A quiet board is sent again this often (the client's clocks and timers resynchronise).
 const REFRESH_EVERY: Duration = Duration::from_secs(15);
 /// Most open incidents a poll reads for a city.
-const POLL_LIMIT: u64 = 2000;
+const POLL_LIMIT: u32 = 2000;
 /// Most rows one board shows (as the board page).
 const BOARD_ROWS: usize = 200;
 /// `Retry-After` of a refused stream.

@@ -816,7 +816,8 @@ pub struct IncidentFilter {
     /// `open` (not final), `all`, or a state name.
     pub state: Option<String>,
     pub region: Option<String>,
-    pub limit: Option<u64>,
+    /// Most incidents returned, 1–2000 (default 200).
+    pub limit: Option<u32>,
 }
 
 pub async fn list(db: &impl ConnectionTrait, s: &Scope, f: &IncidentFilter) -> R<Vec<Incident>> {

@@ -212,7 +212,7 @@ async fn registry_page(
     let tpl = RegistryTpl {
         items: items.iter().map(|e| row(e, lang)).collect(),
         total,
-        page: f.page.unwrap_or(0),
+        page: u64::from(f.page.unwrap_or(0)),
         pages: total.div_ceil(50).max(1),
         f: FilterEcho {
             category: f.category.clone().unwrap_or_default(),

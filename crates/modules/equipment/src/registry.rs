@@ -517,8 +517,10 @@ pub struct EquipmentFilter {
     pub company_id: Option<i64>,
     /// Free text: address, name, use unit, codes.
     pub q: Option<String>,
-    pub page: Option<u64>,
-    pub limit: Option<u64>,
+    /// 0-based page.
+    pub page: Option<u32>,
+    /// Rows per page, 1–1000 (default 50).
+    pub limit: Option<u32>,
 }
 
 pub(crate) fn where_clause(s: &Scope, f: &EquipmentFilter) -> R<(String, Vec<Value>)> {
@@ -602,13 +604,9 @@ pub async fn list_equipment(
     .map(|r| r.try_get("", "n"))
     .transpose()?
     .unwrap_or(0);
-    let limit = f.limit.unwrap_or(50).clamp(1, 1000);
+    let limit = u64::from(f.limit.unwrap_or(50).clamp(1, 1000));
     // A huge page number is an empty page, not an overflow.
-    let offset = f
-        .page
-        .unwrap_or(0)
-        .saturating_mul(limit)
-        .min(i64::MAX as u64);
+    let offset = u64::from(f.page.unwrap_or(0)) * limit;
     let order = if f.due.is_some() {
         " ORDER BY e.next_inspection_due, e.id"
     } else {

@@ -1127,8 +1127,9 @@ pub struct ResponseFilter {
     /// Only flagged responses.
     pub flagged: Option<bool>,
     pub district: Option<String>,
-    pub limit: Option<u64>,
-    pub offset: Option<u64>,
+    /// Most responses returned, up to 10 000 (default 100).
+    pub limit: Option<u32>,
+    pub offset: Option<u32>,
 }
 
 /// Responses of a wave inside the scope (region code prefix), newest first.
@@ -1175,7 +1176,7 @@ pub async fn list_responses(
         db,
         &format!(
             "SELECT {R_COLS}{sql} ORDER BY started_at DESC, id LIMIT {limit} OFFSET {}",
-            f.offset.unwrap_or(0).min(i64::MAX as u64)
+            f.offset.unwrap_or(0)
         ),
         vals,
     )

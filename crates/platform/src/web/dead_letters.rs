@@ -38,7 +38,7 @@ struct DeadLettersPage {
 
 #[derive(Debug, Deserialize)]
 struct PageQuery {
-    page: Option<u64>,
+    page: Option<u32>,
 }
 
 async fn dead_letters_page(
@@ -60,7 +60,7 @@ async fn dead_letters_page(
         "admin-dead-letters",
     )
     .await?;
-    let page = q.page.unwrap_or(0);
+    let page = u64::from(q.page.unwrap_or(0));
     let (entries, total) = dead_letter::browse(&st.db, p.city_id, page).await?;
     let rows = entries
         .into_iter()

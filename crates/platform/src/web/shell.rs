@@ -947,7 +947,7 @@ async fn audit_page(
         ctx,
         entries,
         total,
-        page: q.page.unwrap_or(0),
+        page: u64::from(q.page.unwrap_or(0)),
         pages: total.div_ceil(audit::PAGE_SIZE),
         f_actor: q.actor.clone().unwrap_or_default(),
         f_entity: q.entity.clone().unwrap_or_default(),
