@@ -8,9 +8,9 @@ use rayon::prelude::*;
 use serde::Serialize;
 
 use crate::error::{Result, SurveyError};
-use crate::linalg::quantile_sorted;
 use crate::pls::algorithm::{AlgorithmOptions, Core, Layout, correlation_counts};
 use crate::pls::{ItemData, data_rows};
+use crate::quantiles::quantile_sorted;
 
 /// How to align the arbitrary sign of constructs between resamples and the original sample.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Default)]
