@@ -1,4 +1,4 @@
-"""Writes the compact eemeter reference fixtures used by crates/engines/mv/tests/eemeter_samples.rs.
+"""Writes the compact eemeter reference fixtures used by crates/engines/mv/tests/it/eemeter_samples.rs.
 
 Source: eemeter 2.10.11 simulated sample meters (Apache-2.0), `eemeter.load_sample`:
 il-electricity-cdd-hdd-daily and il-electricity-cdd-hdd-billing_monthly with il-tempF.

@@ -1,62 +1,33 @@
-//! Small dense linear algebra: symmetric eigen-decomposition (cyclic Jacobi) and the
-//! Perron eigenvector of a positive matrix (power iteration). Matrices here are at
-//! most a few dozen rows (indicators of a group), so these simple, exact methods suffice.
+//! Small dense linear algebra: symmetric eigen-decomposition (nalgebra), the Perron
+//! eigenvector of a positive matrix (power iteration) and correlation/covariance matrices.
+
+use nalgebra::{DMatrix, SymmetricEigen};
 
 /// Eigenvalues (descending) and unit eigenvectors (`vectors[k]` pairs with `values[k]`)
-/// of a symmetric matrix. Each eigenvector's sign is fixed so that its largest
-/// component in absolute value is positive.
+/// of a symmetric matrix, by nalgebra's symmetric QR algorithm. Each eigenvector's sign is
+/// fixed so that its largest component in absolute value is positive. A matrix with a
+/// non-finite entry gives NaN values and vectors.
 pub fn symmetric_eigen(a: &[Vec<f64>]) -> (Vec<f64>, Vec<Vec<f64>>) {
     let n = a.len();
-    let mut m: Vec<Vec<f64>> = a.to_vec();
-    let mut v: Vec<Vec<f64>> = (0..n)
-        .map(|i| (0..n).map(|j| if i == j { 1.0 } else { 0.0 }).collect())
-        .collect();
-    for _sweep in 0..100 {
-        let off: f64 = (0..n)
-            .flat_map(|i| (0..n).filter(move |&j| j != i).map(move |j| (i, j)))
-            .map(|(i, j)| m[i][j] * m[i][j])
-            .sum();
-        if off < 1e-30 {
-            break;
-        }
-        for p in 0..n {
-            for q in (p + 1)..n {
-                if m[p][q].abs() < 1e-300 {
-                    continue;
-                }
-                let theta = (m[q][q] - m[p][p]) / (2.0 * m[p][q]);
-                let t = theta.signum() / (theta.abs() + (theta * theta + 1.0).sqrt());
-                let t = if theta == 0.0 { 1.0 } else { t };
-                let c = 1.0 / (t * t + 1.0).sqrt();
-                let s = t * c;
-                for k in 0..n {
-                    let mkp = m[k][p];
-                    let mkq = m[k][q];
-                    m[k][p] = c * mkp - s * mkq;
-                    m[k][q] = s * mkp + c * mkq;
-                }
-                for k in 0..n {
-                    let mpk = m[p][k];
-                    let mqk = m[q][k];
-                    m[p][k] = c * mpk - s * mqk;
-                    m[q][k] = s * mpk + c * mqk;
-                }
-                for row in v.iter_mut() {
-                    let vkp = row[p];
-                    let vkq = row[q];
-                    row[p] = c * vkp - s * vkq;
-                    row[q] = s * vkp + c * vkq;
-                }
-            }
-        }
+    if n == 0 {
+        return (Vec::new(), Vec::new()); // nalgebra's tridiagonalisation panics on 0 × 0
     }
+    let m = DMatrix::from_fn(n, n, |i, j| a[i][j]);
+    let eig = if m.iter().all(|x| x.is_finite()) {
+        SymmetricEigen::try_new(m, f64::EPSILON, 10_000)
+    } else {
+        None
+    };
+    let Some(eig) = eig else {
+        return (vec![f64::NAN; n], vec![vec![f64::NAN; n]; n]);
+    };
     let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by(|&i, &j| m[j][j].total_cmp(&m[i][i]));
-    let values = order.iter().map(|&i| m[i][i]).collect();
+    order.sort_by(|&i, &j| eig.eigenvalues[j].total_cmp(&eig.eigenvalues[i]));
+    let values = order.iter().map(|&i| eig.eigenvalues[i]).collect();
     let vectors = order
         .iter()
         .map(|&k| {
-            let mut e: Vec<f64> = (0..n).map(|i| v[i][k]).collect();
+            let mut e: Vec<f64> = eig.eigenvectors.column(k).iter().copied().collect();
             let big = e
                 .iter()
                 .copied()
@@ -71,7 +42,8 @@ pub fn symmetric_eigen(a: &[Vec<f64>]) -> (Vec<f64>, Vec<Vec<f64>>) {
 }
 
 /// Principal (Perron) eigenvalue and eigenvector, normalised to sum 1, of a matrix with
-/// positive entries, by power iteration.
+/// positive entries, by power iteration (Saaty's AHP method; nalgebra has no eigenvectors of
+/// non-symmetric matrices).
 pub fn perron(a: &[Vec<f64>]) -> (f64, Vec<f64>) {
     let n = a.len();
     let mut w = vec![1.0 / n as f64; n];
@@ -118,4 +90,26 @@ pub fn covariance_matrix(cols: &[Vec<f64>]) -> Vec<Vec<f64>> {
         }
     }
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eigen_pairs_sorted_and_signed() {
+        // [[2, 1], [1, 2]]: λ = 3 with (1, 1)/√2 and λ = 1 with (1, −1)/√2.
+        let (vals, vecs) = symmetric_eigen(&[vec![2.0, 1.0], vec![1.0, 2.0]]);
+        let h = std::f64::consts::FRAC_1_SQRT_2;
+        assert!((vals[0] - 3.0).abs() < 1e-12 && (vals[1] - 1.0).abs() < 1e-12);
+        assert!((vecs[0][0] - h).abs() < 1e-12 && (vecs[0][1] - h).abs() < 1e-12);
+        assert!((vecs[1][0] - h).abs() < 1e-12 && (vecs[1][1] + h).abs() < 1e-12);
+    }
+
+    #[test]
+    fn non_finite_matrix_gives_nan() {
+        let (vals, vecs) = symmetric_eigen(&[vec![1.0, f64::NAN], vec![f64::NAN, 1.0]]);
+        assert!(vals.iter().chain(vecs.iter().flatten()).all(|x| x.is_nan()));
+        assert_eq!(symmetric_eigen(&[]), (vec![], vec![]));
+    }
 }

@@ -1,5 +1,11 @@
 //! Small dense least squares: weighted normal equations solved by a rank-tolerant Cholesky
-//! factorisation (a column that is a linear combination of earlier ones gets coefficient 0).
+//! factorisation (a column that is a linear combination of earlier ones gets coefficient 0,
+//! as R's `lm` marks it aliased).
+//!
+//! Written here rather than taken from nalgebra or faer on purpose: their Cholesky rejects the
+//! singular Gram matrices that empty TOWT temperature bins and collinear EnPI variables give,
+//! and every fit here starts from accumulated moments (the CalTRACK grid search, and TOWT,
+//! whose sparse design matrix is never formed), so one small factorisation serves all of them.
 
 #![allow(clippy::needless_range_loop)] // index loops read clearest in matrix code
 
@@ -122,8 +128,10 @@ pub struct Moments {
     pub n: usize,
 }
 
-/// WLS with an intercept from precomputed moments (fast path of grid searches; `XᵀWX[0][0]`
-/// is `Σw` and `XᵀWy[0]` is `Σwy`). SSR = yᵀWy − βᵀXᵀWy.
+/// WLS with an intercept from precomputed moments (`XᵀWX[0][0]` is `Σw` and `XᵀWy[0]` is
+/// `Σwy`); SSR = yᵀWy − βᵀXᵀWy. Kept for the speed of the CalTRACK grid search: its ~2,000
+/// candidates per meter-year each cost one pass over the rows and a 3 × 3 solve, with no
+/// second pass for the residuals.
 pub fn wls_from_moments(m: &Moments) -> Result<LsFit> {
     let k = m.xty.len();
     if k == 0 || m.xtx.len() != k * k {

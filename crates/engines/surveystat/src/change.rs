@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::linalg::{normal_two_sided_p, z_for_level};
+use crate::quantiles::{normal_two_sided_p, z_for_level};
 
 /// Change between two independent estimates.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]

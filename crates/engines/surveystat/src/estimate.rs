@@ -8,7 +8,8 @@
 use serde::Serialize;
 
 use crate::error::{Result, SurveyError};
-use crate::linalg::{solve, z_for_level};
+use crate::linalg::solve;
+use crate::quantiles::z_for_level;
 use crate::weighting::{Margin, RakeOptions, WeightSummary, kish, margin_design, rake};
 
 /// A sample design: weights, optional strata, first-stage clusters (PSUs), FPC, calibration.

@@ -12,6 +12,7 @@ pub mod error;
 pub mod estimate;
 mod linalg;
 pub mod pls;
+mod quantiles;
 pub mod score;
 pub mod table;
 pub mod weighting;

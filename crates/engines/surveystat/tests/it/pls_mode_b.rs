@@ -36,7 +36,7 @@ fn inv3(m: [[f64; 3]; 3]) -> [[f64; 3]; 3] {
 
 #[test]
 fn mode_b_two_blocks_is_canonical_correlation() {
-    let table = Table::parse("mobi.csv", include_str!("data/mobi.csv")).unwrap();
+    let table = Table::parse("mobi.csv", include_str!("../data/mobi.csv")).unwrap();
     let x: Vec<Vec<f64>> = ["PERV1", "PERV2"]
         .iter()
         .map(|c| table.numeric(c).unwrap())

@@ -8,7 +8,7 @@ use qcity_surveystat::{Design, Table, estimate};
 
 #[test]
 fn zinc_mean_matches_published_taylor_estimate() {
-    let t = Table::parse("nhanes2.csv", include_str!("data/nhanes2.csv")).unwrap();
+    let t = Table::parse("nhanes2.csv", include_str!("../data/nhanes2.csv")).unwrap();
     let strata = encode_levels(&t.labels("stratid").unwrap()).0;
     // PSU ids repeat across strata (1, 2 in each); the design nests them within strata.
     let psu = encode_levels(&t.labels("psuid").unwrap()).0;

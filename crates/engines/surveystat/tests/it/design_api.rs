@@ -31,7 +31,7 @@ fn dclus1(t: &Table) -> Design {
 /// svymean api00 662.29 (SE 9.4089); svytotal enroll 3687178 (SE 114642).
 #[test]
 fn stratified_api_matches_survey() {
-    let t = Table::parse("apistrat.csv", include_str!("data/apistrat.csv")).unwrap();
+    let t = Table::parse("apistrat.csv", include_str!("../data/apistrat.csv")).unwrap();
     let d = Design::new(t.numeric("pw").unwrap())
         .unwrap()
         .with_strata(encode_levels(&t.labels("stype").unwrap()).0)
@@ -50,7 +50,7 @@ fn stratified_api_matches_survey() {
 /// svymean api00 644.17 (SE 23.542); svytotal enroll 3404940 (SE 932235).
 #[test]
 fn one_stage_cluster_api_matches_survey() {
-    let t = Table::parse("apiclus1.csv", include_str!("data/apiclus1.csv")).unwrap();
+    let t = Table::parse("apiclus1.csv", include_str!("../data/apiclus1.csv")).unwrap();
     let d = dclus1(&t);
     let a = est(&d, &t, "api00");
     near(a.mean, 644.17, 0.005, "dclus1 mean");
@@ -64,7 +64,7 @@ fn one_stage_cluster_api_matches_survey() {
 /// svymean api00 642.31 (SE 23.921); svytotal enroll 3680893 (SE 406293).
 #[test]
 fn poststratified_api_matches_survey() {
-    let t = Table::parse("apiclus1.csv", include_str!("data/apiclus1.csv")).unwrap();
+    let t = Table::parse("apiclus1.csv", include_str!("../data/apiclus1.csv")).unwrap();
     let m = Table::parse(
         "ps.csv",
         "variable,category,total\nstype,E,4421\nstype,H,755\nstype,M,1018\n",
@@ -88,7 +88,7 @@ fn poststratified_api_matches_survey() {
 /// stop prints total 3647300, same SE).
 #[test]
 fn raked_api_matches_survey_calibrate() {
-    let t = Table::parse("apiclus1.csv", include_str!("data/apiclus1.csv")).unwrap();
+    let t = Table::parse("apiclus1.csv", include_str!("../data/apiclus1.csv")).unwrap();
     let m = Table::parse(
         "rk.csv",
         "variable,category,total\nstype,E,4421\nstype,H,755\nstype,M,1018\nsch.wide,No,1072\nsch.wide,Yes,5122\n",
@@ -142,7 +142,7 @@ fn design_effect_matches_survey() {
 /// estimator) gives svytotal api.stu 3190038 (SE 29566).
 #[test]
 fn linear_calibration_matches_survey() {
-    let t = Table::parse("apiclus1.csv", include_str!("data/apiclus1.csv")).unwrap();
+    let t = Table::parse("apiclus1.csv", include_str!("../data/apiclus1.csv")).unwrap();
     let d = t.numeric("pw").unwrap();
     let x = vec![vec![1.0; t.len()], t.numeric("enroll").unwrap()];
     let range = |w: &[f64]| {
@@ -162,7 +162,7 @@ fn linear_calibration_matches_survey() {
     near(lo, 0.7198751, 5e-8, "bounded g min");
     near(hi, 1.5, 1e-12, "bounded g max");
 
-    let s = Table::parse("apistrat.csv", include_str!("data/apistrat.csv")).unwrap();
+    let s = Table::parse("apistrat.csv", include_str!("../data/apistrat.csv")).unwrap();
     let ds = Design::new(s.numeric("pw").unwrap())
         .unwrap()
         .with_strata(encode_levels(&s.labels("stype").unwrap()).0)

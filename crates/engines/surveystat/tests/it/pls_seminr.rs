@@ -25,7 +25,7 @@ to = "Satisfaction"
 #[test]
 fn four_construct_model_matches_seminr_fixtures() {
     let model = PlsModel::from_toml("model.toml", MODEL).unwrap();
-    let table = Table::parse("mobi.csv", include_str!("data/mobi.csv")).unwrap();
+    let table = Table::parse("mobi.csv", include_str!("../data/mobi.csv")).unwrap();
     let data = ItemData::from_table(&table, &model).unwrap();
     let opts = PlsOptions {
         algorithm: AlgorithmOptions {

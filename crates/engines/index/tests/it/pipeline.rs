@@ -4,10 +4,10 @@ use qcity_index::pipeline::{AggPlan, Stage};
 use qcity_index::spec::{AggMethod, Normalisation, NormaliseSpec, WeightMethod};
 use qcity_index::{IndexError, PipelineSpec, diagnostics, parse, results, run, uncertainty};
 
-const IDATA: &str = include_str!("data/iData.csv");
-const IMETA: &str = include_str!("data/iMeta.csv");
-const PANEL: &str = include_str!("data/iData_panel.csv");
-const SPEC: &str = include_str!("../../../../examples/pipeline.toml");
+const IDATA: &str = include_str!("../data/iData.csv");
+const IMETA: &str = include_str!("../data/iMeta.csv");
+const PANEL: &str = include_str!("../data/iData_panel.csv");
+const SPEC: &str = include_str!("../../../../../examples/pipeline.toml");
 
 fn coin() -> qcity_index::Coin {
     parse::parse_coin("iData.csv", IDATA, "iMeta.csv", IMETA).unwrap()

@@ -6,8 +6,8 @@
 use qcity_index::pipeline::Stage;
 use qcity_index::{PipelineSpec, parse, run};
 
-const IDATA: &str = include_str!("data/iData.csv");
-const IMETA: &str = include_str!("data/iMeta.csv");
+const IDATA: &str = include_str!("../data/iData.csv");
+const IMETA: &str = include_str!("../data/iMeta.csv");
 
 /// COINr 1.1.14 `build_example_coin()` Index scores (4 d.p.), rank order.
 const PUBLISHED: [(&str, f64); 51] = [

@@ -57,8 +57,12 @@ fn close(a: f64, b: f64) -> bool {
 
 #[test]
 fn billing_matches_eemeter_published_fit() {
-    let u = parse_usage_csv("billing", include_str!("data/eemeter_il_billing_usage.csv")).unwrap();
-    let t = temps(include_str!("data/eemeter_il_billing_temp.csv"));
+    let u = parse_usage_csv(
+        "billing",
+        include_str!("../data/eemeter_il_billing_usage.csv"),
+    )
+    .unwrap();
+    let t = temps(include_str!("../data/eemeter_il_billing_temp.csv"));
     let m = fit_caltrack(&u, &t, &CaltrackSettings::billing(Fuel::Electricity)).unwrap();
     let s = &m.selected;
     assert_eq!(s.model_type, ModelType::CddHdd);
@@ -75,8 +79,8 @@ fn billing_matches_eemeter_published_fit() {
 
 #[test]
 fn daily_matches_eemeter_fit_and_savings() {
-    let text = include_str!("data/eemeter_il_daily_usage.csv");
-    let t = temps(include_str!("data/eemeter_il_daily_temp.csv"));
+    let text = include_str!("../data/eemeter_il_daily_usage.csv");
+    let t = temps(include_str!("../data/eemeter_il_daily_temp.csv"));
     let m = fit_caltrack(
         &daily_usage(text, "baseline"),
         &t,

@@ -4,7 +4,7 @@
 use qcity_surveystat::pls::AlgorithmOptions;
 use qcity_surveystat::{BootstrapOptions, PlsOptions, Scheme, SignChange, estimate_pls};
 
-mod common;
+use crate::common;
 
 fn run(threads: usize, seed: u64) -> qcity_surveystat::PlsResult {
     let (model, data) = common::ecsi_mobi();

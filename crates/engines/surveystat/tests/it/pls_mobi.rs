@@ -5,7 +5,7 @@
 use qcity_surveystat::pls::AlgorithmOptions;
 use qcity_surveystat::{PlsOptions, Scheme, estimate_pls};
 
-mod common;
+use crate::common;
 
 fn fit(scheme: Scheme) -> qcity_surveystat::PlsResult {
     let (model, data) = common::ecsi_mobi();
@@ -225,7 +225,8 @@ fn total_effects_match_smartpls() {
 #[test]
 fn acsi_index_from_published_weights() {
     let r = fit(Scheme::Path);
-    let table = qcity_surveystat::Table::parse("mobi.csv", include_str!("data/mobi.csv")).unwrap();
+    let table =
+        qcity_surveystat::Table::parse("mobi.csv", include_str!("../data/mobi.csv")).unwrap();
     let stats = |c: &str| {
         let v = table.numeric(c).unwrap();
         let n = v.len() as f64;
@@ -275,7 +276,8 @@ to = "Satisfaction"
 "#,
     )
     .unwrap();
-    let table = qcity_surveystat::Table::parse("mobi.csv", include_str!("data/mobi.csv")).unwrap();
+    let table =
+        qcity_surveystat::Table::parse("mobi.csv", include_str!("../data/mobi.csv")).unwrap();
     let data = qcity_surveystat::ItemData::from_table(&table, &model).unwrap();
     let r = estimate_pls(&data, &model, &PlsOptions::default()).unwrap();
     let x = &r.scores_0_100["Image"];

@@ -1,5 +1,5 @@
 //! End-to-end run of the `qcity energy` shim (crates/qcity/src/cmd/energy.rs) on small files.
-#[path = "../../../qcity/src/cmd/energy.rs"]
+#[path = "../../../../qcity/src/cmd/energy.rs"]
 mod cmd;
 
 use chrono::{DateTime, Duration};

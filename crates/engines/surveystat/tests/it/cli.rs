@@ -1,6 +1,6 @@
 //! End-to-end checks of the `qcity survey` shim (crates/qcity/src/cmd/survey.rs) on small files.
 
-#[path = "../../../qcity/src/cmd/survey.rs"]
+#[path = "../../../../qcity/src/cmd/survey.rs"]
 mod cmd;
 
 use std::path::PathBuf;
