@@ -115,3 +115,28 @@ pub fn ph(db: &impl sea_orm::ConnectionTrait, n: usize) -> String {
         _ => "?".to_string(),
     }
 }
+
+/// A write transaction: `BEGIN IMMEDIATE` on SQLite, a plain `BEGIN` on PostgreSQL.
+///
+/// SQLite's default `BEGIN` is deferred: the transaction takes the write lock at its first
+/// write, and if another connection committed since its first read, the upgrade fails at once
+/// with `SQLITE_BUSY` ("database is locked") without waiting out `busy_timeout`. Under
+/// concurrent writers (96333 intake beside bulk readings, the demo's background seeding) that
+/// turned requests into 500s. An immediate transaction waits its turn for the lock instead.
+/// Every transaction that may write begins with this; a read-only one may use `begin()`.
+/// Inside a transaction it opens a savepoint, as `begin()` does.
+pub trait BeginWrite: sea_orm::TransactionTrait {
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<Output = Result<Self::Transaction, sea_orm::DbErr>>;
+}
+
+impl<C: sea_orm::TransactionTrait> BeginWrite for C {
+    async fn begin_write(&self) -> Result<C::Transaction, sea_orm::DbErr> {
+        self.begin_with_options(sea_orm::TransactionOptions {
+            sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+            ..Default::default()
+        })
+        .await
+    }
+}

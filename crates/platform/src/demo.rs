@@ -3,13 +3,14 @@
 //! city exactly (so every map works offline), and a demo account for every role.
 
 use crate::auth::{Role, password};
+use crate::db::BeginWrite;
 use crate::entity::region;
 use crate::store::{
     self, StoreError,
     regions::NewRegion,
     users::{NewUser, Username},
 };
-use sea_orm::{ConnectionTrait, TransactionTrait};
+use sea_orm::ConnectionTrait;
 
 /// GB/T 2260-shaped code of the demo city (prefix 99 is no real province).
 pub const DEMO_CITY_CODE: &str = "990100";
@@ -200,7 +201,7 @@ pub async fn seed_demo_city(
     db: &sea_orm::DatabaseConnection,
     seed: u64,
 ) -> Result<DemoCity, StoreError> {
-    let txn = db.begin().await?;
+    let txn = db.begin_write().await?;
     let city = store::cities::ensure_city(&txn, DEMO_CITY_CODE, "示范市", "Demo City").await?;
     let cid = city.id;
     let mut rng = DemoRng::stream(seed, "regions");

@@ -36,7 +36,59 @@ on_both_backends!(
     tokens_are_hashed_and_revocable,
     audit_log_is_append_only,
     tenant_keys_lead_with_city_id,
+    concurrent_read_then_write_transactions_all_commit,
 );
+
+/// Writers that read before they write, many at once (the shape of every intake: look up, then
+/// insert): with `begin_write` all commit. A deferred SQLite `BEGIN` failed some of them at once
+/// with "database is locked" when another writer committed between their read and their write.
+async fn concurrent_read_then_write_transactions_all_commit(b: Backend) {
+    use qcity_platform::db::BeginWrite;
+    let t = TestDb::new(b).await;
+    let db = t.db.clone();
+    db.execute_unprepared("CREATE TABLE counter_rows (n BIGINT NOT NULL)")
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let db = db.clone();
+        tasks.push(tokio::spawn(async move {
+            for _ in 0..10 {
+                let txn = db.begin_write().await?;
+                let n = txn
+                    .query_one_raw(Statement::from_string(
+                        txn.get_database_backend(),
+                        "SELECT COUNT(*) AS n FROM counter_rows",
+                    ))
+                    .await?
+                    .map(|r| r.try_get::<i64>("", "n"))
+                    .transpose()?
+                    .unwrap_or(0);
+                tokio::task::yield_now().await;
+                txn.execute_unprepared(&format!("INSERT INTO counter_rows (n) VALUES ({n})"))
+                    .await?;
+                txn.commit().await?;
+            }
+            Ok::<_, sea_orm::DbErr>(())
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap().expect("every writer commits");
+    }
+    let r = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT COUNT(*) AS n, COUNT(DISTINCT n) AS d FROM counter_rows",
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.try_get::<i64>("", "n").unwrap(), 160);
+    if b == Backend::Sqlite {
+        // Serialised by the write lock: each writer saw all the commits before it.
+        assert_eq!(r.try_get::<i64>("", "d").unwrap(), 160);
+    }
+}
 
 async fn migrations_apply_once_and_rerun_as_noop(b: Backend) {
     let t = TestDb::new(b).await;

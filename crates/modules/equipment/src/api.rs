@@ -13,9 +13,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use qcity_platform::audit::{self, Actor};
 use qcity_platform::auth::{Capability, Principal, Role};
+use qcity_platform::db::BeginWrite;
 use qcity_platform::upload::Upload;
 use qcity_platform::web::{ApiError, ApiJson, ApiPath, ApiQuery, ApiUser, AppError, AppState};
-use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
 use utoipa::OpenApi;
 
@@ -203,7 +203,7 @@ async fn create_equipment(
 ) -> ApiResult<(StatusCode, Json<registry::Equipment>)> {
     need(&p, &[Capability::ManageEquipment])?;
     let s = Scope::of(&p);
-    let txn = st.db.begin().await?;
+    let txn = st.db.begin_write().await?;
     let e = registry::create_equipment(&txn, &s, &n).await?;
     audit::record(
         &txn,
@@ -268,7 +268,7 @@ async fn set_status(
     let to = EquipmentStatus::parse(&r.status).ok_or_else(|| {
         AppError::validation("status", "registered, in_use, suspended or scrapped")
     })?;
-    let txn = st.db.begin().await?;
+    let txn = st.db.begin_write().await?;
     let (before, after) = registry::set_status(&txn, &Scope::of(&p), id, to).await?;
     audit::record(
         &txn,
@@ -390,7 +390,7 @@ async fn import_csv(
     let table = tokio::task::spawn_blocking(move || registry::read_upload(&up.bytes, &up.limits))
         .await
         .map_err(AppError::internal)??;
-    let txn = st.db.begin().await?;
+    let txn = st.db.begin_write().await?;
     let n = registry::import_table(&txn, &Scope::of(&p), table).await?;
     audit::record(
         &txn,
@@ -423,7 +423,7 @@ async fn create_company(
     ApiJson(n): ApiJson<NewCompany>,
 ) -> ApiResult<(StatusCode, Json<registry::Company>)> {
     need(&p, &[Capability::ManageEquipment])?;
-    let txn = st.db.begin().await?;
+    let txn = st.db.begin_write().await?;
     let c = registry::create_company(&txn, p.city_id, &n).await?;
     audit::record(
         &txn,
@@ -462,7 +462,7 @@ async fn update_cycle(
     if !city_wide(&p) {
         return Err(AppError::Forbidden.into());
     }
-    let txn = st.db.begin().await?;
+    let txn = st.db.begin_write().await?;
     registry::update_cycle(&txn, p.city_id, id, &r).await?;
     audit::record(&txn, p.city_id, &Actor::from(&p), "cycle.update", "eq_cycle", &id.to_string(), None, Some(serde_json::json!({"first_after_months": r.first_after_months, "interval_months": r.interval_months, "schedule_years": r.schedule_years, "early_months": r.early_months}))).await?;
     txn.commit().await?;
@@ -511,7 +511,7 @@ async fn set_timers(
         ack_secs: r.ack_secs.unwrap_or(cur.ack_secs),
         arrive_secs: r.arrive_secs.unwrap_or(cur.arrive_secs),
     };
-    let txn = st.db.begin().await?;
+    let txn = st.db.begin_write().await?;
     incidents::set_timers(&txn, p.city_id, &r.region_code, t).await?;
     audit::record(
         &txn,
@@ -536,7 +536,7 @@ async fn record_inspection(
     ApiJson(n): ApiJson<NewInspection>,
 ) -> ApiResult<(StatusCode, Json<registry::Inspection>)> {
     need(&p, &[Capability::RecordInspections])?;
-    let txn = st.db.begin().await?;
+    let txn = st.db.begin_write().await?;
     let i = registry::record_inspection(&txn, &Scope::of(&p), id, &n).await?;
     audit::record(
         &txn,
@@ -579,7 +579,7 @@ async fn rectify(
     ApiJson(r): ApiJson<RectifyReq>,
 ) -> ApiResult<Json<registry::Inspection>> {
     need(&p, &[Capability::RecordInspections])?;
-    let txn = st.db.begin().await?;
+    let txn = st.db.begin_write().await?;
     let i = registry::close_rectification(&txn, &Scope::of(&p), id, r.rectified_on).await?;
     audit::record(
         &txn,
@@ -604,7 +604,7 @@ async fn record_maintenance(
     ApiJson(n): ApiJson<NewMaintenance>,
 ) -> ApiResult<(StatusCode, Json<registry::Maintenance>)> {
     need(&p, &[Capability::RecordMaintenance])?;
-    let txn = st.db.begin().await?;
+    let txn = st.db.begin_write().await?;
     let m = registry::record_maintenance(&txn, &Scope::of(&p), id, &n).await?;
     audit::record(
         &txn,

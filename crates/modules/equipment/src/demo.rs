@@ -8,9 +8,10 @@ use crate::registry::today;
 use crate::sql::{self, all, exec, one};
 use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, TimeZone, Utc};
 use qcity_platform::DemoContext;
+use qcity_platform::db::BeginWrite;
 use qcity_platform::demo::DemoRng;
 use qcity_platform::store::StoreError;
-use sea_orm::{DatabaseConnection, TransactionTrait, Value};
+use sea_orm::{DatabaseConnection, Value};
 
 type R<T> = Result<T, StoreError>;
 
@@ -133,7 +134,7 @@ async fn seed_registry(ctx: &DemoContext, elevators: usize) -> R<()> {
     let mut rng = DemoRng::stream(ctx.seed, "equipment.registry");
     let t = today();
     let now = sql::now();
-    let txn = ctx.db.begin().await?;
+    let txn = ctx.db.begin_write().await?;
     crate::registry::cycles(&txn, cid).await?;
     // Companies spread over the districts.
     let mut company_ids = Vec::new();
@@ -571,7 +572,7 @@ async fn seed_history(
             .unwrap_or(t)
             .min(t + Duration::days(1));
         let days = (month_end - month_start).num_days().max(1);
-        let txn = db.begin().await?;
+        let txn = db.begin_write().await?;
         // Inspections whose date falls in this month.
         let mut insp = Vec::new();
         for (p, on) in plans

@@ -8,6 +8,7 @@ use crate::registry::{self, Equipment, Scope};
 use crate::sql::{self, all, exec, like, one};
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Timelike, Utc};
 use qcity_platform::audit::{self, Actor as AuditActor};
+use qcity_platform::db::BeginWrite;
 use qcity_platform::store::StoreError;
 use qcity_platform::store::group_commit::GroupCommit;
 use sea_orm::{
@@ -697,7 +698,7 @@ pub async fn create<C: ConnectionTrait + TransactionTrait>(
         Intake::Existing(i) => return Ok((*i, false)),
         Intake::New(p) => p,
     };
-    let txn = db.begin().await?;
+    let txn = db.begin_write().await?;
     let w = write_intake(&txn, &p).await?;
     if matches!(w, Written::Created(_)) {
         txn.commit().await?;
@@ -817,6 +818,7 @@ pub struct IncidentFilter {
     pub state: Option<String>,
     pub region: Option<String>,
     /// Most incidents returned, 1–2000 (default 200).
+    #[param(format = Int64, maximum = 4294967295_u64)]
     pub limit: Option<u32>,
 }
 
@@ -1046,7 +1048,7 @@ async fn apply<C: ConnectionTrait + TransactionTrait>(
     let arrive_secs = secs(t.dispatched_at, t.on_scene_at);
     let rescue_secs = secs(t.on_scene_at, t.released_at);
     let keep_guard = m.state.passengers_waiting();
-    let txn = db.begin().await?;
+    let txn = db.begin_write().await?;
     let res = exec(
         &txn,
         &format!(
@@ -1131,7 +1133,7 @@ async fn alert<C: ConnectionTrait + TransactionTrait>(
     note: &str,
     at: DateTime<Utc>,
 ) -> R<bool> {
-    let txn = db.begin().await?;
+    let txn = db.begin_write().await?;
     let res = exec(&txn, &format!("UPDATE eq_incidents SET {set}, version = version + 1, last_event_at = ? WHERE city_id = ? AND id = ? AND version = ?"), vec![at.into(), city_id.into(), cur.id.into(), cur.version.into()]).await?;
     if res.rows_affected() != 1 {
         txn.rollback().await.ok();
@@ -1416,7 +1418,7 @@ pub async fn ingest_batch<C: ConnectionTrait + TransactionTrait>(
             alarm_id,
         });
     }
-    let txn = db.begin().await?;
+    let txn = db.begin_write().await?;
     sql::insert_many(
         &txn,
         "eq_iot_alarms",

@@ -13,6 +13,7 @@ use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use qcity_platform::audit::Actor;
 use qcity_platform::auth::{Capability, Principal};
+use qcity_platform::db::BeginWrite;
 use qcity_platform::web::shell::{embed_json, page_ctx, render};
 use qcity_platform::web::{AppError, AppState, CsrfToken, PageCtx, PageError, PageUser, ReqLang};
 use serde::{Deserialize, Serialize};
@@ -336,8 +337,7 @@ async fn inspection_submit(
         inspector: f.inspector,
         kind: f.kind.filter(|k| !k.is_empty()),
     };
-    use sea_orm::TransactionTrait;
-    let txn = st.db.begin().await?;
+    let txn = st.db.begin_write().await?;
     let i = registry::record_inspection(&txn, &Scope::of(&p), id, &n).await?;
     qcity_platform::audit::record(
         &txn,
@@ -381,8 +381,7 @@ async fn maintenance_submit(
         engineer: f.engineer,
         notes: f.notes,
     };
-    use sea_orm::TransactionTrait;
-    let txn = st.db.begin().await?;
+    let txn = st.db.begin_write().await?;
     let m = registry::record_maintenance(&txn, &Scope::of(&p), id, &n).await?;
     qcity_platform::audit::record(
         &txn,

@@ -6,6 +6,7 @@ use crate::schedule::Schedule;
 use crate::sql::{self, all, exec, like, now, one};
 use chrono::{Datelike, Months, NaiveDate, Utc};
 use qcity_platform::auth::{Principal, Role};
+use qcity_platform::db::BeginWrite;
 use qcity_platform::store::StoreError;
 use qcity_platform::upload::{self, Limits, UploadError, UploadErrorKind};
 use sea_orm::{ConnectionTrait, QueryResult, TransactionSession, TransactionTrait, Value};
@@ -518,8 +519,10 @@ pub struct EquipmentFilter {
     /// Free text: address, name, use unit, codes.
     pub q: Option<String>,
     /// 0-based page.
+    #[param(format = Int64, maximum = 4294967295_u64)]
     pub page: Option<u32>,
     /// Rows per page, 1–1000 (default 50).
+    #[param(format = Int64, maximum = 4294967295_u64)]
     pub limit: Option<u32>,
 }
 
@@ -1026,7 +1029,7 @@ pub async fn import_table<C: ConnectionTrait + TransactionTrait>(
         return Err(StoreError::invalid("file", "no data rows"));
     }
     let cycles = cycles(db, s.city_id).await?;
-    let txn = db.begin().await?;
+    let txn = db.begin_write().await?;
     for (e, due) in &rows {
         let id = insert_equipment(&txn, s.city_id, e, &cycles).await?;
         if let Some(d) = due {

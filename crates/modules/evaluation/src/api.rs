@@ -15,9 +15,9 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use qcity_platform::audit::Actor;
 use qcity_platform::auth::{Capability, Principal};
+use qcity_platform::db::BeginWrite;
 use qcity_platform::upload::Upload;
 use qcity_platform::web::{ApiError, ApiJson, ApiPath, ApiQuery, ApiUser, AppError, AppState};
-use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
 use utoipa::OpenApi;
 
@@ -31,7 +31,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/evaluation/frameworks/{id}", get(framework))
         .route(
             "/api/v1/evaluation/frameworks/{id}/indicators/{code}",
-            post(passport).patch(passport),
+            post(passport_post).patch(passport),
         )
         .route(
             "/api/v1/evaluation/frameworks/{id}/nodes",
@@ -73,7 +73,7 @@ pub fn routes() -> Router<AppState> {
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(catalogue, frameworks, install, framework, passport, nodes_list, node_create, node_get, node_update, node_delete, node_equalise, rules_list, rule_create, rule_get, rule_update, rule_delete, feeds, import_values, template, values, save, value, act, completeness, runs_list, run_create, run_get, run_reproduce),
+    paths(catalogue, frameworks, install, framework, passport, passport_post, nodes_list, node_create, node_get, node_update, node_delete, node_equalise, rules_list, rule_create, rule_get, rule_update, rule_delete, feeds, import_values, template, values, save, value, act, completeness, runs_list, run_create, run_get, run_reproduce),
     components(schemas(NewNode, NodePatch, NodeTree, WeightSum, Deleted, RuleView, NewRule, RulePatch, CatalogueEntry, FrameworkView, FrameworkDetail, NodeView, PassportPatch, ValueView, ValueInput, Warning, ValueWithWarnings, ActBody, Completeness, FeedReport, ImportReport, import::RowError, NewRun, RunSummary, RunDetail, RunResults, runs::YearResult, runs::UnitScores, runs::RankInterval, runs::ProgressRow, Reproduced, InstallBody)),
     tags((name = "evaluation", description = "City quality evaluation: frameworks, governed indicator data, composite-index runs"))
 )]
@@ -189,6 +189,17 @@ async fn passport(
 ) -> Result<Json<NodeView>, ApiError> {
     let n = store::update_passport(&st.db, &p, id, &code, b).await?;
     Ok(Json(NodeView::from(&n)))
+}
+
+/// Edits an indicator passport, as `PATCH` does (the first form of this endpoint, kept).
+#[utoipa::path(post, path = "/api/v1/evaluation/frameworks/{id}/indicators/{code}", tag = "evaluation", operation_id = "passport_post", params(("id" = i64, Path), ("code" = String, Path)), request_body = PassportPatch, responses((status = 200, body = NodeView), (status = 422, body = qcity_platform::web::error::Problem)))]
+async fn passport_post(
+    st: State<AppState>,
+    user: ApiUser,
+    path: ApiPath<(i64, String)>,
+    body: ApiJson<PassportPatch>,
+) -> Result<Json<NodeView>, ApiError> {
+    passport(st, user, path, body).await
 }
 
 /// The framework's tree with, per parent, whether its children's weights sum to 1.
@@ -527,7 +538,7 @@ async fn save(
     ApiUser(p): ApiUser,
     ApiJson(b): ApiJson<ValueInput>,
 ) -> Result<Json<ValueWithWarnings>, ApiError> {
-    let txn = st.db.begin().await.map_err(EvalError::from)?;
+    let txn = st.db.begin_write().await.map_err(EvalError::from)?;
     let (v, warnings) = store::save_value(&txn, &p, &b, "manual").await?;
     txn.commit().await.map_err(EvalError::from)?;
     Ok(Json(ValueWithWarnings {
@@ -569,7 +580,7 @@ async fn act(
 ) -> Result<Json<ValueWithWarnings>, ApiError> {
     let a = Action::parse(&action).ok_or_else(|| AppError::NotFound(format!("action {action}")))?;
     let b = body.map(|b| b.0).unwrap_or_default();
-    let txn = st.db.begin().await.map_err(EvalError::from)?;
+    let txn = st.db.begin_write().await.map_err(EvalError::from)?;
     let (v, warnings) =
         store::transition(&txn, &p, id, a, b.acknowledge_warnings, b.note.as_deref()).await?;
     txn.commit().await.map_err(EvalError::from)?;

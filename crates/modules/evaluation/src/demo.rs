@@ -9,9 +9,10 @@ use chrono::Utc;
 use qcity_platform::DemoContext;
 use qcity_platform::audit::Actor;
 use qcity_platform::auth::{AuthVia, Principal, RegionScope, Role};
+use qcity_platform::db::BeginWrite;
 use qcity_platform::demo::DemoRng;
 use qcity_platform::ids::new_id;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
 pub const YEARS: std::ops::RangeInclusive<i32> = 2021..=2025;
 
@@ -169,7 +170,7 @@ async fn seed_values(ctx: &DemoContext, fw_id: i64) -> Result<(), EvalError> {
         .ok_or_else(|| EvalError::NotFound("framework CQ".into()))?;
     let nodes = store::nodes(&ctx.db, ctx.city_id, fw.id).await?;
     let mut rng = DemoRng::stream(ctx.seed, "evaluation.values");
-    let txn = ctx.db.begin().await?;
+    let txn = ctx.db.begin_write().await?;
     let now = Utc::now();
     for (di, d) in ctx.districts.iter().enumerate() {
         // district quality: urban districts a little ahead, each with its own pace

@@ -4,8 +4,8 @@
 use crate::entity::node;
 use crate::store::{self, EvalError, ValueInput, Warning};
 use qcity_platform::auth::Principal;
+use qcity_platform::db::BeginWrite;
 use qcity_platform::upload::{self, Limits, UploadError};
-use sea_orm::TransactionTrait;
 use serde::Serialize;
 
 /// Columns of the import file, in template order: (key, zh header, en header, required).
@@ -248,7 +248,7 @@ pub async fn import_file(
         Err(e) => return Ok(fail(e, table.len().saturating_sub(1))),
     };
     let n = rows.len();
-    let txn = db.begin().await?;
+    let txn = db.begin_write().await?;
     let mut errors = Vec::new();
     let mut warnings = Vec::new();
     for (row, input) in &rows {

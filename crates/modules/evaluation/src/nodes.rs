@@ -15,9 +15,10 @@ use crate::runs::RunInputs;
 use crate::store::{self, EvalError, NodeView, Result};
 use qcity_platform::audit::{self, Actor};
 use qcity_platform::auth::{Capability, Principal};
+use qcity_platform::db::BeginWrite;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, Set, TransactionTrait,
+    PaginatorTrait, QueryFilter, Set,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -360,7 +361,7 @@ pub async fn create_node(
     })?;
     let level = child_level(parent, n.kind.trim())?;
     let position = all.iter().map(|x| x.position).max().unwrap_or(0) + 1;
-    let txn = db.begin().await?;
+    let txn = db.begin_write().await?;
     let m = node::ActiveModel {
         city_id: Set(p.city_id),
         framework_id: Set(framework_id),
@@ -467,7 +468,7 @@ pub async fn update_node(
         // last among its new siblings
         am.position = Set(all.iter().map(|x| x.position).max().unwrap_or(0) + 1);
     }
-    let txn = db.begin().await?;
+    let txn = db.begin_write().await?;
     let after = am.update(&txn).await?;
     audit::record(
         &txn,
@@ -549,7 +550,7 @@ pub async fn delete_node(
         .filter(|n| set.contains(n.code.as_str()))
         .map(NodeView::from)
         .collect();
-    let txn = db.begin().await?;
+    let txn = db.begin_write().await?;
     let rules = rule::Entity::delete_many()
         .filter(rule::Column::CityId.eq(p.city_id))
         .filter(rule::Column::FrameworkId.eq(framework_id))
@@ -610,7 +611,7 @@ pub async fn equalise(
         ));
     }
     let w = 1.0 / kids.len() as f64;
-    let txn = db.begin().await?;
+    let txn = db.begin_write().await?;
     let mut out = Vec::new();
     for k in &kids {
         let mut am = k.clone().into_active_model();

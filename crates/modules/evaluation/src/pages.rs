@@ -16,10 +16,10 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use qcity_platform::audit::Actor;
 use qcity_platform::auth::{Capability, Principal};
+use qcity_platform::db::BeginWrite;
 use qcity_platform::upload::Upload;
 use qcity_platform::web::shell::{embed_json, page_ctx, render};
 use qcity_platform::web::{AppError, AppState, CsrfToken, PageCtx, PageError, PageUser, ReqLang};
-use sea_orm::TransactionTrait;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -1036,7 +1036,7 @@ async fn entry_save(
         ))
         .into_response()
     };
-    let txn = st.db.begin().await?;
+    let txn = st.db.begin_write().await?;
     let mut saved = 0;
     let mut errors = Vec::new();
     if op == "save" || op == "submit" {

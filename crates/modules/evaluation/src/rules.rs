@@ -8,10 +8,11 @@ use crate::entity::rule;
 use crate::store::{self, EvalError, Result};
 use qcity_platform::audit::{self, Actor};
 use qcity_platform::auth::{Capability, Principal};
+use qcity_platform::db::BeginWrite;
 use qcity_platform::ids::new_id;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, Set, TransactionTrait,
+    QueryOrder, Set,
 };
 use serde::{Deserialize, Deserializer, Serialize};
 
@@ -228,7 +229,7 @@ pub async fn create_rule(
     }
     let kind = r.kind.trim();
     validate(kind, r.min, r.max, r.threshold)?;
-    let txn = db.begin().await?;
+    let txn = db.begin_write().await?;
     let m = rule::ActiveModel {
         city_id: Set(p.city_id),
         id: Set(new_id()),
@@ -278,7 +279,7 @@ pub async fn update_rule(
     if let Some(a) = patch.active {
         am.active = Set(a);
     }
-    let txn = db.begin().await?;
+    let txn = db.begin_write().await?;
     let after = am.update(&txn).await?;
     audit::record(
         &txn,
@@ -304,7 +305,7 @@ pub async fn delete_rule(
 ) -> Result<()> {
     require_edit(p)?;
     let before = get_rule(db, p, framework_id, id).await?;
-    let txn = db.begin().await?;
+    let txn = db.begin_write().await?;
     rule::Entity::delete_by_id((p.city_id, id))
         .exec(&txn)
         .await?;

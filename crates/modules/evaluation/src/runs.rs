@@ -11,10 +11,11 @@ use qcity_index::spec::PipelineSpec;
 use qcity_index::uncertainty;
 use qcity_platform::audit::{self, Actor};
 use qcity_platform::auth::{Capability, Principal};
+use qcity_platform::db::BeginWrite;
 use qcity_platform::ids::new_id;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, Set, TransactionTrait,
+    QueryOrder, Set,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -532,7 +533,7 @@ pub async fn create_run(
     } else {
         req.name.trim().to_string()
     };
-    let txn = db.begin().await?;
+    let txn = db.begin_write().await?;
     let m = run::ActiveModel {
         city_id: Set(p.city_id),
         id: Set(new_id()),

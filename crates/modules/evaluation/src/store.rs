@@ -7,11 +7,12 @@ use crate::entity::{framework, node, rule, value};
 use chrono::Utc;
 use qcity_platform::audit::{self, Actor};
 use qcity_platform::auth::{Capability, Principal};
+use qcity_platform::db::BeginWrite;
 use qcity_platform::ids::new_id;
 use qcity_platform::web::AppError;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder, Set, TransactionTrait,
+    IntoActiveModel, QueryFilter, QueryOrder, Set,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -191,7 +192,7 @@ pub async fn install_catalogue(
             cat.code
         )));
     }
-    let txn = db.begin().await?;
+    let txn = db.begin_write().await?;
     let fw = insert_catalogue(&txn, city_id, &cat).await?;
     audit::record(
         &txn,
@@ -495,7 +496,7 @@ pub async fn update_passport(
             "the band's high end must exceed its low end",
         ));
     }
-    let txn = db.begin().await?;
+    let txn = db.begin_write().await?;
     let after = am.update(&txn).await?;
     audit::record(
         &txn,
@@ -1158,7 +1159,7 @@ pub async fn pull_feeds(
 ) -> Result<FeedReport> {
     require(p, Capability::ApproveData)?;
     let ns = nodes(db, p.city_id, framework_id).await?;
-    let conn = db.begin().await?;
+    let conn = db.begin_write().await?;
     let mut rep = FeedReport {
         year,
         ..Default::default()

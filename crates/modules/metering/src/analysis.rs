@@ -10,6 +10,7 @@ use qcity_mv::enpi::{EnpiObservation, compare, fit_production_baseline};
 use qcity_mv::leak::{self, FindingKind, Schedule};
 use qcity_mv::series::{Reading, instant_from_unix};
 use qcity_mv::vee::{LocalDays, Quality, VeeConfig, run_vee};
+use qcity_platform::db::BeginWrite;
 use qcity_platform::store::StoreError;
 use sea_orm::{ConnectionTrait, TransactionSession, TransactionTrait, Value};
 use serde::Serialize;
@@ -349,7 +350,7 @@ pub async fn run_vee_for<C: ConnectionTrait + TransactionTrait>(
     let out =
         run_vee(&raw, &cfg, None, &[]).map_err(|e| StoreError::invalid("vee", e.to_string()))?;
     let before: HashMap<i64, &store::StoredReading> = stored.iter().map(|r| (r.ts, r)).collect();
-    let txn = db.begin().await?;
+    let txn = db.begin_write().await?;
     let mut edits = 0;
     let mut touched = BTreeSet::new();
     let now = chrono::Utc::now();
@@ -635,7 +636,7 @@ pub async fn ack_alert<C: ConnectionTrait + TransactionTrait>(
             "告警已确认 / alert already acknowledged".into(),
         ));
     }
-    let txn = db.begin().await?;
+    let txn = db.begin_write().await?;
     sql::exec(&txn, "UPDATE mt_alerts SET status = 'acked', acked_by = ?, acked_at = ?, ack_note = ? WHERE city_id = ? AND id = ? AND status = 'open'", vec![actor_name.into(), chrono::Utc::now().into(), note.trim().into(), s.city_id.into(), id.into()]).await?;
     qcity_platform::audit::record(
         &txn,
@@ -723,7 +724,9 @@ pub struct Savings {
     pub g14_ok: bool,
     #[schema(value_type = String)]
     pub electricity_basis: ElectricityBasis,
-    /// Daily series for the chart: (day, actual kgce, expected kgce).
+    /// Daily series for the chart: `[day, actual kgce, expected kgce]` triples (day = days
+    /// since 1970-01-01, China time).
+    #[schema(value_type = Vec<Vec<f64>>)]
     pub daily: Vec<(i64, f64, f64)>,
 }
 
@@ -901,7 +904,7 @@ pub async fn set_operating_hours<C: ConnectionTrait + TransactionTrait>(
             ));
         }
     }
-    let txn = db.begin().await?;
+    let txn = db.begin_write().await?;
     sql::exec(
         &txn,
         "DELETE FROM mt_operating_hours WHERE city_id = ? AND unit_id = ?",

@@ -13,9 +13,9 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::routing::{get, post};
 use qcity_platform::audit::Actor;
 use qcity_platform::auth::{Capability, Principal, Role};
+use qcity_platform::db::BeginWrite;
 use qcity_platform::upload::{self, Limits, Upload};
 use qcity_platform::web::{ApiError, ApiJson, ApiPath, ApiQuery, ApiUser, AppError, AppState};
-use sea_orm::TransactionTrait;
 use serde::{Deserialize, Serialize};
 use utoipa::OpenApi;
 
@@ -225,7 +225,7 @@ async fn create_unit(
         // An energy manager manages their own enterprise, not the register of units.
         return Err(AppError::Forbidden.into());
     }
-    let txn = st.db.begin().await?;
+    let txn = st.db.begin_write().await?;
     let u = store::create_unit(&txn, &s, &n).await?;
     qcity_platform::audit::record(
         &txn,
@@ -306,7 +306,7 @@ async fn create_meter(
     ApiJson(n): ApiJson<NewMeter>,
 ) -> ApiResult<(StatusCode, Json<Meter>)> {
     let s = need_manage(&p)?;
-    let txn = st.db.begin().await?;
+    let txn = st.db.begin_write().await?;
     let m = store::create_meter(&txn, &s, &n).await?;
     qcity_platform::audit::record(
         &txn,
@@ -406,7 +406,7 @@ pub(crate) async fn vee_run(
     from: i64,
     to: i64,
 ) -> Result<VeeReport, AppError> {
-    let txn = st.db.begin().await?;
+    let txn = st.db.begin_write().await?;
     let r = analysis::run_vee_for(&txn, p.city_id, m, from, to, &p.actor_name()).await?;
     qcity_platform::audit::record(
         &txn,
@@ -434,7 +434,7 @@ pub(crate) async fn detect_run(
     from: i64,
     to: i64,
 ) -> Result<usize, AppError> {
-    let txn = st.db.begin().await?;
+    let txn = st.db.begin_write().await?;
     let n = analysis::detect(&txn, p.city_id, m, from, to).await?;
     qcity_platform::audit::record(
         &txn,
@@ -618,11 +618,14 @@ async fn get_settings(
 async fn put_settings(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    ApiJson(n): ApiJson<crate::retention::Settings>,
+    ApiJson(body): ApiJson<serde_json::Map<String, serde_json::Value>>,
 ) -> ApiResult<Json<crate::retention::Settings>> {
     if p.role != Role::Admin {
         return Err(AppError::Forbidden.into());
     }
+    // Read from an object only: serde would take `[null, null]` for this all-optional struct.
+    let n: crate::retention::Settings = serde_json::from_value(serde_json::Value::Object(body))
+        .map_err(|e| AppError::validation("body", e.to_string()))?;
     let after = crate::retention::update_audited(&st.db, p.city_id, &Actor::from(&p), &n).await?;
     Ok(Json(after))
 }
@@ -651,9 +654,13 @@ async fn list_weather(
     ))
 }
 
-#[derive(Debug, Deserialize)]
-struct TempIn {
+/// One temperature of a JSON weather import.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct TempIn {
+    /// RFC 3339, `YYYY-MM-DD HH:MM` (China time), a date alone (a daily mean), or epoch seconds.
+    #[schema(value_type = serde_json::Value)]
     ts: serde_json::Value,
+    /// °C. A row without one is refused with the import.
     #[serde(default)]
     temperature_c: Option<f64>,
 }
@@ -661,7 +668,7 @@ struct TempIn {
 /// Imports outdoor temperatures for the caller's city: CSV `timestamp,temperature_c` (or
 /// `temperature_f`; a date-only timestamp is a daily mean) or a JSON array of `{ts,
 /// temperature_c}`. All or nothing: any bad row rejects the whole import (listed by row).
-#[utoipa::path(post, path = "/api/v1/metering/weather", tag = "metering", request_body(content = [crate::weather::TempRow], description = "text/csv timestamp,temperature_c or a JSON array of {ts, temperature_c}"), responses((status = 200, body = crate::weather::WeatherReport), (status = 413, body = qcity_platform::web::error::Problem), (status = 422, body = qcity_platform::web::error::Problem)))]
+#[utoipa::path(post, path = "/api/v1/metering/weather", tag = "metering", request_body(content = [TempIn], description = "text/csv timestamp,temperature_c or a JSON array of {ts, temperature_c}"), responses((status = 200, body = crate::weather::WeatherReport), (status = 413, body = qcity_platform::web::error::Problem), (status = 422, body = qcity_platform::web::error::Problem)))]
 async fn post_weather(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
@@ -829,7 +836,7 @@ async fn put_hours(
     ApiJson(h): ApiJson<Hours>,
 ) -> ApiResult<Json<Hours>> {
     let s = need_manage(&p)?;
-    let txn = st.db.begin().await?;
+    let txn = st.db.begin_write().await?;
     let before = analysis::operating_hours(&txn, p.city_id, id).await?;
     let after = analysis::set_operating_hours(&txn, &s, id, &h.days).await?;
     qcity_platform::audit::record(

@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use qcity_platform::audit::Actor;
 use qcity_platform::auth::{Capability, Principal, Role};
+use qcity_platform::db::BeginWrite;
 use qcity_platform::store::StoreError;
 use qcity_platform::web::shell::{embed_json, page_ctx, render};
 use qcity_platform::web::{AppError, AppState, CsrfToken, PageCtx, PageError, PageUser, ReqLang};
@@ -829,8 +830,7 @@ async fn unit_hours(
             close_hour: get("close")?,
         });
     }
-    use sea_orm::TransactionTrait;
-    let txn = st.db.begin().await?;
+    let txn = st.db.begin_write().await?;
     let before = analysis::operating_hours(&txn, p.city_id, id).await?;
     let after = analysis::set_operating_hours(&txn, &s, id, &days).await?;
     qcity_platform::audit::record(

@@ -6,6 +6,7 @@
 
 use crate::domain;
 use crate::sql;
+use qcity_platform::db::BeginWrite;
 use qcity_platform::store::StoreError;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde::{Deserialize, Serialize};
@@ -93,8 +94,7 @@ pub async fn update_audited(
     actor: &qcity_platform::audit::Actor,
     s: &Settings,
 ) -> Result<Settings, StoreError> {
-    use sea_orm::TransactionTrait;
-    let txn = db.begin().await?;
+    let txn = db.begin_write().await?;
     let before = settings(&txn, city_id).await?;
     let after = set_settings(&txn, city_id, s).await?;
     qcity_platform::audit::record(

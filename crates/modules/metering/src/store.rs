@@ -6,11 +6,10 @@ use crate::domain::{self, Uscc};
 use crate::sql;
 use chrono::Utc;
 use qcity_platform::auth::{Capability, Principal, Role};
+use qcity_platform::db::BeginWrite;
 use qcity_platform::store::StoreError;
 use qcity_platform::upload::{self, Limits, UploadError, UploadErrorKind};
-use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DbBackend, QueryResult, TransactionTrait, Value,
-};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, QueryResult, Value};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -863,7 +862,7 @@ pub async fn ingest(
                 last = (r.0, d);
             }
         }
-        let txn = db.begin().await?;
+        let txn = db.begin_write().await?;
         let changed;
         let t_rollups;
         if fresh_path {

@@ -12,6 +12,7 @@ use crate::store::{self, Meter, Reject};
 use qcity_mv::caltrack::{CaltrackSettings, Fuel, fit_caltrack};
 use qcity_mv::savings::avoided_energy_caltrack;
 use qcity_mv::series::{Instant, TemperatureReading, UsagePeriod};
+use qcity_platform::db::BeginWrite;
 use qcity_platform::store::StoreError;
 use qcity_platform::upload::{self, Limits, UploadError, UploadErrorKind};
 use sea_orm::{ConnectionTrait, TransactionSession, TransactionTrait, Value};
@@ -154,7 +155,7 @@ pub async fn import<C: ConnectionTrait + TransactionTrait>(
             rejects,
         });
     }
-    let txn = db.begin().await?;
+    let txn = db.begin_write().await?;
     for chunk in rows.chunks(5000) {
         let mut q =
             String::from("INSERT INTO mt_weather (city_id, grain, ts, temperature_c) VALUES ");

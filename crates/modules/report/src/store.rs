@@ -6,12 +6,13 @@ use crate::narrative::{self, GeneratedBlock};
 use chrono::{DateTime, Utc};
 use qcity_platform::Module;
 use qcity_platform::audit::{self, Actor};
+use qcity_platform::db::BeginWrite;
 use qcity_platform::feeds::{OpenDataset, PublicLink, ReportSection};
 use qcity_platform::ids;
 use qcity_platform::store::StoreError;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QueryOrder, Set, TransactionTrait,
+    QueryOrder, Set,
 };
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -423,7 +424,7 @@ pub async fn create(
     }
     let snapshot = assemble(db, modules, city_id, year).await?;
     let narrative = merge_narrative(&[], narrative::generate(year, &snapshot.sections));
-    let txn = db.begin().await?;
+    let txn = db.begin_write().await?;
     let existing = Rv::find()
         .filter(rv::Column::CityId.eq(city_id))
         .filter(rv::Column::Year.eq(year))
@@ -532,7 +533,7 @@ pub async fn regenerate(
         .iter()
         .filter(|b| b.stale && current.block(&b.key).is_some_and(|o| o.edited && !o.stale))
         .count();
-    let txn = db.begin().await?;
+    let txn = db.begin_write().await?;
     let row = load_open(&txn, city_id, id, &[Status::Draft]).await?;
     let before = summary_json(&row);
     let mut am: rv::ActiveModel = row.into();
@@ -572,7 +573,7 @@ pub async fn edit_block(
             return Err(StoreError::invalid(f, "at most 20000 characters"));
         }
     }
-    let txn = db.begin().await?;
+    let txn = db.begin_write().await?;
     let row = load_open(&txn, city_id, id, &[Status::Draft]).await?;
     let mut v = Version::from_row(row.clone())?;
     let Some(b) = v.narrative.iter_mut().find(|b| b.key == key) else {
@@ -630,7 +631,7 @@ pub async fn transition(
     action: Action,
     may_publish: bool,
 ) -> Result<Version, StoreError> {
-    let txn = db.begin().await?;
+    let txn = db.begin_write().await?;
     let (from, to) = match action {
         Action::Submit => (Status::Draft, Status::Review),
         Action::Return => (Status::Review, Status::Draft),

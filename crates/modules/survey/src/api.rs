@@ -13,10 +13,11 @@ use axum::{Json, Router};
 use chrono::Utc;
 use qcity_platform::audit::{self, Actor};
 use qcity_platform::auth::{Capability, Principal};
+use qcity_platform::db::BeginWrite;
 use qcity_platform::store::group_commit::GroupCommit;
 use qcity_platform::upload::Upload;
 use qcity_platform::web::{ApiError, ApiJson, ApiPath, ApiQuery, ApiUser, AppError, AppState};
-use sea_orm::{ConnectionTrait, TransactionTrait};
+use sea_orm::ConnectionTrait;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -243,7 +244,7 @@ async fn create_questionnaire(
     ApiJson(def): ApiJson<QuestionnaireDef>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     need(&p, Capability::ManageSurvey)?;
-    let txn = st.db.begin().await?;
+    let txn = st.db.begin_write().await?;
     let id = store::create_questionnaire(&txn, p.city_id, &def).await?;
     let q = store::get_questionnaire(&txn, p.city_id, id)
         .await?
@@ -288,7 +289,7 @@ async fn revise_questionnaire(
     ApiJson(def): ApiJson<QuestionnaireDef>,
 ) -> Result<Json<store::Revision>, ApiError> {
     need_questionnaire_edit(&st, &p, id).await?;
-    let txn = st.db.begin().await?;
+    let txn = st.db.begin_write().await?;
     let before = store::get_questionnaire(&txn, p.city_id, id)
         .await?
         .ok_or_else(|| AppError::NotFound("questionnaire".into()))?;
@@ -333,7 +334,7 @@ async fn create_wave(
     ApiJson(w): ApiJson<NewWave>,
 ) -> Result<(StatusCode, Json<Wave>), ApiError> {
     need(&p, Capability::ManageSurvey)?;
-    let txn = st.db.begin().await?;
+    let txn = st.db.begin_write().await?;
     let id = store::create_wave(&txn, p.city_id, &p.scope.root, &w).await?;
     let wave = store::get_wave(&txn, p.city_id, id)
         .await?
@@ -377,7 +378,7 @@ pub(crate) async fn change_status(
     status: &str,
 ) -> Result<Wave, AppError> {
     let (w, _) = wave_to_manage(st, p, id).await?;
-    let txn = st.db.begin().await?;
+    let txn = st.db.begin_write().await?;
     store::set_wave_status(&txn, p.city_id, id, status).await?;
     audit::record(
         &txn,
@@ -431,7 +432,7 @@ async fn set_margins(
     ApiJson(b): ApiJson<MarginsBody>,
 ) -> Result<Json<Value>, ApiError> {
     wave_to_manage(&st, &p, id).await?;
-    let txn = st.db.begin().await?;
+    let txn = st.db.begin_write().await?;
     let before = store::margins(&txn, p.city_id, id).await?;
     store::set_margins(&txn, p.city_id, id, &b.margins).await?;
     audit::record(
@@ -487,7 +488,7 @@ async fn set_quotas(
         )
         .into());
     }
-    let txn = st.db.begin().await?;
+    let txn = st.db.begin_write().await?;
     store::set_quotas(&txn, p.city_id, id, &b.quotas).await?;
     audit::record(
         &txn,
@@ -520,7 +521,7 @@ async fn create_invitations(
     ApiJson(b): ApiJson<InvitationsBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     wave_to_manage(&st, &p, id).await?;
-    let txn = st.db.begin().await?;
+    let txn = st.db.begin_write().await?;
     let tokens =
         store::create_invitations(&txn, p.city_id, id, b.count, b.label.as_deref()).await?;
     audit::record(
@@ -622,7 +623,7 @@ async fn store_batch(
                 // All-or-nothing in a nested savepoint. A refused batch stores nothing, yet
                 // its answer waits for the group's commit (keep = true): a row refused as
                 // "already imported" or "quota full" may rest on an earlier job of the group.
-                let sp = txn.begin().await?;
+                let sp = txn.begin_write().await?;
                 let (ids, errors) =
                     collect::complete_batch(&sp, city_id, &w, &def, &districts, &subs).await?;
                 if !errors.is_empty() {
@@ -769,7 +770,7 @@ pub(crate) async fn apply_decision(
     let r = store::get_response_scoped(&st.db, &p.scope, id)
         .await?
         .ok_or_else(|| AppError::NotFound("response".into()))?;
-    let txn = st.db.begin().await?;
+    let txn = st.db.begin_write().await?;
     store::set_decision(&txn, p.city_id, id, &b.decision, b.reason.trim()).await?;
     audit::record(
         &txn,

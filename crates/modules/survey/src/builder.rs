@@ -20,11 +20,11 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use qcity_platform::audit::{self, Actor};
 use qcity_platform::auth::{Capability, Principal};
+use qcity_platform::db::BeginWrite;
 use qcity_platform::web::htmx::{form_error_status, is_htmx};
 use qcity_platform::web::layout::PageCtx;
 use qcity_platform::web::shell::{page_ctx, render};
 use qcity_platform::web::{AppError, AppState, CsrfToken, PageError, PageUser, ReqLang};
-use sea_orm::TransactionTrait;
 use serde::Deserialize;
 
 pub fn routes() -> Router<AppState> {
@@ -567,7 +567,7 @@ async fn apply(
     def: &QuestionnaireDef,
 ) -> Result<Result<store::Revision, (String, String)>, PageError> {
     crate::api::need_questionnaire_edit(st, p, id).await?;
-    let txn = st.db.begin().await?;
+    let txn = st.db.begin_write().await?;
     let before = store::get_questionnaire(&txn, p.city_id, id)
         .await?
         .ok_or_else(|| AppError::NotFound("questionnaire".into()))?;
@@ -855,7 +855,7 @@ async fn create_blank(
         title_en: f.title_en.trim().to_string(),
         questions: vec![d1],
     };
-    let txn = st.db.begin().await?;
+    let txn = st.db.begin_write().await?;
     let id = match store::create_questionnaire(&txn, p.city_id, &def).await {
         Ok(id) => id,
         Err(store::SurveyStoreError::Invalid { field, message }) => {

@@ -8,9 +8,9 @@ use crate::collect::{self, Submission};
 use crate::model::RawAnswer;
 use crate::store::{self, MarginCell, NewWave, QuotaCell};
 use chrono::{TimeZone, Utc};
+use qcity_platform::db::BeginWrite;
 use qcity_platform::demo::DemoRng;
 use qcity_platform::module::{DemoContext, HookError};
-use sea_orm::TransactionTrait;
 use std::collections::BTreeMap;
 
 const AGE: [(&str, f64); 4] = [
@@ -484,7 +484,7 @@ async fn generate(
                 step += 1;
                 continue;
             }
-            let txn = ctx.db.begin().await?;
+            let txn = ctx.db.begin_write().await?;
             let (_ids, errors) =
                 collect::complete_batch(&txn, ctx.city_id, &w, def, &codes, &subs).await?;
             if let Some(e) = errors.first() {
@@ -514,7 +514,7 @@ async fn generate(
                 s
             })
             .collect();
-        let txn = ctx.db.begin().await?;
+        let txn = ctx.db.begin_write().await?;
         collect::complete_batch(&txn, ctx.city_id, &w, def, &codes, &subs).await?;
         tracker.record(&txn, step + 1).await?;
         txn.commit().await?;

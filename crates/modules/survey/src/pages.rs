@@ -13,10 +13,10 @@ use axum::routing::{get, post};
 use axum::{Form, Router};
 use qcity_platform::audit::{self, Actor};
 use qcity_platform::auth::{Capability, Principal};
+use qcity_platform::db::BeginWrite;
 use qcity_platform::web::layout::PageCtx;
 use qcity_platform::web::shell::{embed_json, page_ctx, render};
 use qcity_platform::web::{AppError, AppState, CsrfToken, PageError, PageUser, ReqLang};
-use sea_orm::TransactionTrait;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -141,7 +141,7 @@ async fn create_wave(
             f.conversion
         },
     };
-    let txn = st.db.begin().await?;
+    let txn = st.db.begin_write().await?;
     let id = store::create_wave(&txn, p.city_id, &p.scope.root, &nw).await?;
     audit::record(
         &txn,
@@ -164,7 +164,7 @@ async fn create_standard(
 ) -> Result<Response, PageError> {
     need(&p, Capability::ManageSurvey)?;
     let def = crate::builtin::standard();
-    let txn = st.db.begin().await?;
+    let txn = st.db.begin_write().await?;
     let id = store::create_questionnaire(&txn, p.city_id, &def).await?;
     audit::record(
         &txn,
@@ -378,7 +378,7 @@ async fn wave_invitations(
         )
         .into());
     }
-    let txn = st.db.begin().await?;
+    let txn = st.db.begin_write().await?;
     let label = (!f.label.trim().is_empty()).then(|| f.label.trim().to_string());
     let tokens = store::create_invitations(&txn, p.city_id, id, f.count, label.as_deref()).await?;
     audit::record(

@@ -12,12 +12,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Form, Router};
 use chrono::{TimeZone, Utc};
+use qcity_platform::db::BeginWrite;
 use qcity_platform::i18n::Tr;
 use qcity_platform::store::group_commit::GroupCommit;
 use qcity_platform::web::layout::PageCtx;
 use qcity_platform::web::shell::render;
 use qcity_platform::web::{AppError, AppState, CsrfToken, PageError, ReqLang, cookies};
-use sea_orm::{ConnectionTrait, TransactionTrait};
+use sea_orm::ConnectionTrait;
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -556,7 +557,7 @@ async fn form_submit(
     let step = GroupCommit::for_server(&st, "survey")
         .run::<_, crate::store::SurveyStoreError, _>(move |txn| {
             Box::pin(async move {
-                let sp = txn.begin().await?;
+                let sp = txn.begin_write().await?;
                 let step = submit_step(
                     &sp, city, &w, &def, &codes, page, &raw2, inv, key, enforce, finish, started,
                 )

@@ -9,7 +9,8 @@ mod m0002_mqtt_dead_letters;
 mod m0003_demo_progress;
 pub mod schema;
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, TransactionTrait};
+use crate::db::BeginWrite;
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement};
 pub use sea_orm_migration::MigrationTrait;
 use sea_orm_migration::SchemaManager;
 
@@ -88,7 +89,7 @@ pub async fn migrate(
         if done.iter().any(|d| d == m.name()) {
             continue;
         }
-        let txn = db.begin().await?;
+        let txn = db.begin_write().await?;
         {
             let manager = SchemaManager::new(&txn);
             m.up(&manager).await?;

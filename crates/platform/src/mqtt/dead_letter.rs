@@ -1,8 +1,9 @@
 //! The dead-letter table: frames a consumer durably refused, with why and where from.
 
+use crate::db::BeginWrite;
 use crate::store::sql;
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, TransactionTrait, Value};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr, Value};
 use serde::Serialize;
 
 /// Rows per page of the admin listing.
@@ -43,7 +44,7 @@ pub async fn record(db: &DatabaseConnection, rows: &[NewDeadLetter]) -> Result<(
     if rows.is_empty() {
         return Ok(());
     }
-    let txn = db.begin().await?;
+    let txn = db.begin_write().await?;
     for r in rows {
         let text = std::str::from_utf8(&r.payload).ok().map(str::to_string);
         sql::exec(

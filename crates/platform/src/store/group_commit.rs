@@ -29,6 +29,7 @@
 //! One writer per lane per server, kept in [`AppState::extensions`] ([`GroupCommit::for_server`]);
 //! dropping the server state closes the queues and ends the tasks.
 
+use crate::db::BeginWrite;
 use crate::web::AppState;
 use futures::FutureExt;
 use sea_orm::{
@@ -194,7 +195,7 @@ async fn commit_group(db: &DatabaseConnection, group: Vec<Job>) {
         }
     } else {
         for job in group {
-            let sp = match outer.begin().await {
+            let sp = match outer.begin_write().await {
                 Ok(sp) => sp,
                 Err(e) => {
                     tracing::error!(error = %e, "group commit: could not open a savepoint");

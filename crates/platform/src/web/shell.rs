@@ -4,6 +4,7 @@
 use crate::audit::{self, Actor, AuditEntry, AuditQuery};
 use crate::auth::session::{self, SessionCookie};
 use crate::auth::{Capability, Principal, Role, password, token};
+use crate::db::BeginWrite;
 use crate::entity::{api_token, region, user};
 use crate::i18n::{LANG_COOKIE, Lang};
 use crate::module::Tile;
@@ -24,7 +25,7 @@ use axum::http::{HeaderMap, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::Deserialize;
 use std::net::SocketAddr;
 
@@ -570,7 +571,7 @@ async fn user_create(
         let hash = password::hash_async(f.password.clone())
             .await
             .map_err(|e| AppError::validation("password", e.to_string()))?;
-        let txn = st.db.begin().await?;
+        let txn = st.db.begin_write().await?;
         let u = store::users::create(
             &txn,
             p.city_id,
@@ -623,7 +624,7 @@ async fn set_disabled(
             &AppError::validation("user", "you cannot disable yourself"),
         ));
     }
-    let txn = st.db.begin().await?;
+    let txn = st.db.begin_write().await?;
     let after = store::users::set_disabled(&txn, p.city_id, id, disabled).await?;
     audit::record(
         &txn,
@@ -683,7 +684,7 @@ async fn user_password(
             ));
         }
     };
-    let txn = st.db.begin().await?;
+    let txn = st.db.begin_write().await?;
     store::users::set_password_hash(&txn, p.city_id, u.id, hash).await?;
     audit::record(
         &txn,
@@ -758,7 +759,7 @@ async fn region_rename(
 ) -> Result<Response, PageError> {
     require(&p, Capability::ManageRegions)?;
     store::regions::get_visible(&st.db, &p.scope, &code).await?;
-    let txn = st.db.begin().await?;
+    let txn = st.db.begin_write().await?;
     let (before, after) =
         match store::regions::rename(&txn, p.city_id, &code, &f.name_zh, &f.name_en).await {
             Ok(x) => x,
@@ -858,7 +859,7 @@ async fn token_create(
     } else {
         f.name.trim().to_string()
     };
-    let txn = st.db.begin().await?;
+    let txn = st.db.begin_write().await?;
     let (row, secret) = token::issue(&txn, p.city_id, u.id, &name).await?;
     audit::record(
         &txn,
@@ -895,7 +896,7 @@ async fn token_revoke(
     if !visible {
         return Err(PageError(AppError::NotFound("token".into())));
     }
-    let txn = st.db.begin().await?;
+    let txn = st.db.begin_write().await?;
     if token::revoke(&txn, p.city_id, id).await? {
         audit::record(
             &txn,

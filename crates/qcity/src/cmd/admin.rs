@@ -5,13 +5,14 @@ use anyhow::{Context, Result, anyhow, bail};
 use qcity_platform::audit::{self, Actor};
 use qcity_platform::auth::{Role, password, token};
 use qcity_platform::config::Config;
+use qcity_platform::db::BeginWrite;
 use qcity_platform::entity::{api_token, city};
 use qcity_platform::store::{
     self,
     users::{NewUser, Username},
 };
 use qcity_platform::{db, migration};
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
 async fn open(cfg: &Config) -> Result<DatabaseConnection> {
     let dbc = db::connect(cfg)
@@ -74,7 +75,7 @@ pub async fn user_add(
     let username = Username::parse(name)?;
     let region = region.unwrap_or(&c.code).to_string();
     let hash = password::hash_async(pw).await?;
-    let txn = dbc.begin().await?;
+    let txn = dbc.begin_write().await?;
     let u = store::users::create(
         &txn,
         c.id,
@@ -115,7 +116,7 @@ pub async fn user_passwd(cfg: &Config, name: &str, city: Option<&str>, pw: Strin
         .await?
         .ok_or_else(|| anyhow!("no user {name}"))?;
     let hash = password::hash_async(pw).await?;
-    let txn = dbc.begin().await?;
+    let txn = dbc.begin_write().await?;
     store::users::set_password_hash(&txn, c.id, u.id, hash).await?;
     audit::record(
         &txn,
@@ -156,7 +157,7 @@ pub async fn user_disable(cfg: &Config, name: &str, city: Option<&str>) -> Resul
     let u = store::users::by_username(&dbc, c.id, name)
         .await?
         .ok_or_else(|| anyhow!("no user {name}"))?;
-    let txn = dbc.begin().await?;
+    let txn = dbc.begin_write().await?;
     store::users::set_disabled(&txn, c.id, u.id, true).await?;
     audit::record(
         &txn,
@@ -183,7 +184,7 @@ pub async fn token_create(cfg: &Config, user: &str, name: &str, city: Option<&st
     if u.disabled {
         bail!("user {user} is disabled");
     }
-    let txn = dbc.begin().await?;
+    let txn = dbc.begin_write().await?;
     let (row, secret) = token::issue(&txn, c.id, u.id, name).await?;
     audit::record(
         &txn,
@@ -217,7 +218,7 @@ pub async fn token_revoke(cfg: &Config, tok: &str, city: Option<&str>) -> Result
             .ok_or_else(|| anyhow!("no such token"))?
             .id
     };
-    let txn = dbc.begin().await?;
+    let txn = dbc.begin_write().await?;
     if !token::revoke(&txn, c.id, id).await? {
         bail!("no live token with id {id}");
     }
@@ -239,7 +240,7 @@ pub async fn token_revoke(cfg: &Config, tok: &str, city: Option<&str>) -> Result
 
 pub async fn city_add(cfg: &Config, code: &str, name_zh: &str, name_en: &str) -> Result<()> {
     let dbc = open(cfg).await?;
-    let txn = dbc.begin().await?;
+    let txn = dbc.begin_write().await?;
     let c = store::cities::ensure_city(&txn, code, name_zh, name_en).await?;
     store::regions::upsert(
         &txn,
@@ -354,7 +355,7 @@ pub async fn region_import(cfg: &Config, file: &std::path::Path, city: Option<&s
     }
     // Parents before children, whatever the file's order.
     rows.sort_by_key(|(_, r)| r.code.len());
-    let txn = dbc.begin().await?;
+    let txn = dbc.begin_write().await?;
     for (row, r) in &rows {
         store::regions::upsert(&txn, c.id, r)
             .await
