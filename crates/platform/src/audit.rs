@@ -98,6 +98,7 @@ pub struct AuditQuery {
     pub from: Option<String>,
     pub to: Option<String>,
     /// 0-based page (a page is 50 entries).
+    #[param(format = Int64, maximum = 4294967295_u64)]
     pub page: Option<u32>,
 }
 

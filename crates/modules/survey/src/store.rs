@@ -1128,7 +1128,9 @@ pub struct ResponseFilter {
     pub flagged: Option<bool>,
     pub district: Option<String>,
     /// Most responses returned, up to 10 000 (default 100).
+    #[param(format = Int64, maximum = 4294967295_u64)]
     pub limit: Option<u32>,
+    #[param(format = Int64, maximum = 4294967295_u64)]
     pub offset: Option<u32>,
 }
 
