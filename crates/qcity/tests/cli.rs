@@ -48,22 +48,7 @@ async fn users_tokens_and_regions_from_the_command_line() {
         "second migrate is a no-op: {out}"
     );
 
-    assert!(
-        qcity(
-            d,
-            &[
-                "city",
-                "add",
-                "990100",
-                "--name-zh",
-                "示范市",
-                "--name-en",
-                "Demo City"
-            ],
-            None
-        )
-        .0
-    );
+    support::add_demo_city(d);
     let csv_path = d.join("regions.csv");
     // A bad row: nothing is imported.
     std::fs::write(&csv_path, "code,parent_code,name_zh,name_en,urban,population,area_km2,boundary\n990101,990100,中心区,Central,true,100,1.5,\n990102,990100,东湖区,Donghu,true,lots,2,\n").unwrap();

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 mod support;
-use support::{city_with_users, start, wait_up};
+use support::{Server, city_with_users, get_json};
 
 struct Setup {
     _dir: qcity_platform::testing::TempDir,
@@ -28,14 +28,12 @@ fn setup() -> Setup {
 async fn accepted_incidents_survive_kill_9_and_timers_resume() {
     let s = setup();
     let d = s._dir.0.clone();
-    let port = support::free_port();
-    let base = format!("http://127.0.0.1:{port}");
     let c = reqwest::Client::builder()
         .pool_max_idle_per_host(64)
         .build()
         .unwrap();
-    let mut server = start(&d, port);
-    wait_up(&c, &base).await;
+    let mut server = Server::start(&c, &d, &[]).await;
+    let base = server.base.clone();
 
     // Two companies and 50 elevators.
     let mut companies = Vec::new();
@@ -111,8 +109,7 @@ async fn accepted_incidents_survive_kill_9_and_timers_resume() {
         }
     }
     tokio::time::sleep(Duration::from_millis(150)).await;
-    server.kill().unwrap(); // SIGKILL
-    server.wait().unwrap();
+    server.kill(); // SIGKILL
     let mut acked: BTreeMap<String, BTreeSet<i64>> = BTreeMap::new();
     let mut created = 0;
     for t in tasks {
@@ -128,19 +125,15 @@ async fn accepted_incidents_survive_kill_9_and_timers_resume() {
     }
     // Down past the acknowledgement deadline.
     tokio::time::sleep(Duration::from_secs(4)).await;
-    let port2 = support::free_port();
-    let base2 = format!("http://127.0.0.1:{port2}");
-    let mut server = start(&d, port2);
-    wait_up(&c, &base2).await;
-    let all: Vec<serde_json::Value> = c
-        .get(format!("{base2}/api/v1/incidents?state=all&limit=2000"))
-        .bearer_auth(&s.dispatcher)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let server = Server::start(&c, &d, &[]).await;
+    let base2 = server.base.clone();
+    let all = get_json(
+        &c,
+        &format!("{base2}/api/v1/incidents?state=all&limit=2000"),
+        &s.dispatcher,
+    )
+    .await;
+    let all = all.as_array().unwrap();
     let stored: BTreeSet<i64> = all.iter().map(|i| i["id"].as_i64().unwrap()).collect();
     let lost: Vec<i64> = acked
         .values()
@@ -168,29 +161,24 @@ async fn accepted_incidents_survive_kill_9_and_timers_resume() {
             assert!(ids.contains(&id), "key {key} now maps to another incident");
         }
     }
-    let all: Vec<serde_json::Value> = c
-        .get(format!("{base2}/api/v1/incidents?state=all&limit=2000"))
-        .bearer_auth(&s.dispatcher)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let all = get_json(
+        &c,
+        &format!("{base2}/api/v1/incidents?state=all&limit=2000"),
+        &s.dispatcher,
+    )
+    .await;
+    let all = all.as_array().unwrap();
     assert_eq!(all.len(), 161, "one incident per key plus the timed one");
 
     // The stored deadline passed while down: the scanner escalates after restart.
     let mut escalated = serde_json::Value::Null;
     for _ in 0..50 {
-        let j: serde_json::Value = c
-            .get(format!("{base2}/api/v1/incidents/{timed}"))
-            .bearer_auth(&s.dispatcher)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let j = get_json(
+            &c,
+            &format!("{base2}/api/v1/incidents/{timed}"),
+            &s.dispatcher,
+        )
+        .await;
         if j["state"] == "escalated_l2" {
             escalated = j;
             break;
@@ -228,6 +216,4 @@ async fn accepted_incidents_survive_kill_9_and_timers_resume() {
     let mut st = [a.unwrap().status().as_u16(), b.unwrap().status().as_u16()];
     st.sort();
     assert_eq!(st, [200, 409]);
-    server.kill().unwrap();
-    server.wait().unwrap();
 }

@@ -13,7 +13,7 @@ mod support;
 
 use serde_json::{Value, json};
 use std::time::Duration;
-use support::{city_with_users, free_port, start, start_with, wait_up};
+use support::{Server, city_with_users, get_json};
 
 fn client() -> reqwest::Client {
     reqwest::Client::builder()
@@ -121,10 +121,8 @@ async fn survey_submissions_answered_before_kill_9_are_all_kept() {
     let (dir, tokens) = city_with_users("faults-survey", &[("boss", "admin")]);
     let (d, admin) = (&dir.0, &tokens[0]);
     let c = client();
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let mut server = start(d, port);
-    wait_up(&c, &base).await;
+    let mut server = Server::start(&c, d, &[]).await;
+    let base = server.base.clone();
     let (wave, token) = collecting_wave(&c, &base, admin).await;
     // Citizens keep arriving; the server is killed while they submit.
     let mut tasks = Vec::new();
@@ -137,25 +135,14 @@ async fn survey_submissions_answered_before_kill_9_are_all_kept() {
         }));
     }
     tokio::time::sleep(Duration::from_millis(600)).await;
-    server.kill().unwrap(); // SIGKILL
-    server.wait().unwrap();
+    server.kill();
     let mut thanked = 0i64;
     for t in tasks {
         thanked += i64::from(t.await.unwrap());
     }
-    let port2 = free_port();
-    let base2 = format!("http://127.0.0.1:{port2}");
-    let mut server = start(d, port2);
-    wait_up(&c, &base2).await;
-    let w: Value = c
-        .get(format!("{base2}/api/v1/survey/waves/{wave}"))
-        .bearer_auth(admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let server = Server::start(&c, d, &[]).await;
+    let base2 = server.base.clone();
+    let w = get_json(&c, &format!("{base2}/api/v1/survey/waves/{wave}"), admin).await;
     let completed = w["wave"]["completed"].as_i64().unwrap();
     eprintln!("{thanked} submissions thanked before kill -9; {completed} complete after restart");
     assert!(thanked > 0, "the kill came before any submission");
@@ -164,9 +151,7 @@ async fn survey_submissions_answered_before_kill_9_are_all_kept() {
         "thanked {thanked} but only {completed} complete after restart"
     );
     // The collection goes on after the restart.
-    assert!(citizen(base2.clone(), token, "old").await);
-    let _ = server.kill();
-    let _ = server.wait();
+    assert!(citizen(base2, token, "old").await);
 }
 
 #[tokio::test]
@@ -178,14 +163,13 @@ async fn a_full_sqlite_disk_refuses_writes_clearly_and_corrupts_nothing() {
     // Room for a little more than what is there (WAL pages count when checkpointed).
     let cap = (pages + 40).to_string();
     let c = client();
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let mut server = start_with(
+    let mut server = Server::start(
+        &c,
         d,
-        port,
         &[("QCITY_DATABASE__SQLITE_MAX_PAGE_COUNT", cap.as_str())],
-    );
-    wait_up(&c, &base).await;
+    )
+    .await;
+    let base = server.base.clone();
     let company = json!({"name_zh": "维保公司", "license_no": "L0", "duty_phone": "0599-1234567", "region_code": "990101", "lon": 118.1, "lat": 24.5});
     let r = c
         .post(format!("{base}/api/v1/equipment/companies"))
@@ -228,23 +212,12 @@ async fn a_full_sqlite_disk_refuses_writes_clearly_and_corrupts_nothing() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    let _ = server.kill();
-    let _ = server.wait();
+    server.kill();
 
     // With room again: nothing lost, nothing half-written, the file is sound, writes resume.
-    let port2 = free_port();
-    let base2 = format!("http://127.0.0.1:{port2}");
-    let mut server = start(d, port2);
-    wait_up(&c, &base2).await;
-    let list: Value = c
-        .get(format!("{base2}/api/v1/equipment?limit=1"))
-        .bearer_auth(admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let mut server = Server::start(&c, d, &[]).await;
+    let base2 = server.base.clone();
+    let list = get_json(&c, &format!("{base2}/api/v1/equipment?limit=1"), admin).await;
     assert_eq!(
         list["total"].as_u64(),
         Some(created.len() as u64),
@@ -258,8 +231,7 @@ async fn a_full_sqlite_disk_refuses_writes_clearly_and_corrupts_nothing() {
         .await
         .unwrap();
     assert_eq!(r.status(), 201);
-    let _ = server.kill();
-    let _ = server.wait();
+    server.kill();
     use sea_orm::{ConnectionTrait, Statement};
     let conn = sea_orm::Database::connect(format!("sqlite://{}?mode=ro", db.display()))
         .await
@@ -282,20 +254,15 @@ async fn a_full_sqlite_disk_refuses_writes_clearly_and_corrupts_nothing() {
 async fn the_whole_products_openapi_declares_every_path_parameter() {
     let (dir, _) = city_with_users("faults-openapi", &[]);
     let c = client();
-    let port = free_port();
-    let base = format!("http://127.0.0.1:{port}");
-    let mut server = start(&dir.0, port);
-    wait_up(&c, &base).await;
+    let server = Server::start(&c, &dir.0, &[]).await;
     let doc: Value = c
-        .get(format!("{base}/api/v1/openapi.json"))
+        .get(format!("{}/api/v1/openapi.json", server.base))
         .send()
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    let _ = server.kill();
-    let _ = server.wait();
     use qcity_platform::web::openapi::{duplicate_operation_ids, undeclared_path_parameters};
     assert!(doc["paths"].as_object().unwrap().len() > 50);
     assert_eq!(undeclared_path_parameters(&doc), Vec::<String>::new());

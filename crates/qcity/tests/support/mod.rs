@@ -69,6 +69,48 @@ pub fn start(dir: &Path, port: u16) -> Child {
     start_with(dir, port, &[])
 }
 
+/// A `qcity serve` on a free port, up and answering; killed with SIGKILL when dropped.
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+}
+
+impl Server {
+    pub async fn start(c: &reqwest::Client, dir: &Path, env: &[(&str, &str)]) -> Server {
+        let port = free_port();
+        let s = Server {
+            child: start_with(dir, port, env),
+            base: format!("http://127.0.0.1:{port}"),
+        };
+        wait_up(c, &s.base).await;
+        s
+    }
+
+    /// `kill -9`, and wait for the process to be gone.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// `GET url` with a bearer token, as JSON.
+pub async fn get_json(c: &reqwest::Client, url: &str, token: &str) -> serde_json::Value {
+    c.get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 pub async fn wait_up(c: &reqwest::Client, base: &str) {
     for _ in 0..300 {
         if c.get(format!("{base}/healthz"))
@@ -92,20 +134,7 @@ pub fn city_with_users(
     let dir = qcity_platform::testing::TempDir::new(label);
     let d = &dir.0;
     assert!(qcity(d, &["migrate"], None).0);
-    let (ok, _, err) = qcity(
-        d,
-        &[
-            "city",
-            "add",
-            "990100",
-            "--name-zh",
-            "示范市",
-            "--name-en",
-            "Demo City",
-        ],
-        None,
-    );
-    assert!(ok, "{err}");
+    add_demo_city(d);
     let csv = d.join("regions.csv");
     std::fs::write(&csv, "code,parent_code,name_zh,name_en,urban,population,area_km2,boundary\n990101,990100,中心区,Central,true,100,1.5,\n990121,990100,青云县,Qingyun,false,100,10,\n").unwrap();
     let (ok, _, err) = qcity(
@@ -127,4 +156,22 @@ pub fn city_with_users(
         tokens.push(out.trim().to_string());
     }
     (dir, tokens)
+}
+
+/// `qcity city add 990100 示范市 / Demo City` on a migrated data directory.
+pub fn add_demo_city(d: &Path) {
+    let (ok, _, err) = qcity(
+        d,
+        &[
+            "city",
+            "add",
+            "990100",
+            "--name-zh",
+            "示范市",
+            "--name-en",
+            "Demo City",
+        ],
+        None,
+    );
+    assert!(ok, "{err}");
 }
