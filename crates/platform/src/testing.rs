@@ -100,6 +100,15 @@ impl TestDb {
 }
 
 /// `url` with its database name replaced by `name` (query string kept).
+/// Cases per property of a fuzz test: `PROPTEST_CASES` when set (long runs: `fuzz/run.sh`),
+/// else `default` (what `cargo test` runs every time).
+pub fn fuzz_cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 pub fn with_database(url: &str, name: &str) -> String {
     let after_scheme = url.find("://").map(|i| i + 3).unwrap_or(0);
     let (head, rest) = url.split_at(after_scheme);

@@ -204,9 +204,7 @@ fn quote(c: &str) -> String {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(
-        std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(64)
-    ))]
+    #![proptest_config(ProptestConfig::with_cases(qcity_platform::testing::fuzz_cases(64)))]
 
     /// Arbitrary bytes, as CSV or as anything: an error or a table within the limits.
     #[test]

@@ -313,7 +313,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(2000))]
+        #![proptest_config(ProptestConfig::with_cases(qcity_platform::testing::fuzz_cases(2000)))]
 
         /// Arbitrary bytes on any topic never panic; what cannot be read is rejected with a reason.
         #[test]

@@ -64,15 +64,8 @@ fn pointers(v: &Value, at: String, out: &mut Vec<String>) {
     }
 }
 
-fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(48)
-}
-
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(cases()))]
+    #![proptest_config(ProptestConfig::with_cases(qcity_platform::testing::fuzz_cases(48)))]
 
     #[test]
     fn arbitrary_text_never_panics(s in "\\PC{0,300}") {
