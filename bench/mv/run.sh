@@ -12,6 +12,6 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$VENV/bin/pip" install -q 'eemeter==2.10.11' 'pandas==1.5.3' 'numpy<2' 'scipy<1.12' \
     'statsmodels==0.13.5' pytz
 fi
-(cd "$ROOT" && cargo build -q --release -p qcity-mv --example mv_cli)
-export QCITY_ENERGY="$CARGO_TARGET_DIR/release/examples/mv_cli"
+(cd "$ROOT" && cargo build -q --release -p qcity)
+export QCITY_ENERGY="$CARGO_TARGET_DIR/release/qcity energy"
 "$VENV/bin/python" "$ROOT/bench/mv/eemeter_side_by_side.py" "$@"

@@ -20,8 +20,8 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 
 cd "$ROOT"
-cargo build --quiet --release -p qcity-surveystat --example surveystat_cli
-CLI="$CARGO_TARGET_DIR/release/examples/surveystat_cli"
+cargo build --quiet --release -p qcity
+CLI="$CARGO_TARGET_DIR/release/qcity"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 cat > "$WORK/ecsi.toml" <<'TOML'
@@ -63,7 +63,7 @@ TOML
 ours=()
 for _ in 1 2 3; do
   t0=$(date +%s.%N)
-  "$CLI" pls --data crates/engines/surveystat/tests/data/mobi.csv --model "$WORK/ecsi.toml" \
+  "$CLI" survey pls --data crates/engines/surveystat/tests/data/mobi.csv --model "$WORK/ecsi.toml" \
     --bootstrap "$N" --seed 1 --out "$WORK/res.json" > /dev/null 2>&1
   t1=$(date +%s.%N)
   ours+=("$(echo "$t1 - $t0" | bc -l)")

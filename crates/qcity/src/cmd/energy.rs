@@ -1,6 +1,7 @@
 //! `qcity energy …` — baseline fitting, avoided energy use and VEE from files
 //! (the command-line contract of issue 7; the engine is `qcity-mv`).
 
+use super::read_text as read;
 use anyhow::{Context, Result, bail};
 use qcity_mv::baseline::{BaselineFile, Method};
 use qcity_mv::caltrack::Fuel;
@@ -156,10 +157,6 @@ impl ChainArgs {
     }
 }
 
-fn read(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
-}
-
 fn write_json<T: serde::Serialize>(path: &Path, v: &T) -> Result<()> {
     let text = serde_json::to_string_pretty(v).context("serialising JSON")?;
     std::fs::write(path, text + "\n").with_context(|| format!("writing {}", path.display()))
@@ -299,3 +296,7 @@ pub fn run(cmd: EnergyCommand) -> Result<()> {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "energy_tests.rs"]
+mod tests;

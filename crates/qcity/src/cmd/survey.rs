@@ -12,6 +12,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::read_text as read;
 use anyhow::{Context, Result, bail};
 use qcity_surveystat::estimate::{Design, Estimate, estimate, estimate_by};
 use qcity_surveystat::pls::{AlgorithmOptions, BootstrapOptions, ItemData, PlsModel, PlsOptions};
@@ -105,10 +106,6 @@ pub enum SurveyCommand {
         #[arg(long)]
         out: PathBuf,
     },
-}
-
-fn read(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
 }
 
 fn read_table(path: &Path) -> Result<Table> {
@@ -342,3 +339,7 @@ fn positive(table: &Table, col: &str) -> Result<Vec<f64>> {
     }
     Ok(v)
 }
+
+#[cfg(test)]
+#[path = "survey_tests.rs"]
+mod tests;

@@ -3,7 +3,6 @@
 mod caltrack_reference;
 mod caltrack_rules;
 mod chain_properties;
-mod cli;
 mod eemeter_samples;
 mod hourly;
 mod vee_properties;

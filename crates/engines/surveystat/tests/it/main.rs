@@ -1,6 +1,5 @@
 //! Integration tests of qcity-surveystat, compiled into one test binary (one link per crate).
 
-mod cli;
 mod common;
 mod design_api;
 mod design_nhanes2;

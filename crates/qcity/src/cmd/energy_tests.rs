@@ -1,9 +1,7 @@
-//! End-to-end run of the `qcity energy` shim (crates/qcity/src/cmd/energy.rs) on small files.
-#[path = "../../../../qcity/src/cmd/energy.rs"]
-mod cmd;
+//! End-to-end runs of `qcity energy` on small files (in process).
 
+use super::{EnergyCommand, ModelArg};
 use chrono::{DateTime, Duration};
-use cmd::{EnergyCommand, ModelArg};
 use std::fmt::Write;
 use std::path::PathBuf;
 
@@ -64,7 +62,7 @@ fn write_inputs(d: &std::path::Path) {
 fn fit_savings_vee_end_to_end() {
     let d = dir("e2e");
     write_inputs(&d);
-    cmd::run(EnergyCommand::Fit {
+    super::run(EnergyCommand::Fit {
         usage: d.join("usage.csv"),
         temperature: d.join("temp.csv"),
         model: ModelArg::Daily,
@@ -92,7 +90,7 @@ fn fit_savings_vee_end_to_end() {
     }
     assert_eq!(m["model_type"], "cdd_hdd");
     assert_eq!(m["n"], 365);
-    cmd::run(EnergyCommand::Savings {
+    super::run(EnergyCommand::Savings {
         model: d.join("model.json"),
         usage: d.join("reporting.csv"),
         temperature: d.join("temp.csv"),
@@ -105,7 +103,7 @@ fn fit_savings_vee_end_to_end() {
     assert!((frac - 0.10).abs() < 0.02, "fractional savings {frac}");
     assert!(s["fsu"]["fsu"].as_f64().is_some());
 
-    cmd::run(EnergyCommand::Fit {
+    super::run(EnergyCommand::Fit {
         usage: d.join("hourly.csv"),
         temperature: d.join("temp.csv"),
         model: ModelArg::Hourly,
@@ -125,7 +123,7 @@ fn fit_savings_vee_end_to_end() {
          2024-01-01T00:30:00+08:00,3\n2024-01-01T00:45:00+08:00,-2\n2024-01-01T01:00:00+08:00,5\n",
     )
     .unwrap();
-    cmd::run(EnergyCommand::Vee {
+    super::run(EnergyCommand::Vee {
         readings: d.join("r.csv"),
         interval: "15m".into(),
         out: d.join("validated.csv"),
@@ -133,7 +131,7 @@ fn fit_savings_vee_end_to_end() {
         high_limit: None,
         low_limit: None,
         allow_negative: false,
-        chain: cmd::ChainArgs::default(),
+        chain: super::ChainArgs::default(),
     })
     .unwrap();
     let v = std::fs::read_to_string(d.join("validated.csv")).unwrap();
@@ -151,7 +149,7 @@ fn fit_savings_vee_end_to_end() {
          2024-01-01T00:30:00+08:00,3\n2024-01-01T00:45:00+08:00,9\n",
     )
     .unwrap();
-    cmd::run(EnergyCommand::Vee {
+    super::run(EnergyCommand::Vee {
         readings: d.join("reg.csv"),
         interval: "15m".into(),
         out: d.join("reg-validated.csv"),
@@ -159,12 +157,12 @@ fn fit_savings_vee_end_to_end() {
         high_limit: None,
         low_limit: None,
         allow_negative: false,
-        chain: cmd::ChainArgs {
+        chain: super::ChainArgs {
             ct_ratio: 50.0,
             register: true,
             rollover_at: Some(1_000_000.0),
             max_increment: Some(100.0),
-            ..cmd::ChainArgs::default()
+            ..super::ChainArgs::default()
         },
     })
     .unwrap();
@@ -186,7 +184,7 @@ fn bad_row_is_named() {
     )
     .unwrap();
     std::fs::write(d.join("t.csv"), "timestamp,temperature_f\n").unwrap();
-    let e = cmd::run(EnergyCommand::Fit {
+    let e = super::run(EnergyCommand::Fit {
         usage: d.join("u.csv"),
         temperature: d.join("t.csv"),
         model: ModelArg::Daily,

@@ -1,7 +1,4 @@
-//! End-to-end checks of the `qcity survey` shim (crates/qcity/src/cmd/survey.rs) on small files.
-
-#[path = "../../../../qcity/src/cmd/survey.rs"]
-mod cmd;
+//! End-to-end checks of `qcity survey` on small files (in process).
 
 use std::path::PathBuf;
 
@@ -10,7 +7,7 @@ use clap::Parser;
 #[derive(Parser)]
 struct Cli {
     #[command(subcommand)]
-    cmd: cmd::SurveyCommand,
+    cmd: super::SurveyCommand,
 }
 
 fn dir(name: &str) -> PathBuf {
@@ -25,7 +22,7 @@ fn dir(name: &str) -> PathBuf {
 fn run(args: &[&str]) -> anyhow::Result<()> {
     let mut argv = vec!["survey"];
     argv.extend_from_slice(args);
-    cmd::run(Cli::try_parse_from(argv)?.cmd)
+    super::run(Cli::try_parse_from(argv)?.cmd)
 }
 
 /// The stratified example of `estimate.rs` (Cochran 1977 eq. 5.6) through the command line:
@@ -144,7 +141,10 @@ to = ["Satisfaction"]
     )
     .unwrap();
     let out = d.join("res.json");
-    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/mobi.csv");
+    let data = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../engines/surveystat/tests/data/mobi.csv"
+    );
     run(&[
         "pls",
         "--data",
