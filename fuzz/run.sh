@@ -5,7 +5,8 @@
 # and reading frames. Nothing may panic and nothing may allocate past the upload limits.
 # A failure is shrunk and its seed saved by proptest in the test's `*.proptest-regressions`
 # file beside it (commit it: every later `cargo test` replays it first).
-#   fuzz/run.sh [cases per property]     (default 20000; release build)
+#   fuzz/run.sh [cases per property]     (default 20000; release build, or FUZZ_PROFILE=test to
+#                                         reuse the test build)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CASES="${1:-20000}"
@@ -16,7 +17,7 @@ run() {
   local what="$1"; shift
   local t0; t0=$(date +%s)
   echo "== $what ($CASES cases per property)"
-  if ! cargo test --release "$@" >"$log" 2>&1; then status=1; fi
+  if ! cargo test --profile "${FUZZ_PROFILE:-release}" "$@" >"$log" 2>&1; then status=1; fi
   grep -E "^test .* (ok|FAILED)$|test result: .* [1-9][0-9]* passed|panicked|minimal failing" "$log" || true
   echo "   $(( $(date +%s) - t0 )) s"
 }
