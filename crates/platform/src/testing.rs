@@ -100,6 +100,27 @@ impl TestDb {
 }
 
 /// `url` with its database name replaced by `name` (query string kept).
+/// Runs each named behaviour `async fn NAME(b: Backend)` as two tests, `NAME::sqlite` and
+/// `NAME::postgres`: one behavioural suite for both backends. The PostgreSQL test is ignored
+/// unless the calling crate was built with `QCITY_TEST_POSTGRES_URL` set (its build script
+/// turns on `cfg(qcity_pg)`).
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$name($crate::testing::Backend::Sqlite).await
+            }
+            #[tokio::test]
+            #[cfg_attr(not(qcity_pg), ignore = "set QCITY_TEST_POSTGRES_URL to run on PostgreSQL")]
+            async fn postgres() {
+                super::$name($crate::testing::Backend::Postgres).await
+            }
+        }
+    )*};
+}
+
 /// Cases per property of a fuzz test: `PROPTEST_CASES` when set (long runs: `fuzz/run.sh`),
 /// else `default` (what `cargo test` runs every time).
 pub fn fuzz_cases(default: u32) -> u32 {

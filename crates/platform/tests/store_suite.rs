@@ -10,22 +10,7 @@ use qcity_platform::testing::{Backend, TestDb, all_migrations, seed_small_city};
 use qcity_platform::{audit, audit::Actor};
 use sea_orm::{ConnectionTrait, Statement};
 
-/// Runs one behaviour on both backends.
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test]
-            async fn sqlite() {
-                super::$name(super::Backend::Sqlite).await
-            }
-            #[tokio::test]
-            #[cfg_attr(not(qcity_pg), ignore = "set QCITY_TEST_POSTGRES_URL to run on PostgreSQL")]
-            async fn postgres() {
-                super::$name(super::Backend::Postgres).await
-            }
-        }
-    )*};
-}
+use qcity_platform::on_both_backends;
 
 on_both_backends!(
     migrations_apply_once_and_rerun_as_noop,

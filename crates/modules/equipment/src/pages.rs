@@ -185,7 +185,7 @@ fn qs(f: &EquipmentFilter) -> String {
         ("q", &f.q),
     ] {
         if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
-            parts.push(format!("{k}={}", urlencode(v)));
+            parts.push(format!("{k}={}", qcity_platform::web::urlencode(v)));
         }
     }
     parts.join("&")
@@ -519,8 +519,8 @@ async fn intake_submit(
         Err(qcity_platform::store::StoreError::Invalid { field, message }) => {
             Ok(Redirect::to(&format!(
                 "/app/equipment/intake?q={}&error={}",
-                urlencode(&f.rescue_code),
-                urlencode(&format!("{field}: {message}"))
+                qcity_platform::web::urlencode(&f.rescue_code),
+                qcity_platform::web::urlencode(&format!("{field}: {message}"))
             ))
             .into_response())
         }
@@ -779,7 +779,11 @@ async fn transition_submit(
         | Err(qcity_platform::store::StoreError::ConflictCode { detail: m, .. })
         | Err(qcity_platform::store::StoreError::Invalid { message: m, .. }) => {
             let sep = if back.contains('?') { '&' } else { '?' };
-            Ok(Redirect::to(&format!("{back}{sep}msg={}", urlencode(&m))).into_response())
+            Ok(Redirect::to(&format!(
+                "{back}{sep}msg={}",
+                qcity_platform::web::urlencode(&m)
+            ))
+            .into_response())
         }
         Err(e) => Err(AppError::from(e).into()),
     }
@@ -1189,17 +1193,4 @@ async fn kpi_export(
         bytes,
     )
         .into_response())
-}
-
-/// Percent-encodes a query value.
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }

@@ -8,21 +8,7 @@ use qcity_platform::auth::Role;
 use qcity_platform::testing::Backend;
 use serde_json::{Value, json};
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test]
-            async fn sqlite() {
-                super::$name(super::Backend::Sqlite).await
-            }
-            #[tokio::test]
-            #[cfg_attr(not(qcity_pg), ignore = "set QCITY_TEST_POSTGRES_URL to run on PostgreSQL")]
-            async fn postgres() {
-                super::$name(super::Backend::Postgres).await
-            }
-        }
-    )*};
-}
+use qcity_platform::on_both_backends;
 
 on_both_backends!(
     district_inspector_cannot_change_city_wide_cycles,

@@ -12,21 +12,7 @@ use qcity_platform::Module;
 use qcity_platform::testing::{Backend, TestClient, TestDb, citus_problems};
 use serde_json::json;
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test]
-            async fn sqlite() {
-                super::$name(super::Backend::Sqlite).await
-            }
-            #[tokio::test]
-            #[cfg_attr(not(qcity_pg), ignore = "set QCITY_TEST_POSTGRES_URL to run on PostgreSQL")]
-            async fn postgres() {
-                super::$name(super::Backend::Postgres).await
-            }
-        }
-    )*};
-}
+use qcity_platform::on_both_backends;
 
 on_both_backends!(
     tenant_keys_lead_with_city_id,

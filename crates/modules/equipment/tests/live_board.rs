@@ -13,21 +13,7 @@ use sea_orm::ConnectionTrait;
 use std::time::Duration;
 use tower::ServiceExt;
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test]
-            async fn sqlite() {
-                super::$name(super::Backend::Sqlite).await
-            }
-            #[tokio::test]
-            #[cfg_attr(not(qcity_pg), ignore = "set QCITY_TEST_POSTGRES_URL to run on PostgreSQL")]
-            async fn postgres() {
-                super::$name(super::Backend::Postgres).await
-            }
-        }
-    )*};
-}
+use qcity_platform::on_both_backends;
 
 on_both_backends!(
     logout_ends_the_stream,

@@ -84,7 +84,7 @@ struct Flash {
 }
 
 fn enc(s: &str) -> String {
-    qcity_platform::testing::urlencode(s)
+    qcity_platform::web::urlencode(s)
 }
 
 fn current_year() -> i32 {

@@ -57,15 +57,26 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// What [`urlencode`] escapes: everything but RFC 3986's unreserved characters.
+const QUERY_VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
 /// Percent-encodes a query or form value (RFC 3986 unreserved characters kept).
 pub fn urlencode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
+    percent_encoding::utf8_percent_encode(s, QUERY_VALUE).to_string()
+}
+
+#[cfg(test)]
+mod urlencode_tests {
+    #[test]
+    fn unreserved_kept_everything_else_escaped() {
+        assert_eq!(super::urlencode("a-b_c.d~e"), "a-b_c.d~e");
+        assert_eq!(
+            super::urlencode("示范 a&b=c/%"),
+            "%E7%A4%BA%E8%8C%83%20a%26b%3Dc%2F%25"
+        );
     }
-    out
 }
