@@ -768,9 +768,19 @@ pub async fn find_or_create(
     actor: &Actor,
     n: &NewEnterprise,
 ) -> R<i64> {
+    Ok(find_or_create_counted(db, city_id, actor, n).await?.0)
+}
+
+/// [`find_or_create`], also saying whether the enterprise was registered now.
+pub async fn find_or_create_counted(
+    db: &impl ConnectionTrait,
+    city_id: i64,
+    actor: &Actor,
+    n: &NewEnterprise,
+) -> R<(i64, bool)> {
     let c = check_fields(n)?;
     if let Some((id, _)) = id_by_code(db, city_id, c.credit_code.as_str()).await? {
-        return Ok(id);
+        return Ok((id, false));
     }
     check_region(db, city_id, "", &c.region_code).await?;
     let id = insert(db, city_id, &c).await?;
@@ -785,7 +795,102 @@ pub async fn find_or_create(
         Some(c.to_json()),
     )
     .await?;
-    Ok(id)
+    Ok((id, true))
+}
+
+/// How a module's existing row was linked to the register (see [`link_existing`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Linked {
+    /// By its credit code, to an enterprise already registered.
+    ByCode(i64),
+    /// By its credit code, to an enterprise registered now.
+    Created(i64),
+    /// By its exact name, to the one enterprise of that name.
+    ByName(i64),
+    /// Not linked: no valid credit code, and no single enterprise of that name.
+    Unlinked,
+}
+
+impl Linked {
+    pub fn id(self) -> Option<i64> {
+        match self {
+            Linked::ByCode(i) | Linked::Created(i) | Linked::ByName(i) => Some(i),
+            Linked::Unlinked => None,
+        }
+    }
+}
+
+/// Links an existing row of a module (a migration's work): by credit code when it has a valid
+/// one (registering the enterprise when the register has none), else by exact name, else not.
+/// Unlike [`link`] a bad code is not an error: the row stays unlinked, for its module to report.
+pub async fn link_existing(
+    db: &impl ConnectionTrait,
+    city_id: i64,
+    actor: &Actor,
+    credit_code: Option<&str>,
+    name: &str,
+    region_code: &str,
+) -> R<Linked> {
+    if let Some(code) = credit_code.and_then(|c| Uscc::parse(c).ok()) {
+        let n = NewEnterprise {
+            credit_code: code.as_str().to_string(),
+            name: name.to_string(),
+            region_code: region_code.to_string(),
+            ..Default::default()
+        };
+        match find_or_create_counted(db, city_id, actor, &n).await {
+            Ok((id, true)) => return Ok(Linked::Created(id)),
+            Ok((id, false)) => return Ok(Linked::ByCode(id)),
+            // A name or region the register refuses: fall back to the name.
+            Err(StoreError::Invalid { .. }) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(match id_by_exact_name(db, city_id, name).await? {
+        Some(id) => Linked::ByName(id),
+        None => Linked::Unlinked,
+    })
+}
+
+/// Counts of a module migration's linking, logged and shown by the module.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LinkReport {
+    pub by_code: usize,
+    pub created: usize,
+    pub by_name: usize,
+    /// `(row id, name)` of the rows left unlinked.
+    pub unlinked: Vec<(i64, String)>,
+}
+
+impl LinkReport {
+    pub fn add(&mut self, l: Linked, row_id: i64, name: &str) {
+        match l {
+            Linked::ByCode(_) => self.by_code += 1,
+            Linked::Created(_) => self.created += 1,
+            Linked::ByName(_) => self.by_name += 1,
+            Linked::Unlinked => self.unlinked.push((row_id, name.to_string())),
+        }
+    }
+
+    /// Logs the counts (info) and every unlinked row (warn) under `what` (e.g. `mt_units`).
+    pub fn log(&self, what: &str) {
+        tracing::info!(
+            table = what,
+            linked_by_code = self.by_code,
+            registered = self.created,
+            linked_by_name = self.by_name,
+            unlinked = self.unlinked.len(),
+            "linked existing rows to the register of market entities"
+        );
+        for (id, name) in &self.unlinked {
+            tracing::warn!(
+                table = what,
+                id,
+                name = name.as_str(),
+                "not linked to the register (no valid credit code, no single enterprise of this name); enterprise_id stays NULL"
+            );
+        }
+    }
 }
 
 /// The one enterprise of the city with exactly this name (`None` when there is none, or more
