@@ -20,15 +20,28 @@ use sea_orm::TransactionTrait;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/api/v1/enterprises", get(list).post(create))
-        .route("/api/v1/enterprises/export.csv", get(export_csv))
-        .route("/api/v1/enterprises/import", post(import))
-        .route("/api/v1/enterprises/{id}", get(one).patch(update))
+        .route(
+            "/api/v1/enterprises",
+            get(enterprise_list).post(enterprise_create),
+        )
+        .route("/api/v1/enterprises/export.csv", get(enterprise_export_csv))
+        .route("/api/v1/enterprises/import", post(enterprise_import))
+        .route(
+            "/api/v1/enterprises/{id}",
+            get(enterprise_get).patch(enterprise_update),
+        )
 }
 
 #[derive(utoipa::OpenApi)]
 #[openapi(
-    paths(list, create, one, update, import, export_csv),
+    paths(
+        enterprise_list,
+        enterprise_create,
+        enterprise_get,
+        enterprise_update,
+        enterprise_import,
+        enterprise_export_csv
+    ),
     components(schemas(
         Enterprise,
         NewEnterprise,
@@ -62,7 +75,7 @@ fn manage(p: &Principal) -> Result<(), AppError> {
 
 /// Enterprises in the caller's region subtree, by name, 50 a page.
 #[utoipa::path(get, path = "/api/v1/enterprises", params(EnterpriseFilter), responses((status = 200, body = EnterprisePage)))]
-async fn list(
+async fn enterprise_list(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
     ApiQuery(f): ApiQuery<EnterpriseFilter>,
@@ -76,7 +89,7 @@ async fn list(
 /// Registers an enterprise in the caller's region subtree. A bad credit code is 422 naming
 /// `credit_code`; a code already registered in the city is 409.
 #[utoipa::path(post, path = "/api/v1/enterprises", request_body = NewEnterprise, responses((status = 201, body = Enterprise), (status = 409, description = "the credit code is already registered in this city", body = Problem), (status = 422, description = "a field is invalid; `field` names it (`credit_code`, `name`, `region_code`, …)", body = Problem)))]
-async fn create(
+async fn enterprise_create(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
     ApiJson(n): ApiJson<NewEnterprise>,
@@ -90,7 +103,7 @@ async fn create(
 
 /// One enterprise; 404 when it does not exist or lies outside the caller's region.
 #[utoipa::path(get, path = "/api/v1/enterprises/{id}", params(("id" = i64, Path, description = "enterprise id")), responses((status = 200, body = Enterprise), (status = 404, body = Problem)))]
-async fn one(
+async fn enterprise_get(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
     ApiPath(id): ApiPath<i64>,
@@ -105,7 +118,7 @@ async fn one(
 /// Changes the given fields (an empty string clears an optional one); audited with the values
 /// before and after. 404 outside the caller's region; a new region must lie inside it.
 #[utoipa::path(patch, path = "/api/v1/enterprises/{id}", params(("id" = i64, Path, description = "enterprise id")), request_body = EnterprisePatch, responses((status = 200, body = Enterprise), (status = 404, body = Problem), (status = 409, description = "the new credit code is already registered in this city", body = Problem), (status = 422, body = Problem)))]
-async fn update(
+async fn enterprise_update(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
     ApiPath(id): ApiPath<i64>,
@@ -138,7 +151,7 @@ async fn update(
 /// registered code updates its enterprise, a new one is registered. All or nothing; the problem
 /// names the first bad row and column and lists the others.
 #[utoipa::path(post, path = "/api/v1/enterprises/import", request_body(content = String, content_type = "text/csv"), responses((status = 201, body = ImportReport), (status = 413, description = "over `upload.max_bytes` or `upload.max_decompressed_bytes`", body = Problem), (status = 422, description = "a bad row: `row` and `column` say where", body = Problem)))]
-async fn import(
+async fn enterprise_import(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
     up: Upload,
@@ -160,7 +173,7 @@ async fn import(
 /// The filtered enterprises as CSV, in the import's columns; cells that a spreadsheet would run
 /// as a formula are written as text.
 #[utoipa::path(get, path = "/api/v1/enterprises/export.csv", params(EnterpriseFilter), responses((status = 200, content_type = "text/csv", body = String)))]
-async fn export_csv(
+async fn enterprise_export_csv(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
     ApiQuery(f): ApiQuery<EnterpriseFilter>,
