@@ -1,6 +1,7 @@
 //! qcity platform: what every module shares — configuration, database and migrations,
 //! authentication, sessions, role and region scoping, the audit log, translations, the page
-//! frame, embedded assets, API errors, the OpenAPI document and the MQTT batch consumer.
+//! frame, embedded assets, API errors, the OpenAPI document, the MQTT batch consumer and the
+//! register of market entities.
 
 pub mod audit;
 pub mod auth;
@@ -9,6 +10,7 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod demo_progress;
+pub mod enterprise;
 pub mod entity;
 pub mod feeds;
 pub mod i18n;

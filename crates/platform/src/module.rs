@@ -2,6 +2,7 @@
 //! navigation, dashboard tiles and demo data.
 
 use crate::auth::Principal;
+use crate::enterprise::EnterpriseSection;
 use crate::entity::region;
 use crate::feeds::{FedValue, OpenDataset, PublicLink, ReportSection};
 use crate::i18n::Tr;
@@ -94,6 +95,19 @@ pub trait Module: Send + Sync + 'static {
         _db: &DatabaseConnection,
         _city_id: i64,
     ) -> Result<Vec<PublicLink>, HookError> {
+        Ok(Vec::new())
+    }
+    /// What the module knows of an enterprise of the register (equipment it uses or maintains,
+    /// its meters, …), limited to the reader's region subtree `region_prefix`, in the reader's
+    /// language; shown as sections of the enterprise's page.
+    async fn enterprise_sections(
+        &self,
+        _db: &DatabaseConnection,
+        _city_id: i64,
+        _region_prefix: &str,
+        _enterprise_id: i64,
+        _t: &Tr,
+    ) -> Result<Vec<EnterpriseSection>, HookError> {
         Ok(Vec::new())
     }
     /// Starts the module's long-running tasks (MQTT consumers, timers) once the server runs.

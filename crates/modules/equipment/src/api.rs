@@ -205,6 +205,19 @@ async fn create_equipment(
     let s = Scope::of(&p);
     let txn = st.db.begin_write().await?;
     let e = registry::create_equipment(&txn, &s, &n).await?;
+    crate::enterprise::link_use_unit(
+        &txn,
+        p.city_id,
+        &Actor::from(&p),
+        e.id,
+        &e.use_unit,
+        &e.region_code,
+        n.use_unit_credit_code.as_deref(),
+    )
+    .await?;
+    let e = registry::equipment(&txn, &s, e.id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("equipment".into()))?;
     audit::record(
         &txn,
         p.city_id,
@@ -425,6 +438,17 @@ async fn create_company(
     need(&p, &[Capability::ManageEquipment])?;
     let txn = st.db.begin_write().await?;
     let c = registry::create_company(&txn, p.city_id, &n).await?;
+    crate::enterprise::link_company(
+        &txn,
+        p.city_id,
+        &Actor::from(&p),
+        c.id,
+        n.credit_code.as_deref(),
+    )
+    .await?;
+    let c = registry::company(&txn, p.city_id, c.id)
+        .await?
+        .ok_or_else(|| AppError::NotFound("company".into()))?;
     audit::record(
         &txn,
         p.city_id,

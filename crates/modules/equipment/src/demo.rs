@@ -91,6 +91,18 @@ pub async fn seed_with(ctx: &DemoContext, elevators: usize, background: bool) ->
     if have == 0 {
         seed_registry(ctx, elevators).await?;
     }
+    // The companies and use units in the register of market entities (idempotent).
+    {
+        let txn = ctx.db.begin().await?;
+        let n = crate::enterprise::seed_demo(&txn, cid).await?;
+        txn.commit().await?;
+        if n > 0 {
+            tracing::info!(
+                enterprises = n,
+                "equipment demo: companies and use units registered"
+            );
+        }
+    }
     let done = one(
         db,
         "SELECT value FROM eq_settings WHERE city_id = ? AND key = 'demo_history_done'",

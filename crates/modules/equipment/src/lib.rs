@@ -6,6 +6,7 @@ pub mod api;
 pub mod board;
 pub mod demo;
 pub mod domain;
+pub mod enterprise;
 pub mod fsm;
 pub mod incidents;
 pub mod migration;
@@ -91,7 +92,18 @@ impl Module for EquipmentModule {
             Box::new(migration::Migration),
             Box::new(migration::MigrationT7001),
             Box::new(migration::MigrationKpiIndexes),
+            Box::new(migration::MigrationEnterprise),
         ]
+    }
+    async fn enterprise_sections(
+        &self,
+        db: &DatabaseConnection,
+        city_id: i64,
+        region_prefix: &str,
+        enterprise_id: i64,
+        t: &Tr,
+    ) -> Result<Vec<qcity_platform::enterprise::EnterpriseSection>, HookError> {
+        Ok(enterprise::sections(db, city_id, region_prefix, enterprise_id, t).await?)
     }
     fn routes(&self) -> Router<AppState> {
         api::routes().merge(pages::routes())

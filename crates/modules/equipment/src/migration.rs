@@ -522,3 +522,70 @@ impl MigrationTrait for MigrationKpiIndexes {
         Ok(())
     }
 }
+
+/// Maintenance companies and use units reference the platform's register of market entities
+/// (市场主体): `eq_companies.enterprise_id` and `eq_equipment.use_unit_enterprise_id`, linked by
+/// exact name (these tables carry no credit code); what cannot be linked stays NULL and is
+/// logged with the counts (see [`crate::enterprise::link_by_name`]).
+pub struct MigrationEnterprise;
+
+impl MigrationName for MigrationEnterprise {
+    fn name(&self) -> &str {
+        "m0303_equipment_enterprise"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for MigrationEnterprise {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        for (table, col) in [
+            ("eq_companies", "enterprise_id"),
+            ("eq_equipment", "use_unit_enterprise_id"),
+        ] {
+            m.alter_table(
+                Table::alter()
+                    .table(ident(table))
+                    .add_column(id_null(col))
+                    .to_owned(),
+            )
+            .await?;
+            m.create_index(index(
+                &format!("ix_{table}_{col}"),
+                table,
+                &["city_id", col],
+                false,
+            ))
+            .await?;
+        }
+        let actor =
+            qcity_platform::audit::Actor::System("migration m0303_equipment_enterprise".into());
+        let report = crate::enterprise::link_by_name(m.get_connection(), &actor)
+            .await
+            .map_err(|e| DbErr::Migration(e.to_string()))?;
+        report.log();
+        Ok(())
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        for (table, col) in [
+            ("eq_companies", "enterprise_id"),
+            ("eq_equipment", "use_unit_enterprise_id"),
+        ] {
+            m.drop_index(
+                Index::drop()
+                    .name(format!("ix_{table}_{col}"))
+                    .table(ident(table))
+                    .to_owned(),
+            )
+            .await?;
+            m.alter_table(
+                Table::alter()
+                    .table(ident(table))
+                    .drop_column(ident(col))
+                    .to_owned(),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+}

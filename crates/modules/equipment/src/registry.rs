@@ -69,6 +69,8 @@ pub struct Company {
     pub lon: Option<f64>,
     pub lat: Option<f64>,
     pub region_code: String,
+    /// The enterprise of the platform's register (市场主体) this company is.
+    pub enterprise_id: Option<i64>,
 }
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -86,6 +88,9 @@ pub struct NewCompany {
     pub lon: Option<f64>,
     pub lat: Option<f64>,
     pub region_code: String,
+    /// 统一社会信用代码: links the company to the register (found, or registered when new).
+    #[serde(default)]
+    pub credit_code: Option<String>,
 }
 
 fn company_from(r: &QueryResult) -> R<Company> {
@@ -101,6 +106,7 @@ fn company_from(r: &QueryResult) -> R<Company> {
         lon: r.try_get("", "lon")?,
         lat: r.try_get("", "lat")?,
         region_code: r.try_get("", "region_code")?,
+        enterprise_id: r.try_get("", "enterprise_id")?,
     })
 }
 
@@ -207,6 +213,8 @@ pub struct Equipment {
     pub name: String,
     /// 使用单位.
     pub use_unit: String,
+    /// The use unit's enterprise in the platform's register (市场主体).
+    pub use_unit_enterprise_id: Option<i64>,
     pub use_unit_phone: String,
     pub company_id: Option<i64>,
     pub company_name_zh: Option<String>,
@@ -262,6 +270,7 @@ pub(crate) fn equipment_from(r: &QueryResult, today: NaiveDate) -> R<Equipment> 
         rescue_code: r.try_get("", "rescue_code")?,
         name: r.try_get("", "name")?,
         use_unit: r.try_get("", "use_unit")?,
+        use_unit_enterprise_id: r.try_get("", "use_unit_enterprise_id")?,
         use_unit_phone: r.try_get("", "use_unit_phone")?,
         company_id: r.try_get("", "company_id")?,
         company_name_zh: r.try_get("", "c_name_zh")?,
@@ -310,6 +319,10 @@ pub struct NewEquipment {
     pub rescue_code: Option<String>,
     pub name: String,
     pub use_unit: String,
+    /// The use unit's 统一社会信用代码: links it to the register (found, or registered when new);
+    /// without it the use unit is linked by exact name when one enterprise has that name.
+    #[serde(default)]
+    pub use_unit_credit_code: Option<String>,
     #[serde(default)]
     pub use_unit_phone: String,
     pub company_id: Option<i64>,
@@ -971,6 +984,7 @@ pub async fn import_table<C: ConnectionTrait + TransactionTrait>(
             rescue_code: nonempty(get("rescue_code")),
             name: get("name"),
             use_unit: get("use_unit"),
+            use_unit_credit_code: None,
             use_unit_phone: get("use_unit_phone"),
             company_id,
             address: get("address"),
@@ -1041,6 +1055,8 @@ pub async fn import_table<C: ConnectionTrait + TransactionTrait>(
             .await?;
         }
     }
+    // Imported use units are linked to the register by exact name (the file has no codes).
+    crate::enterprise::link_use_units_by_name(&txn, s.city_id).await?;
     txn.commit().await?;
     Ok(rows.len())
 }

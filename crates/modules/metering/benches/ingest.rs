@@ -52,6 +52,7 @@ fn ingest(c: &mut Criterion) {
         let u = store::create_unit(
             &db,
             &s,
+            &qcity_platform::audit::Actor::System("bench".into()),
             &NewUnit {
                 uscc: format!("{first}{}", domain::check_char(first).expect("check")),
                 name_zh: "基准".into(),

@@ -226,7 +226,7 @@ async fn create_unit(
         return Err(AppError::Forbidden.into());
     }
     let txn = st.db.begin_write().await?;
-    let u = store::create_unit(&txn, &s, &n).await?;
+    let u = store::create_unit(&txn, &s, &Actor::from(&p), &n).await?;
     qcity_platform::audit::record(
         &txn,
         p.city_id,

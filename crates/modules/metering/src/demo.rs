@@ -82,7 +82,8 @@ async fn ensure_unit(db: &DatabaseConnection, s: &Scope, u: &NewUnit) -> Result<
     {
         return Ok(r.try_get("", "id")?);
     }
-    Ok(store::create_unit(db, s, u).await?.id)
+    let actor = qcity_platform::audit::Actor::System("demo".into());
+    Ok(store::create_unit(db, s, &actor, u).await?.id)
 }
 
 /// The meter with this unit and code, created if missing.

@@ -1,4 +1,5 @@
-//! Validated domain types of the metering module: the unified social credit code, energy types,
+//! Validated domain types of the metering module: energy types (the unified social credit code is
+//! the platform register's, re-exported here),
 //! meter-tree levels and local-time buckets (China Standard Time, UTC+8, no DST).
 
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, TimeZone, Utc};
@@ -6,61 +7,8 @@ use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, TimeZone, Utc};
 /// Seconds east of UTC of the city's local time (北京时间).
 pub const LOCAL_OFFSET: i64 = 8 * 3600;
 
-const USCC_CHARS: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
-const USCC_WEIGHTS: [u32; 17] = [
-    1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28,
-];
-
-/// 统一社会信用代码 (GB 32100-2015): 18 characters, positions 3–8 the administrative division
-/// code, the last one a check character over the first 17 (weights 3^i mod 31).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Uscc(String);
-
-impl Uscc {
-    pub fn parse(s: &str) -> Result<Self, String> {
-        let t = s.trim().to_ascii_uppercase();
-        let chars: Vec<char> = t.chars().collect();
-        if chars.len() != 18 {
-            return Err(format!(
-                "统一社会信用代码应为18位 / must be 18 characters (got {})",
-                chars.len()
-            ));
-        }
-        for (i, c) in chars.iter().enumerate() {
-            if !USCC_CHARS.contains(*c) {
-                return Err(format!(
-                    "第{}位字符“{c}”不合法 / character {} `{c}` is not allowed (I, O, S, V, Z are never used)",
-                    i + 1,
-                    i + 1
-                ));
-            }
-        }
-        if !chars[2..8].iter().all(|c| c.is_ascii_digit()) {
-            return Err("第3–8位应为行政区划代码 / positions 3–8 must be the division code".into());
-        }
-        let expected = check_char(&t[..17]).ok_or("invalid characters")?;
-        if chars[17] != expected {
-            return Err(format!(
-                "校验码错误, 应为 {expected} / check character should be {expected}"
-            ));
-        }
-        Ok(Uscc(t))
-    }
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-/// The GB 32100 check character of the first 17 characters.
-pub fn check_char(first17: &str) -> Option<char> {
-    let mut sum = 0u32;
-    for (i, c) in first17.chars().enumerate() {
-        let v = USCC_CHARS.find(c)? as u32;
-        sum += v * USCC_WEIGHTS.get(i)?;
-    }
-    let c = (31 - sum % 31) % 31;
-    USCC_CHARS.chars().nth(c as usize)
-}
+/// 统一社会信用代码: the platform's register owns the GB 32100 check; metering uses it.
+pub use qcity_platform::enterprise::uscc::{Uscc, check_char};
 
 /// Energy types a meter may measure, with their GB/T 2589 factor id and default unit.
 pub const ENERGY_TYPES: &[(&str, &str, &str)] = &[
@@ -260,21 +208,6 @@ pub fn now_ts() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    #[test]
-    fn uscc_check_digit() {
-        let code = format!("91350100MA2XN0{}", "12");
-        let first = format!("{code}3");
-        let full = format!("{first}{}", check_char(&first).unwrap());
-        assert!(Uscc::parse(&full).is_ok(), "{full}");
-        let mut bad: Vec<char> = full.chars().collect();
-        bad[17] = if bad[17] == '0' { '1' } else { '0' };
-        let bad: String = bad.into_iter().collect();
-        assert!(Uscc::parse(&bad).unwrap_err().contains("校验码"));
-        assert!(Uscc::parse("123").is_err());
-        assert!(Uscc::parse("91350100MA2XNOI23X").is_err());
-        // A published code (Alibaba (China) Co., Ltd.).
-        assert!(Uscc::parse("91330100799655058B").is_ok());
-    }
     #[test]
     fn buckets() {
         let ts = parse_ts("2025-03-01T00:10:00+08:00").unwrap();

@@ -15,6 +15,7 @@ pub mod weather;
 
 use axum::Router;
 use qcity_platform::auth::{Capability, Principal};
+use qcity_platform::enterprise::{EnterpriseItem, EnterpriseSection};
 use qcity_platform::feeds::{FedValue, ReportChart, ReportFigure, ReportSection, ReportTable};
 use qcity_platform::i18n::Tr;
 use qcity_platform::module::HookError;
@@ -29,6 +30,48 @@ use utoipa::OpenApi;
 
 /// The metering module.
 pub struct MeteringModule;
+
+/// The key energy-consuming units that are this enterprise of the register (inside the reader's
+/// region subtree), with their meters: a section of the enterprise's page.
+pub async fn enterprise_units(
+    db: &impl ConnectionTrait,
+    city_id: i64,
+    region_prefix: &str,
+    enterprise_id: i64,
+    t: &Tr,
+) -> Result<Vec<EnterpriseSection>, StoreError> {
+    let rows = sql::all(
+        db,
+        "SELECT u.id, u.name_zh, u.name_en, u.industry, (SELECT COUNT(*) FROM mt_meters m WHERE m.city_id = u.city_id AND m.unit_id = u.id) AS meters \
+         FROM mt_units u WHERE u.city_id = ? AND u.enterprise_id = ? AND u.region_code LIKE ? ORDER BY u.name_zh",
+        vec![city_id.into(), enterprise_id.into(), sql::like(region_prefix).into()],
+    )
+    .await?;
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut items = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let id: i64 = r.try_get("", "id")?;
+        let zh: String = r.try_get("", "name_zh")?;
+        let en: String = r.try_get("", "name_en")?;
+        let industry: String = r.try_get("", "industry")?;
+        let meters: i64 = r.try_get("", "meters")?;
+        items.push(EnterpriseItem {
+            label: t.pick(&zh, &en).to_string(),
+            detail: format!(
+                "{} {meters} · {industry}",
+                t.t("metering-enterprise-meters")
+            ),
+            href: Some(format!("/app/metering/units/{id}")),
+        });
+    }
+    Ok(vec![EnterpriseSection {
+        title: t.t("metering-enterprise-units"),
+        total: items.len() as u64,
+        items,
+    }])
+}
 
 /// One district's (or the city's) energy figures for a year.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -365,7 +408,18 @@ impl Module for MeteringModule {
             Box::new(migration::Migration2),
             Box::new(migration::Migration3),
             Box::new(migration::Migration4),
+            Box::new(migration::Migration5),
         ]
+    }
+    async fn enterprise_sections(
+        &self,
+        db: &DatabaseConnection,
+        city_id: i64,
+        region_prefix: &str,
+        enterprise_id: i64,
+        t: &Tr,
+    ) -> Result<Vec<EnterpriseSection>, HookError> {
+        Ok(enterprise_units(db, city_id, region_prefix, enterprise_id, t).await?)
     }
     fn routes(&self) -> Router<AppState> {
         api::routes().merge(pages::routes())

@@ -454,3 +454,85 @@ impl MigrationTrait for Migration4 {
         Ok(())
     }
 }
+
+/// Fifth step: key energy-consuming units reference the platform's register of market entities
+/// (市场主体). Each unit is linked by its credit code — the enterprise registered now (audited
+/// as the migration) when the register does not have it — else by its exact name; a unit that
+/// cannot be linked keeps `enterprise_id` NULL and is logged by id and name, with the counts.
+pub struct Migration5;
+
+impl MigrationName for Migration5 {
+    fn name(&self) -> &str {
+        "m0504_metering_units_enterprise"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration5 {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table(a("mt_units"))
+                .add_column(id_null("enterprise_id"))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(index(
+            "ix_mt_units_enterprise",
+            "mt_units",
+            &["city_id", "enterprise_id"],
+            false,
+        ))
+        .await?;
+        let report = link_units(m.get_connection()).await?;
+        report.log("mt_units");
+        Ok(())
+    }
+
+    async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table(a("mt_units"))
+                .drop_column(a("enterprise_id"))
+                .to_owned(),
+        )
+        .await
+    }
+}
+
+/// Links every unit not yet linked (see [`Migration5`]); returns what it did.
+pub async fn link_units(
+    db: &impl ConnectionTrait,
+) -> Result<qcity_platform::enterprise::store::LinkReport, DbErr> {
+    use qcity_platform::enterprise::store::{LinkReport, link_existing};
+    let fail = |e: qcity_platform::store::StoreError| DbErr::Migration(e.to_string());
+    let actor =
+        qcity_platform::audit::Actor::System("migration m0504_metering_units_enterprise".into());
+    let rows = crate::sql::all(
+        db,
+        "SELECT city_id, id, uscc, name_zh, region_code FROM mt_units WHERE enterprise_id IS NULL ORDER BY city_id, id",
+        vec![],
+    )
+    .await?;
+    let mut report = LinkReport::default();
+    for r in rows {
+        let city: i64 = r.try_get("", "city_id")?;
+        let id: i64 = r.try_get("", "id")?;
+        let uscc: String = r.try_get("", "uscc")?;
+        let name: String = r.try_get("", "name_zh")?;
+        let region: String = r.try_get("", "region_code")?;
+        let linked = link_existing(db, city, &actor, Some(&uscc), &name, &region)
+            .await
+            .map_err(fail)?;
+        if let Some(e) = linked.id() {
+            crate::sql::exec(
+                db,
+                "UPDATE mt_units SET enterprise_id = ? WHERE city_id = ? AND id = ?",
+                vec![e.into(), city.into(), id.into()],
+            )
+            .await?;
+        }
+        report.add(linked, id, &name);
+    }
+    Ok(report)
+}

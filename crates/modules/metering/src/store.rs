@@ -97,9 +97,11 @@ pub struct Unit {
     pub address: String,
     pub output_unit: String,
     pub value_added_10k_yuan: Option<f64>,
+    /// The enterprise of the platform's register (市场主体) this unit is.
+    pub enterprise_id: Option<i64>,
 }
 
-const UNIT_COLS: &str = "u.id, u.uscc, u.name_zh, u.name_en, u.industry, u.region_code, u.address, u.output_unit, u.value_added_10k_yuan";
+const UNIT_COLS: &str = "u.id, u.uscc, u.name_zh, u.name_en, u.industry, u.region_code, u.address, u.output_unit, u.value_added_10k_yuan, u.enterprise_id";
 
 fn unit_of(r: &QueryResult) -> Result<Unit, StoreError> {
     Ok(Unit {
@@ -112,6 +114,7 @@ fn unit_of(r: &QueryResult) -> Result<Unit, StoreError> {
         address: g(r, "address")?,
         output_unit: g(r, "output_unit")?,
         value_added_10k_yuan: g(r, "value_added_10k_yuan")?,
+        enterprise_id: g(r, "enterprise_id")?,
     })
 }
 
@@ -129,10 +132,13 @@ async fn region_exists(
     .is_some())
 }
 
-/// Creates a key energy-consuming unit inside the caller's region scope.
+/// Creates a key energy-consuming unit inside the caller's region scope, linked to the
+/// enterprise of the platform's register with its credit code (registered by `actor`, and
+/// audited, when the register does not have it yet).
 pub async fn create_unit(
     db: &impl ConnectionTrait,
     s: &Scope,
+    actor: &qcity_platform::audit::Actor,
     u: &NewUnit,
 ) -> Result<Unit, StoreError> {
     let uscc = Uscc::parse(&u.uscc).map_err(|m| StoreError::invalid("uscc", m))?;
@@ -156,9 +162,19 @@ pub async fn create_unit(
         return Err(StoreError::invalid("value_added_10k_yuan", "must be ≥ 0"));
     }
     let id = qcity_platform::ids::new_id();
+    let enterprise_id = qcity_platform::enterprise::store::link(
+        db,
+        s.city_id,
+        actor,
+        Some(uscc.as_str()),
+        "uscc",
+        u.name_zh.trim(),
+        &u.region_code,
+    )
+    .await?;
     let r = sql::exec(
         db,
-        "INSERT INTO mt_units (city_id, id, uscc, name_zh, name_en, industry, region_code, address, output_unit, value_added_10k_yuan, annual_tce, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)",
+        "INSERT INTO mt_units (city_id, id, uscc, name_zh, name_en, industry, region_code, address, output_unit, value_added_10k_yuan, annual_tce, created_at, enterprise_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
         vec![
             s.city_id.into(),
             id.into(),
@@ -171,6 +187,7 @@ pub async fn create_unit(
             u.output_unit.trim().into(),
             u.value_added_10k_yuan.into(),
             Utc::now().into(),
+            enterprise_id.into(),
         ],
     )
     .await;

@@ -37,9 +37,10 @@ async fn clustering_migration_keeps_every_row() {
     let t = TestDb::new(Backend::Sqlite).await;
     let all = all_migrations(&modules());
     let last = "m0503_metering_hot_tables_clustered";
+    // The schema as it was then: without this step and the ones after it.
     let before: Vec<_> = all_migrations(&modules())
         .into_iter()
-        .filter(|m| m.name() != last)
+        .take_while(|m| m.name() != last)
         .collect();
     migrate(&t.db, &before).await.unwrap();
     let city = seed_small_city(&t.db, &[]).await;
@@ -102,7 +103,7 @@ async fn clustering_migration_keeps_every_row() {
     let (r0, u0) = (snapshot(readings_q).await, snapshot(rollups_q).await);
     assert_eq!((r0.len(), u0.len()), (2000, 500));
     let ran = migrate(&t.db, &all).await.unwrap();
-    assert_eq!(ran, vec![last.to_string()]);
+    assert_eq!(ran[0], last);
     assert_eq!(snapshot(readings_q).await, r0);
     assert_eq!(snapshot(rollups_q).await, u0);
     for table in ["mt_readings", "mt_rollups"] {

@@ -175,3 +175,5 @@ equipment-year-self_test = Self-testing (TSG T7008)
 equipment-tile-elevators = Elevators
 equipment-tile-overdue = Overdue inspections
 equipment-tile-open-incidents = 96333 open incidents
+equipment-enterprise-uses = Special equipment it uses
+equipment-enterprise-maintains = Special equipment it maintains

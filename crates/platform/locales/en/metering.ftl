@@ -153,3 +153,5 @@ metering-retention-last-deleted = Raw readings removed in the last run
 metering-retention-note = The retention job runs hourly and deletes raw readings older than the horizon in small batches; readings older than the horizon are no longer accepted.
 metering-err-whole-days = must be a whole number of days
 metering-err-fraction = must be a fraction between 0 and 1
+metering-enterprise-units = Key energy-consuming units
+metering-enterprise-meters = Meters

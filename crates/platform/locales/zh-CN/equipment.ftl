@@ -175,3 +175,5 @@ equipment-year-self_test = 自行检测 (TSG T7008)
 equipment-tile-elevators = 电梯
 equipment-tile-overdue = 逾期未检
 equipment-tile-open-incidents = 96333 进行中
+equipment-enterprise-uses = 使用的特种设备
+equipment-enterprise-maintains = 维保的特种设备

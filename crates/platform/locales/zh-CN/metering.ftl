@@ -153,3 +153,5 @@ metering-retention-last-deleted = 上次删除的原始读数
 metering-retention-note = 保留任务每小时运行一次, 分小批删除早于保留起点的原始读数; 早于保留起点的读数不再接收。
 metering-err-whole-days = 须为整数天数
 metering-err-fraction = 须为 0–1 之间的小数
+metering-enterprise-units = 重点用能单位
+metering-enterprise-meters = 计量器具

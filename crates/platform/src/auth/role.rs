@@ -46,6 +46,8 @@ pub enum Capability {
     DispatchIncidents,
     RespondIncidents,
     ManageMetering,
+    /// Add, edit and import enterprises in the register of market entities (市场主体).
+    ManageEnterprises,
     ViewAll,
 }
 
@@ -90,8 +92,11 @@ impl Role {
                     | PublishReports
                     | ViewAll
             ),
-            Role::DataOfficer => matches!(cap, EnterData | ViewAll),
-            Role::Inspector => matches!(cap, ManageEquipment | RecordInspections | ViewAll),
+            Role::DataOfficer => matches!(cap, EnterData | ManageEnterprises | ViewAll),
+            Role::Inspector => matches!(
+                cap,
+                ManageEquipment | RecordInspections | ManageEnterprises | ViewAll
+            ),
             Role::Dispatcher => matches!(cap, DispatchIncidents | ViewAll),
             Role::Maintainer => matches!(cap, RecordMaintenance | RespondIncidents),
             Role::EnergyManager => matches!(cap, ManageMetering),

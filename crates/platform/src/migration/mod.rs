@@ -7,6 +7,7 @@
 mod m0001_core;
 mod m0002_mqtt_dead_letters;
 mod m0003_demo_progress;
+mod m0004_enterprises;
 pub mod schema;
 
 use crate::db::BeginWrite;
@@ -18,12 +19,13 @@ pub use m0001_core::PG_TENANT_REFERENCE_TABLES;
 pub use schema::append_only_triggers;
 
 /// The platform's own migrations (cities, regions, users, sessions, tokens, audit log, MQTT
-/// dead letters).
+/// dead letters, the register of market entities).
 pub fn platform_migrations() -> Vec<Box<dyn MigrationTrait>> {
     vec![
         Box::new(m0001_core::Migration),
         Box::new(m0002_mqtt_dead_letters::Migration),
         Box::new(m0003_demo_progress::Migration),
+        Box::new(m0004_enterprises::Migration),
     ]
 }
 

@@ -39,6 +39,7 @@ struct PlatformApi;
 /// The OpenAPI 3 document: the platform's paths merged with every module's.
 pub fn openapi_document(st: &AppState) -> utoipa::openapi::OpenApi {
     let mut doc = PlatformApi::openapi();
+    doc.merge(crate::enterprise::api::EnterpriseApi::openapi());
     for m in st.modules.iter() {
         if let Some(o) = m.openapi() {
             doc.merge(o);

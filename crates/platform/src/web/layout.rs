@@ -116,6 +116,7 @@ impl PageCtx {
                 });
             }
         };
+        add(Capability::ViewAll, "enterprise-title", "/app/enterprises");
         add(Capability::ManageUsers, "admin-users", "/app/admin/users");
         add(
             Capability::ManageRegions,

@@ -35,6 +35,7 @@ pub fn router(state: AppState) -> Router {
         .merge(shell::routes())
         .merge(dead_letters::routes())
         .merge(api::routes())
+        .merge(crate::enterprise::routes())
         .merge(health::routes())
         .merge(assets::routes());
     for m in state.modules.iter() {

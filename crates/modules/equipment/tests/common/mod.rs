@@ -112,6 +112,7 @@ pub fn company(name_zh: &str, license_no: &str, region: &str) -> NewCompany {
         lon: None,
         lat: None,
         region_code: region.into(),
+        credit_code: None,
     }
 }
 
