@@ -93,7 +93,7 @@ pub async fn seed_with(ctx: &DemoContext, elevators: usize, background: bool) ->
     }
     // The companies and use units in the register of market entities (idempotent).
     {
-        let txn = ctx.db.begin().await?;
+        let txn = ctx.db.begin_write().await?;
         let n = crate::enterprise::seed_demo(&txn, cid).await?;
         txn.commit().await?;
         if n > 0 {

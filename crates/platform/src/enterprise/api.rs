@@ -6,6 +6,7 @@ use super::store::{
 };
 use crate::audit::Actor;
 use crate::auth::{Capability, Principal};
+use crate::db::BeginWrite;
 use crate::upload::{Upload, read_table};
 use crate::web::error::{ApiError, AppError, Problem};
 use crate::web::extract::ApiUser;
@@ -16,7 +17,6 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use sea_orm::TransactionTrait;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -95,7 +95,7 @@ async fn enterprise_create(
     ApiJson(n): ApiJson<NewEnterprise>,
 ) -> Result<(StatusCode, Json<Enterprise>), ApiError> {
     manage(&p)?;
-    let txn = st.db.begin().await?;
+    let txn = st.db.begin_write().await?;
     let e = store::create(&txn, p.city_id, &p.scope.prefix, &Actor::from(&p), &n).await?;
     txn.commit().await?;
     Ok((StatusCode::CREATED, Json(e)))
@@ -132,7 +132,7 @@ async fn enterprise_update(
         return Err(AppError::NotFound("enterprise".into()).into());
     }
     manage(&p)?;
-    let txn = st.db.begin().await?;
+    let txn = st.db.begin_write().await?;
     let e = store::update(
         &txn,
         p.city_id,
@@ -160,7 +160,7 @@ async fn enterprise_import(
     let table = tokio::task::spawn_blocking(move || read_table(&up.bytes, &up.limits))
         .await
         .map_err(AppError::internal)??;
-    let txn = st.db.begin().await?;
+    let txn = st.db.begin_write().await?;
     let report =
         match store::import(&txn, p.city_id, &p.scope.prefix, &Actor::from(&p), &table).await {
             Ok(r) => r,

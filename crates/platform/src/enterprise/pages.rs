@@ -7,6 +7,7 @@ use super::api::may_view;
 use super::store::{self, Enterprise, EnterpriseFilter, EnterprisePatch, NewEnterprise};
 use crate::audit::Actor;
 use crate::auth::{Capability, Principal};
+use crate::db::BeginWrite;
 use crate::i18n::Tr;
 use crate::store::StoreError;
 use crate::web::error::{AppError, PageError};
@@ -21,7 +22,6 @@ use axum::extract::{Form, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use sea_orm::TransactionTrait;
 use serde::Deserialize;
 
 type PageResult = Result<Response, PageError>;
@@ -320,7 +320,7 @@ async fn create_submit(
     Form(f): Form<EnterpriseForm>,
 ) -> PageResult {
     need_manage(&p)?;
-    let txn = st.db.begin().await?;
+    let txn = st.db.begin_write().await?;
     match store::create(
         &txn,
         p.city_id,
@@ -382,7 +382,7 @@ async fn edit_submit(
         return Err(PageError(AppError::NotFound("enterprise".into())));
     }
     need_manage(&p)?;
-    let txn = st.db.begin().await?;
+    let txn = st.db.begin_write().await?;
     let r = store::update(
         &txn,
         p.city_id,

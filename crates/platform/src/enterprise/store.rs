@@ -949,27 +949,3 @@ pub async fn link(
         None => id_by_exact_name(db, city_id, name).await,
     }
 }
-
-/// Names of the enterprises with these ids in the city (for modules' pages), id → name.
-pub async fn names(
-    db: &impl ConnectionTrait,
-    city_id: i64,
-    ids: &[i64],
-) -> R<HashMap<i64, String>> {
-    let mut out = HashMap::new();
-    for chunk in ids.chunks(500) {
-        let marks = vec!["?"; chunk.len()].join(", ");
-        let mut v: Vec<Value> = vec![city_id.into()];
-        v.extend(chunk.iter().map(|i| Value::from(*i)));
-        for r in sql::all(
-            db,
-            &format!("SELECT id, name FROM enterprises WHERE city_id = ? AND id IN ({marks})"),
-            v,
-        )
-        .await?
-        {
-            out.insert(r.try_get("", "id")?, r.try_get("", "name")?);
-        }
-    }
-    Ok(out)
-}
