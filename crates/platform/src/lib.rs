@@ -25,6 +25,7 @@ pub mod web;
 
 #[doc(hidden)]
 pub mod testing;
+pub mod time;
 
 pub use module::{DemoContext, Module, Tile};
 pub use sea_orm_migration;

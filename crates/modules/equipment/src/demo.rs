@@ -6,7 +6,7 @@
 use crate::incidents::{CAUSES, local_hour};
 use crate::registry::today;
 use crate::sql::{self, all, exec, one};
-use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, Months, NaiveDate, Utc};
 use qcity_platform::DemoContext;
 use qcity_platform::db::BeginWrite;
 use qcity_platform::demo::DemoRng;
@@ -518,7 +518,6 @@ async fn seed_history(
     job: &qcity_platform::jobs::JobHandle,
 ) -> R<()> {
     let t = today();
-    let tz = chrono::FixedOffset::east_opt(8 * 3600).expect("offset");
     let start_month = t
         .with_day0(0)
         .unwrap_or(t)
@@ -704,11 +703,8 @@ async fn seed_history(
             else {
                 continue;
             };
-            let received: DateTime<Utc> = tz
-                .from_local_datetime(&local)
-                .single()
-                .map(|x| x.with_timezone(&Utc))
-                .unwrap_or_else(Utc::now);
+            let received: DateTime<Utc> =
+                qcity_platform::time::from_local(local).unwrap_or_else(Utc::now);
             if received >= sql::now() - Duration::hours(2) {
                 continue;
             }

@@ -6,7 +6,7 @@ use crate::domain::{AlarmCode, haversine_km};
 use crate::fsm::{Deadlines, FsmError, Machine, Milestones, State, Timers};
 use crate::registry::{self, Equipment, Scope};
 use crate::sql::{self, all, exec, like, one};
-use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Timelike, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 use qcity_platform::audit::{self, Actor as AuditActor};
 use qcity_platform::db::BeginWrite;
 use qcity_platform::store::StoreError;
@@ -340,7 +340,7 @@ async fn next_seq(db: &impl ConnectionTrait, city_id: i64, id: i64) -> R<i32> {
 
 /// Local (China Standard Time) hour of a UTC time.
 pub fn local_hour(t: DateTime<Utc>) -> i32 {
-    (t + Duration::hours(8)).hour() as i32
+    qcity_platform::time::local(t).hour() as i32
 }
 
 /// Options of an intake beyond the body.
@@ -1460,13 +1460,7 @@ pub fn month_range(month: &str) -> R<(DateTime<Utc>, DateTime<Utc>)> {
     let next = d
         .checked_add_months(chrono::Months::new(1))
         .ok_or_else(out_of_range)?;
-    let tz = chrono::FixedOffset::east_opt(8 * 3600).ok_or_else(out_of_range)?;
-    let start = |d: NaiveDate| {
-        tz.from_local_datetime(&d.and_time(chrono::NaiveTime::MIN))
-            .single()
-            .map(|t| t.with_timezone(&Utc))
-            .ok_or_else(out_of_range)
-    };
+    let start = |d: NaiveDate| qcity_platform::time::start_of_day(d).ok_or_else(out_of_range);
     Ok((start(d)?, start(next)?))
 }
 
@@ -1792,7 +1786,7 @@ pub async fn inspected_on_time(
 
 /// Does the year have data at all?
 pub fn year_of(t: DateTime<Utc>) -> i32 {
-    (t + Duration::hours(8)).year()
+    qcity_platform::time::local(t).year()
 }
 
 #[cfg(test)]

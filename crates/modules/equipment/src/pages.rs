@@ -70,12 +70,8 @@ fn d(x: Option<chrono::NaiveDate>) -> String {
 }
 
 fn local(t: Option<DateTime<Utc>>) -> String {
-    t.map(|t| {
-        (t + chrono::Duration::hours(8))
-            .format("%Y-%m-%d %H:%M:%S")
-            .to_string()
-    })
-    .unwrap_or_default()
+    t.map(qcity_platform::time::format_local)
+        .unwrap_or_default()
 }
 
 /// Districts (and the city) the principal may pick.

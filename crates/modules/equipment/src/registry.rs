@@ -4,7 +4,7 @@
 use crate::domain::{Category, EquipmentCode, EquipmentStatus, parse_rescue_code};
 use crate::schedule::Schedule;
 use crate::sql::{self, all, exec, like, now, one};
-use chrono::{Datelike, Months, NaiveDate, Utc};
+use chrono::{Datelike, Months, NaiveDate};
 use qcity_platform::auth::{Principal, Role};
 use qcity_platform::db::BeginWrite;
 use qcity_platform::store::StoreError;
@@ -47,9 +47,9 @@ impl Scope {
     }
 }
 
+/// Today in China time (the bureau's working day).
 pub fn today() -> NaiveDate {
-    // The bureau works on China Standard Time.
-    (Utc::now() + chrono::Duration::hours(8)).date_naive()
+    qcity_platform::time::today()
 }
 
 // ---------------------------------------------------------------- companies

@@ -4,8 +4,8 @@
 
 use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, TimeZone, Utc};
 
-/// Seconds east of UTC of the city's local time (北京时间).
-pub const LOCAL_OFFSET: i64 = 8 * 3600;
+/// Seconds east of UTC of the city's local time (北京时间; see [`qcity_platform::time`]).
+pub const LOCAL_OFFSET: i64 = qcity_platform::time::OFFSET_SECS as i64;
 
 /// 统一社会信用代码: the platform's register owns the GB 32100 check; metering uses it.
 pub use qcity_platform::enterprise::uscc::{Uscc, check_char};
@@ -55,7 +55,7 @@ pub fn tier(level: &str) -> usize {
 }
 
 pub fn local_offset() -> FixedOffset {
-    FixedOffset::east_opt(LOCAL_OFFSET as i32).expect("offset")
+    qcity_platform::time::fixed_offset()
 }
 
 /// Start of the local hour containing `ts`.
