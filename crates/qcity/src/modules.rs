@@ -24,3 +24,16 @@ pub fn migrations(mods: &[Arc<dyn Module>]) -> Vec<Box<dyn MigrationTrait>> {
     }
     v
 }
+
+#[cfg(test)]
+mod tests {
+    /// No two modules define a component schema of the same name differently (the merged
+    /// document would keep one and describe the other's responses wrongly).
+    #[test]
+    fn openapi_schema_names_are_unique_across_modules() {
+        let (_, clashes) = qcity_platform::web::api::merge_documents(
+            super::all().iter().filter_map(|m| m.openapi()),
+        );
+        assert_eq!(clashes, Vec::<String>::new());
+    }
+}

@@ -217,6 +217,7 @@ fn sub_pages(raw: &BTreeMap<String, RawAnswer>) -> BTreeMap<String, RawAnswer> {
 
 /// A row-level problem of a batch.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = SurveyRowError)]
 pub struct RowError {
     /// 1-based data row (the header is row 0 in files; the first JSON item is row 1).
     pub row: usize,

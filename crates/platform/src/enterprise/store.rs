@@ -77,6 +77,7 @@ pub struct EnterpriseFilter {
     /// Only this region and the regions below it (inside the caller's scope).
     pub region: Option<String>,
     /// 0-based page of 50.
+    #[param(format = Int64, maximum = 4294967295_u64)]
     pub page: Option<u32>,
 }
 
@@ -520,6 +521,7 @@ pub const COLUMNS: [(&str, &str); 7] = [
 
 /// What an import did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[schema(as = EnterpriseImportReport)]
 pub struct ImportReport {
     /// New enterprises.
     pub created: usize,

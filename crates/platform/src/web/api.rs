@@ -38,14 +38,32 @@ struct PlatformApi;
 
 /// The OpenAPI 3 document: the platform's paths merged with every module's.
 pub fn openapi_document(st: &AppState) -> utoipa::openapi::OpenApi {
-    let mut doc = PlatformApi::openapi();
-    doc.merge(crate::enterprise::api::EnterpriseApi::openapi());
-    for m in st.modules.iter() {
-        if let Some(o) = m.openapi() {
-            doc.merge(o);
-        }
+    let (doc, clashes) = merge_documents(st.modules.iter().filter_map(|m| m.openapi()));
+    for name in clashes {
+        tracing::error!(schema = %name, "two different OpenAPI schemas share a name; one is lost");
     }
     doc
+}
+
+/// The platform's document merged with `modules`' documents, and the names of component
+/// schemas two of them define differently (utoipa's merge keeps one silently; must be none:
+/// give one `#[schema(as = ModuleThing)]`).
+pub fn merge_documents(
+    modules: impl IntoIterator<Item = utoipa::openapi::OpenApi>,
+) -> (utoipa::openapi::OpenApi, Vec<String>) {
+    let mut doc = PlatformApi::openapi();
+    let mut clashes = Vec::new();
+    for o in std::iter::once(crate::enterprise::api::EnterpriseApi::openapi()).chain(modules) {
+        if let (Some(have), Some(new)) = (&doc.components, &o.components) {
+            for (name, schema) in &new.schemas {
+                if have.schemas.get(name).is_some_and(|s| s != schema) {
+                    clashes.push(name.clone());
+                }
+            }
+        }
+        doc.merge(o);
+    }
+    (doc, clashes)
 }
 
 /// The served document: [`openapi_document`] completed by [`crate::web::openapi::complete`].
