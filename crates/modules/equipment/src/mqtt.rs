@@ -82,18 +82,10 @@ pub struct Parsed {
     frame: Result<AlarmFrame, String>,
 }
 
-/// How many times in a row a batch refused with a conflict is retried before its frames are
-/// dead-lettered. A conflict is usually a race the next attempt resolves: an earlier attempt's
-/// transaction, cut off by a hung connection, lands late and holds the open-incident guard, so
-/// the retry finds that incident and records a duplicate. A conflict that persists is real.
-const CONFLICT_RETRIES: u32 = 5;
-
 /// Stores alarm frames, one commit per city and batch.
 pub struct AlarmHandler {
     db: DatabaseConnection,
     cities: CityCache,
-    /// Conflicts in a row (see [`CONFLICT_RETRIES`]).
-    conflicts: u32,
 }
 
 impl AlarmHandler {
@@ -101,7 +93,6 @@ impl AlarmHandler {
         Self {
             db,
             cities: CityCache::default(),
-            conflicts: 0,
         }
     }
 }
@@ -155,16 +146,9 @@ impl Handler for AlarmHandler {
             && !readable.is_empty()
         {
             match crate::ingest_batch(&self.db, city.id, &city.prefix, &readable, "mqtt").await {
-                Ok(_) => self.conflicts = 0,
+                Ok(_) => {}
                 Err(StoreError::Db(e)) => return Err(Transient(e.to_string())),
-                Err(e @ (StoreError::Conflict(_) | StoreError::ConflictCode { .. }))
-                    if self.conflicts < CONFLICT_RETRIES =>
-                {
-                    self.conflicts += 1;
-                    return Err(Transient(e.to_string()));
-                }
                 Err(e) => {
-                    self.conflicts = 0;
                     // Not the database being away: the frames themselves are refused.
                     for o in out.iter_mut().filter(|o| **o == Outcome::Stored) {
                         *o = Outcome::Rejected(Rejected {

@@ -330,9 +330,11 @@ async fn alarms_survive_an_outage(outage: pg_proxy::Mode) {
     let mut want: Vec<(String, i64)> = (0..N).map(|i| (format!("gw-{i}"), 1)).collect();
     want.sort();
     assert_eq!(got, want, "exactly the published alarms, each once");
+    // Only this test's frames (`gw-N`): the broker is shared with the other tests of this
+    // binary, whose deliberately malformed frames a consumer here may take and dead-letter.
     let dead: Vec<String> = qcity_platform::store::sql::all(
         &t.db,
-        "SELECT reason FROM mqtt_dead_letters WHERE city_code = '990100'",
+        "SELECT reason FROM mqtt_dead_letters WHERE city_code = '990100' AND payload_text LIKE '%\"gw-%'",
         vec![],
     )
     .await
@@ -340,7 +342,7 @@ async fn alarms_survive_an_outage(outage: pg_proxy::Mode) {
     .iter()
     .map(|r| r.try_get("", "reason").unwrap())
     .collect();
-    assert!(dead.is_empty(), "none dead-lettered: {dead:?}");
+    assert!(dead.is_empty(), "none of ours dead-lettered: {dead:?}");
     assert_eq!(
         count(
             &t.db,
