@@ -10,6 +10,6 @@ pub mod throttle;
 pub mod token;
 pub mod token_cache;
 
-pub use principal::{AuthVia, Principal};
+pub use principal::{AuthVia, Forbidden, Principal};
 pub use role::{Capability, Role};
 pub use scope::RegionScope;

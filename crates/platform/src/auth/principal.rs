@@ -26,9 +26,32 @@ pub struct Principal {
     pub via: AuthVia,
 }
 
+/// A request refused because the principal's role lacks the capability (403 wherever shown).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("not permitted")]
+pub struct Forbidden;
+
 impl Principal {
     pub fn can(&self, cap: Capability) -> bool {
         self.role.can(cap)
+    }
+
+    /// `Ok` when the role holds `cap`: the one permission check of every handler and service.
+    pub fn require(&self, cap: Capability) -> Result<(), Forbidden> {
+        if self.can(cap) {
+            Ok(())
+        } else {
+            Err(Forbidden)
+        }
+    }
+
+    /// `Ok` when the role holds any of `caps` (a page several roles may read).
+    pub fn require_any(&self, caps: &[Capability]) -> Result<(), Forbidden> {
+        if caps.iter().any(|c| self.can(*c)) {
+            Ok(())
+        } else {
+            Err(Forbidden)
+        }
     }
 
     /// Name recorded in the audit log.

@@ -43,14 +43,6 @@ fn need_view(p: &Principal) -> Result<(), PageError> {
     }
 }
 
-fn need_manage(p: &Principal) -> Result<(), PageError> {
-    if p.can(Capability::ManageEnterprises) {
-        Ok(())
-    } else {
-        Err(PageError(AppError::Forbidden))
-    }
-}
-
 /// (code, "code name") of the districts and streets the principal may see, for the selects.
 async fn region_options(
     st: &AppState,
@@ -298,7 +290,7 @@ async fn new_page(
     lang: ReqLang,
     csrf: CsrfToken,
 ) -> PageResult {
-    need_manage(&p)?;
+    p.require(Capability::ManageEnterprises)?;
     render_form(
         &st,
         &p,
@@ -319,7 +311,7 @@ async fn create_submit(
     csrf: CsrfToken,
     Form(f): Form<EnterpriseForm>,
 ) -> PageResult {
-    need_manage(&p)?;
+    p.require(Capability::ManageEnterprises)?;
     let txn = st.db.begin_write().await?;
     match store::create(
         &txn,
@@ -362,7 +354,7 @@ async fn edit_page(
     let e = store::get(&st.db, p.city_id, &p.scope.prefix, id)
         .await?
         .ok_or_else(|| AppError::NotFound("enterprise".into()))?;
-    need_manage(&p)?;
+    p.require(Capability::ManageEnterprises)?;
     let f = EnterpriseForm::of(&e);
     render_form(&st, &p, lang, &csrf, Some(id), f, None, StatusCode::OK).await
 }
@@ -381,7 +373,7 @@ async fn edit_submit(
     {
         return Err(PageError(AppError::NotFound("enterprise".into())));
     }
-    need_manage(&p)?;
+    p.require(Capability::ManageEnterprises)?;
     let txn = st.db.begin_write().await?;
     let r = store::update(
         &txn,
@@ -430,7 +422,7 @@ async fn import_page(
     lang: ReqLang,
     csrf: CsrfToken,
 ) -> PageResult {
-    need_manage(&p)?;
+    p.require(Capability::ManageEnterprises)?;
     let ctx = page_ctx(
         &st,
         &p,

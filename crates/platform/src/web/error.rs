@@ -45,6 +45,12 @@ pub enum AppError {
     Upload(crate::upload::UploadError),
 }
 
+impl From<crate::auth::Forbidden> for AppError {
+    fn from(_: crate::auth::Forbidden) -> Self {
+        AppError::Forbidden
+    }
+}
+
 impl From<crate::upload::UploadError> for AppError {
     fn from(e: crate::upload::UploadError) -> Self {
         AppError::Upload(e)

@@ -85,14 +85,6 @@ pub async fn page_ctx(
     ))
 }
 
-fn require(p: &Principal, cap: Capability) -> Result<(), PageError> {
-    if p.can(cap) {
-        Ok(())
-    } else {
-        Err(PageError(AppError::Forbidden))
-    }
-}
-
 /// A safe local redirect target: `next` when it is a path of this origin, `/` when it is not,
 /// `/app` when there is none.
 fn local_next(next: Option<&str>) -> String {
@@ -504,7 +496,7 @@ async fn users_page(
     csrf: CsrfToken,
     Query(fl): Query<Flash>,
 ) -> Result<Html<String>, PageError> {
-    require(&p, Capability::ManageUsers)?;
+    p.require(Capability::ManageUsers)?;
     let ctx = page_ctx(&st, &p, lang, &csrf, "/app/admin/users", "admin-users").await?;
     let t = lang.tr();
     let users = store::users::list_visible(&st.db, &p.scope)
@@ -556,7 +548,7 @@ async fn user_create(
     PageUser(p): PageUser,
     Form(f): Form<NewUserForm>,
 ) -> Result<Response, PageError> {
-    require(&p, Capability::ManageUsers)?;
+    p.require(Capability::ManageUsers)?;
     let r: Result<(), AppError> = async {
         let username = Username::parse(&f.username)?;
         let role: Role = f
@@ -613,7 +605,7 @@ async fn set_disabled(
     id: i64,
     disabled: bool,
 ) -> Result<Response, PageError> {
-    require(p, Capability::ManageUsers)?;
+    p.require(Capability::ManageUsers)?;
     let before = store::users::by_id(&st.db, p.city_id, id)
         .await?
         .filter(|u| p.scope.contains(u.city_id, &u.region_code))
@@ -670,7 +662,7 @@ async fn user_password(
     Path(id): Path<i64>,
     Form(f): Form<PasswordForm>,
 ) -> Result<Response, PageError> {
-    require(&p, Capability::ManageUsers)?;
+    p.require(Capability::ManageUsers)?;
     let u = store::users::by_id(&st.db, p.city_id, id)
         .await?
         .filter(|u| p.scope.contains(u.city_id, &u.region_code))
@@ -721,7 +713,7 @@ async fn regions_page(
     csrf: CsrfToken,
     Query(fl): Query<Flash>,
 ) -> Result<Html<String>, PageError> {
-    require(&p, Capability::ViewAll).or_else(|_| require(&p, Capability::ManageRegions))?;
+    p.require_any(&[Capability::ViewAll, Capability::ManageRegions])?;
     let ctx = page_ctx(&st, &p, lang, &csrf, "/app/admin/regions", "admin-regions").await?;
     let regions = st
         .visible_regions(&p.scope)
@@ -757,7 +749,7 @@ async fn region_rename(
     Path(code): Path<String>,
     Form(f): Form<RenameForm>,
 ) -> Result<Response, PageError> {
-    require(&p, Capability::ManageRegions)?;
+    p.require(Capability::ManageRegions)?;
     store::regions::get_visible(&st.db, &p.scope, &code).await?;
     let txn = st.db.begin_write().await?;
     let (before, after) =
@@ -821,7 +813,7 @@ async fn tokens_page(
     csrf: CsrfToken,
     Query(fl): Query<Flash>,
 ) -> Result<Html<String>, PageError> {
-    require(&p, Capability::ManageTokens)?;
+    p.require(Capability::ManageTokens)?;
     let ctx = page_ctx(&st, &p, lang, &csrf, "/app/admin/tokens", "admin-tokens").await?;
     render(&TokensPage {
         ctx,
@@ -844,7 +836,7 @@ async fn token_create(
     csrf: CsrfToken,
     Form(f): Form<NewTokenForm>,
 ) -> Result<Response, PageError> {
-    require(&p, Capability::ManageTokens)?;
+    p.require(Capability::ManageTokens)?;
     let Some(u) = store::users::by_username(&st.db, p.city_id, f.username.trim())
         .await?
         .filter(|u| p.scope.contains(u.city_id, &u.region_code))
@@ -888,7 +880,7 @@ async fn token_revoke(
     PageUser(p): PageUser,
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
-    require(&p, Capability::ManageTokens)?;
+    p.require(Capability::ManageTokens)?;
     let visible = tokens_list(&st, &p)
         .await?
         .into_iter()
@@ -939,7 +931,7 @@ async fn audit_page(
     csrf: CsrfToken,
     Query(q): Query<AuditQuery>,
 ) -> Result<Html<String>, PageError> {
-    require(&p, Capability::ViewAudit)?;
+    p.require(Capability::ViewAudit)?;
     let ctx = page_ctx(&st, &p, lang, &csrf, "/app/admin/audit", "admin-audit").await?;
     let filter = q.to_filter();
     let (entries, total) = audit::browse_for(&st.db, &p, &filter).await?;
