@@ -322,7 +322,7 @@ async fn every_change_is_audited_with_before_and_after() {
     let log = admin.get("/api/v1/audit?entity=region").await.json();
     assert_eq!(log["total"], 1);
     let e = &log["entries"][0];
-    assert_eq!(e["action"], "rename");
+    assert_eq!(e["action"], "platform.region.rename");
     assert_eq!(e["actor_name"], "root");
     assert!(e["before"].as_str().unwrap().contains("东湖区"));
     assert!(e["after"].as_str().unwrap().contains("湖东区"));

@@ -192,13 +192,13 @@ impl Module for EquipmentModule {
             .unwrap_or(0);
         tiles.push(Tile {
             title: t.t("equipment-tile-elevators"),
-            value: qcity_platform::web::shell::format_thousands(elevators as i64),
+            value: qcity_platform::web::render::format_thousands(elevators as i64),
             note: String::new(),
             href: Some("/app/equipment/registry?category=3000".into()),
         });
         tiles.push(Tile {
             title: t.t("equipment-tile-overdue"),
-            value: qcity_platform::web::shell::format_thousands(overdue as i64),
+            value: qcity_platform::web::render::format_thousands(overdue as i64),
             note: String::new(),
             href: Some("/app/equipment/inspections?due=overdue".into()),
         });

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use qcity_platform::audit::Actor;
 use qcity_platform::auth::{Capability, Principal};
 use qcity_platform::db::BeginWrite;
-use qcity_platform::web::shell::{embed_json, page_ctx, render};
+use qcity_platform::web::render::{embed_json, page_ctx, render};
 use qcity_platform::web::{AppError, AppState, CsrfToken, PageCtx, PageError, PageUser, ReqLang};
 use serde::{Deserialize, Serialize};
 

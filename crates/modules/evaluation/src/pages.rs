@@ -18,7 +18,7 @@ use qcity_platform::audit::Actor;
 use qcity_platform::auth::{Capability, Principal};
 use qcity_platform::db::BeginWrite;
 use qcity_platform::upload::Upload;
-use qcity_platform::web::shell::{embed_json, page_ctx, render};
+use qcity_platform::web::render::{embed_json, page_ctx, render};
 use qcity_platform::web::{AppError, AppState, CsrfToken, PageCtx, PageError, PageUser, ReqLang};
 use serde::Deserialize;
 use std::collections::BTreeMap;

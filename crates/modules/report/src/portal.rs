@@ -18,7 +18,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use qcity_platform::entity::city;
 use qcity_platform::feeds::{OpenDataset, PublicLink};
 use qcity_platform::i18n::Lang;
-use qcity_platform::web::shell::{embed_json, render};
+use qcity_platform::web::render::{embed_json, render};
 use qcity_platform::web::{
     ApiError, ApiPath, AppError, AppState, CsrfToken, PageCtx, PageError, ReqLang,
 };

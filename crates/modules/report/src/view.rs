@@ -3,7 +3,7 @@
 use crate::narrative::{Change, change_of, fmt_num, with_unit};
 use crate::store::{Status, Version};
 use qcity_platform::feeds::ReportFigure;
-use qcity_platform::web::shell::embed_json;
+use qcity_platform::web::render::embed_json;
 
 /// A figure formatted for a table or a tile.
 #[derive(Debug, Clone)]

@@ -9,10 +9,9 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::{Form, Json};
 use qcity_platform::audit::Actor;
 use qcity_platform::auth::{Capability, Principal};
-use qcity_platform::web::shell::{page_ctx, render};
+use qcity_platform::web::render::{page_ctx, render};
 use qcity_platform::web::{
-    ApiError, ApiJson, ApiPath, ApiUser, AppError, AppState, CsrfToken, PageCtx, PageError,
-    PageUser, ReqLang,
+    ApiError, ApiJson, ApiPath, ApiUser, AppError, AppState, Page, PageCtx, PageError,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -149,10 +148,12 @@ fn with_err(path: &str, e: &AppError) -> Response {
 }
 
 pub async fn list_page(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
-    lang: ReqLang,
-    csrf: CsrfToken,
+    Page {
+        st,
+        user: p,
+        lang,
+        csrf,
+    }: Page,
     Query(fl): Query<Flash>,
 ) -> Result<Html<String>, PageError> {
     check_view(&p)?;
@@ -203,8 +204,7 @@ pub struct CreateForm {
 }
 
 pub async fn create_submit(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
+    Page { st, user: p, .. }: Page,
     Form(f): Form<CreateForm>,
 ) -> Result<Response, PageError> {
     check_edit(&p)?;
@@ -249,10 +249,12 @@ struct ViewPage {
 }
 
 pub async fn view_page(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
-    lang: ReqLang,
-    csrf: CsrfToken,
+    Page {
+        st,
+        user: p,
+        lang,
+        csrf,
+    }: Page,
     Path(id): Path<String>,
     Query(fl): Query<Flash>,
 ) -> Result<Html<String>, PageError> {
@@ -301,8 +303,7 @@ pub async fn view_page(
 }
 
 pub async fn regenerate_submit(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
+    Page { st, user: p, .. }: Page,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     check_edit(&p)?;
@@ -330,8 +331,7 @@ pub struct BlockForm {
 }
 
 pub async fn narrative_submit(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
+    Page { st, user: p, .. }: Page,
     Path(id): Path<String>,
     Form(f): Form<BlockForm>,
 ) -> Result<Response, PageError> {
@@ -358,8 +358,7 @@ pub struct WorkflowForm {
 }
 
 pub async fn workflow_submit(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
+    Page { st, user: p, .. }: Page,
     Path(id): Path<String>,
     Form(f): Form<WorkflowForm>,
 ) -> Result<Response, PageError> {
@@ -376,8 +375,8 @@ pub async fn workflow_submit(
     if !p.can(cap) {
         return Err(AppError::Forbidden.into());
     }
-    match store::transition(
-        &st.db,
+    match crate::workflow::transition(
+        &st,
         &Actor::from(&p),
         p.city_id,
         id,
@@ -395,9 +394,9 @@ pub async fn workflow_submit(
 }
 
 pub async fn staff_pdf(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
-    lang: ReqLang,
+    Page {
+        st, user: p, lang, ..
+    }: Page,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     check_view(&p)?;
@@ -574,8 +573,8 @@ pub async fn api_workflow(
     if !p.can(cap) {
         return Err(AppError::Forbidden.into());
     }
-    let v = store::transition(
-        &st.db,
+    let v = crate::workflow::transition(
+        &st,
         &Actor::from(&p),
         p.city_id,
         parse_id(&id)?,

@@ -23,7 +23,7 @@ use qcity_platform::auth::{Capability, Principal};
 use qcity_platform::db::BeginWrite;
 use qcity_platform::web::htmx::{form_error_status, is_htmx};
 use qcity_platform::web::layout::PageCtx;
-use qcity_platform::web::shell::{page_ctx, render};
+use qcity_platform::web::render::{page_ctx, render};
 use qcity_platform::web::{AppError, AppState, CsrfToken, PageError, PageUser, ReqLang};
 use serde::Deserialize;
 

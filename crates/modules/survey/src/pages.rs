@@ -15,7 +15,7 @@ use qcity_platform::audit::{self, Actor};
 use qcity_platform::auth::{Capability, Principal};
 use qcity_platform::db::BeginWrite;
 use qcity_platform::web::layout::PageCtx;
-use qcity_platform::web::shell::{embed_json, page_ctx, render};
+use qcity_platform::web::render::{embed_json, page_ctx, render};
 use qcity_platform::web::{AppError, AppState, CsrfToken, PageError, PageUser, ReqLang};
 use serde::Deserialize;
 use serde_json::json;

@@ -16,7 +16,7 @@ use qcity_platform::db::BeginWrite;
 use qcity_platform::i18n::Tr;
 use qcity_platform::store::group_commit::GroupCommit;
 use qcity_platform::web::layout::PageCtx;
-use qcity_platform::web::shell::render;
+use qcity_platform::web::render::render;
 use qcity_platform::web::{AppError, AppState, CsrfToken, PageError, ReqLang, cookies};
 use sea_orm::ConnectionTrait;
 use serde::Deserialize;

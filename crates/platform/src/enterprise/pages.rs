@@ -11,14 +11,14 @@ use crate::db::BeginWrite;
 use crate::i18n::Tr;
 use crate::store::StoreError;
 use crate::web::error::{AppError, PageError};
-use crate::web::extract::{CsrfToken, PageUser, ReqLang};
+use crate::web::extract::{CsrfToken, Page, ReqLang};
 use crate::web::layout::PageCtx;
-use crate::web::shell::{page_ctx, render};
+use crate::web::render::{page_ctx, render};
 use crate::web::state::AppState;
 use crate::web::urlencode;
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Form, Path, Query};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -83,10 +83,12 @@ struct ListTpl {
 }
 
 async fn list_page(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
-    lang: ReqLang,
-    csrf: CsrfToken,
+    Page {
+        st,
+        user: p,
+        lang,
+        csrf,
+    }: Page,
     Query(f): Query<EnterpriseFilter>,
 ) -> PageResult {
     need_view(&p)?;
@@ -123,10 +125,12 @@ struct ViewTpl {
 }
 
 async fn view_page(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
-    lang: ReqLang,
-    csrf: CsrfToken,
+    Page {
+        st,
+        user: p,
+        lang,
+        csrf,
+    }: Page,
     Path(id): Path<i64>,
 ) -> PageResult {
     need_view(&p)?;
@@ -285,10 +289,12 @@ fn form_error(e: StoreError, t: &Tr) -> Result<(String, String, StatusCode), Pag
 }
 
 async fn new_page(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
-    lang: ReqLang,
-    csrf: CsrfToken,
+    Page {
+        st,
+        user: p,
+        lang,
+        csrf,
+    }: Page,
 ) -> PageResult {
     p.require(Capability::ManageEnterprises)?;
     render_form(
@@ -305,10 +311,12 @@ async fn new_page(
 }
 
 async fn create_submit(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
-    lang: ReqLang,
-    csrf: CsrfToken,
+    Page {
+        st,
+        user: p,
+        lang,
+        csrf,
+    }: Page,
     Form(f): Form<EnterpriseForm>,
 ) -> PageResult {
     p.require(Capability::ManageEnterprises)?;
@@ -345,10 +353,12 @@ async fn create_submit(
 }
 
 async fn edit_page(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
-    lang: ReqLang,
-    csrf: CsrfToken,
+    Page {
+        st,
+        user: p,
+        lang,
+        csrf,
+    }: Page,
     Path(id): Path<i64>,
 ) -> PageResult {
     let e = store::get(&st.db, p.city_id, &p.scope.prefix, id)
@@ -360,10 +370,12 @@ async fn edit_page(
 }
 
 async fn edit_submit(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
-    lang: ReqLang,
-    csrf: CsrfToken,
+    Page {
+        st,
+        user: p,
+        lang,
+        csrf,
+    }: Page,
     Path(id): Path<i64>,
     Form(f): Form<EnterpriseForm>,
 ) -> PageResult {
@@ -417,10 +429,12 @@ struct ImportTpl {
 }
 
 async fn import_page(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
-    lang: ReqLang,
-    csrf: CsrfToken,
+    Page {
+        st,
+        user: p,
+        lang,
+        csrf,
+    }: Page,
 ) -> PageResult {
     p.require(Capability::ManageEnterprises)?;
     let ctx = page_ctx(

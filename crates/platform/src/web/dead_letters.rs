@@ -4,13 +4,13 @@
 use crate::auth::Capability;
 use crate::mqtt::dead_letter::{self, DeadLetter};
 use crate::web::error::{AppError, PageError};
-use crate::web::extract::{CsrfToken, PageUser, ReqLang};
+use crate::web::extract::Page;
 use crate::web::layout::PageCtx;
-use crate::web::shell::{page_ctx, render};
+use crate::web::render::{page_ctx, render};
 use crate::web::state::AppState;
 use askama::Template;
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::Query;
 use axum::response::Html;
 use axum::routing::get;
 use fluent_templates::fluent_bundle::FluentValue;
@@ -42,10 +42,12 @@ struct PageQuery {
 }
 
 async fn dead_letters_page(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
-    lang: ReqLang,
-    csrf: CsrfToken,
+    Page {
+        st,
+        user: p,
+        lang,
+        csrf,
+    }: Page,
     Query(q): Query<PageQuery>,
 ) -> Result<Html<String>, PageError> {
     if !p.can(Capability::ViewAudit) {

@@ -1,8 +1,10 @@
-//! Extractors: the principal (for pages and for the API), the request language, the CSRF token.
+//! Extractors: the principal (for pages and for the API), the request language, the CSRF token,
+//! and [`Page`], all that a page handler needs in one.
 
 use crate::auth::Principal;
 use crate::i18n::{Lang, Tr};
 use crate::web::error::{ApiError, AppError, PageError};
+use crate::web::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
@@ -25,6 +27,32 @@ impl ReqLang {
 /// The CSRF token forms on this page must carry.
 #[derive(Debug, Clone)]
 pub struct CsrfToken(pub String);
+
+/// What every page handler needs: the server state, the signed-in principal (else a redirect to
+/// the login page), the request language and the CSRF token its forms carry.
+///
+/// Handlers destructure it: `Page { st, user: p, lang, csrf }: Page`.
+pub struct Page {
+    pub st: AppState,
+    pub user: Principal,
+    pub lang: ReqLang,
+    pub csrf: CsrfToken,
+}
+
+impl FromRequestParts<AppState> for Page {
+    type Rejection = PageError;
+    async fn from_request_parts(parts: &mut Parts, st: &AppState) -> Result<Self, Self::Rejection> {
+        let PageUser(user) = PageUser::from_request_parts(parts, st).await?;
+        let Ok(lang) = ReqLang::from_request_parts(parts, st).await;
+        let Ok(csrf) = CsrfToken::from_request_parts(parts, st).await;
+        Ok(Page {
+            st: st.clone(),
+            user,
+            lang,
+            csrf,
+        })
+    }
+}
 
 impl<S: Send + Sync> FromRequestParts<S> for ApiUser {
     type Rejection = ApiError;

@@ -3,7 +3,6 @@
 
 use crate::auth::session::{self, SessionCookie};
 use crate::auth::token::{self, BearerToken};
-use crate::auth::token_cache;
 use crate::auth::{AuthVia, Principal, RegionScope, Role};
 use crate::entity::user;
 use crate::i18n::{LANG_COOKIE, Lang};
@@ -77,7 +76,7 @@ pub async fn authenticate(State(st): State<AppState>, mut req: Request, next: Ne
         if let Some(p) = st.tokens.get(&hash) {
             principal = Some(p);
         } else {
-            let generation = token_cache::generation();
+            let generation = st.tokens.generation();
             let found = match token::lookup(&st.db, &bt).await {
                 Ok(f) => f,
                 Err(e) => return problem_response(&AppError::internal(e)),

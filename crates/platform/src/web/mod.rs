@@ -17,13 +17,14 @@ pub mod live;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
+pub mod pages;
 pub mod redirect;
-pub mod shell;
+pub mod render;
 pub mod state;
 
 pub use api_extract::{ApiJson, ApiPath, ApiQuery};
 pub use error::{ApiError, AppError, PageError};
-pub use extract::{ApiUser, CsrfToken, PageUser, ReqLang};
+pub use extract::{ApiUser, CsrfToken, Page, PageUser, ReqLang};
 pub use layout::{NavItem, PageCtx, Pillar};
 pub use state::AppState;
 
@@ -32,7 +33,7 @@ use axum::Router;
 /// The complete router: platform routes, every module's routes, and the middleware stack.
 pub fn router(state: AppState) -> Router {
     let mut r: Router<AppState> = Router::new()
-        .merge(shell::routes())
+        .merge(pages::routes())
         .merge(dead_letters::routes())
         .merge(api::routes())
         .merge(crate::enterprise::routes())

@@ -190,7 +190,7 @@ async fn kpi_page(
     let figures = vec![
         (
             t.t("equipment-kpi-elevators"),
-            qcity_platform::web::shell::format_thousands(k.elevators),
+            qcity_platform::web::render::format_thousands(k.elevators),
         ),
         (t.t("equipment-kpi-trappings"), k.trappings.to_string()),
         (
