@@ -1,38 +1,57 @@
-//! A small read-through cache with a time to live, for figures that many requests read and that
-//! may be a few seconds old (home-dashboard tiles, region lists). Stale-while-revalidate: once an
-//! entry has a value, readers never wait for its refresh; one background task recomputes it.
+//! A read-through cache with a time to live, for figures that many requests read and that may
+//! be a few seconds old (home-dashboard tiles, region lists, the public portal's pages).
+//!
+//! - Stale-while-revalidate: once an entry has a value, readers never wait for its refresh; one
+//!   background task recomputes it.
+//! - Concurrent misses of one key compute it once; the others wait for that result (an error is
+//!   never cached: each waiter then tries itself).
+//! - [`TtlCache::clear`] drops everything, and a computation that started before it is not stored.
+//! - Bounded: moka evicts the least useful entries (TinyLFU) beyond the capacity.
 
+use moka::sync::Cache;
 use std::collections::HashMap;
 use std::future::Future;
 use std::hash::Hash;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 struct Entry<V> {
     value: V,
     fetched: Instant,
-    refreshing: bool,
+    generation: u64,
+    refreshing: AtomicBool,
 }
 
-/// Values by key, each fresh for `ttl`. Keys must carry the tenant and whatever scopes the value
-/// (city, role, region scope, language) — the cache itself knows nothing of scoping.
+/// Values by key, each fresh for a time to live. Keys must carry the tenant and whatever scopes
+/// the value (city, role, region scope, language) — the cache itself knows nothing of scoping.
 pub struct TtlCache<K, V> {
     ttl: Duration,
-    capacity: usize,
-    entries: Arc<Mutex<HashMap<K, Entry<V>>>>,
+    entries: Cache<K, Arc<Entry<V>>>,
+    generation: Arc<AtomicU64>,
+    /// One lock per key being computed (single flight).
+    flights: Mutex<HashMap<K, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+enum Lookup<V> {
+    Fresh(V),
+    /// Older than its time to live: served, and this caller refreshes it.
+    Refresh(V),
+    Miss,
 }
 
 impl<K, V> TtlCache<K, V>
 where
-    K: Eq + Hash + Clone + Send + 'static,
-    V: Clone + Send + 'static,
+    K: Eq + Hash + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
 {
-    /// A cache holding at most `capacity` keys (beyond that it starts afresh).
+    /// A cache of at most `capacity` keys, each fresh for `ttl` (zero turns caching off).
     pub fn new(ttl: Duration, capacity: usize) -> Self {
         Self {
             ttl,
-            capacity: capacity.max(1),
-            entries: Arc::new(Mutex::new(HashMap::new())),
+            entries: Cache::new(capacity.max(1) as u64),
+            generation: Arc::new(AtomicU64::new(0)),
+            flights: Mutex::new(HashMap::new()),
         }
     }
 
@@ -63,77 +82,127 @@ where
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<V, E>> + Send + 'static,
-        E: Send + 'static,
+        E: Send + std::fmt::Display + 'static,
     {
-        if self.ttl.is_zero() {
+        self.try_get_or_compute_for(key, self.ttl, compute).await
+    }
+
+    /// As [`try_get_or_compute`](Self::try_get_or_compute) with this item's own time to live
+    /// (one cache holding items that go stale at different rates).
+    pub async fn try_get_or_compute_for<F, Fut, E>(
+        &self,
+        key: K,
+        ttl: Duration,
+        compute: F,
+    ) -> Result<V, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<V, E>> + Send + 'static,
+        E: Send + std::fmt::Display + 'static,
+    {
+        if ttl.is_zero() {
             return compute().await;
         }
-        let stale = {
-            let mut map = self.lock();
-            match map.get_mut(&key) {
-                Some(e) if e.fetched.elapsed() < self.ttl => return Ok(e.value.clone()),
-                Some(e) if e.refreshing => return Ok(e.value.clone()),
-                Some(e) => {
-                    e.refreshing = true;
-                    Some(e.value.clone())
-                }
-                None => None,
-            }
-        };
-        let fut = compute();
-        match stale {
-            Some(old) => {
-                let entries = Arc::clone(&self.entries);
-                let capacity = self.capacity;
+        match self.lookup(&key, ttl) {
+            Lookup::Fresh(v) => return Ok(v),
+            Lookup::Refresh(old) => {
+                let generation = self.generation.load(Ordering::SeqCst);
+                let fut = compute();
+                let entries = self.entries.clone();
+                let current = Arc::clone(&self.generation);
                 tokio::spawn(async move {
                     match fut.await {
-                        Ok(value) => store(&entries, capacity, key, value),
-                        Err(_) => {
-                            let mut map = entries.lock().unwrap_or_else(|p| p.into_inner());
-                            if let Some(e) = map.get_mut(&key) {
-                                e.refreshing = false;
+                        Ok(value) => store(&entries, &current, key, generation, value),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "cache refresh failed; the old value stays");
+                            if let Some(e) = entries.get(&key) {
+                                e.refreshing.store(false, Ordering::SeqCst);
                             }
                         }
                     }
                 });
-                Ok(old)
+                return Ok(old);
             }
-            None => {
-                let value = fut.await?;
-                store(&self.entries, self.capacity, key, value.clone());
-                Ok(value)
-            }
+            Lookup::Miss => {}
         }
+        let flight = {
+            let mut f = self.flights.lock().unwrap_or_else(|p| p.into_inner());
+            Arc::clone(f.entry(key.clone()).or_default())
+        };
+        let _turn = flight.lock().await;
+        // Another caller may have computed it while this one waited for its turn.
+        if let Lookup::Fresh(v) | Lookup::Refresh(v) = self.lookup(&key, ttl) {
+            return Ok(v);
+        }
+        let generation = self.generation.load(Ordering::SeqCst);
+        let result = compute().await;
+        if let Ok(value) = &result {
+            store(
+                &self.entries,
+                &self.generation,
+                key.clone(),
+                generation,
+                value.clone(),
+            );
+        }
+        self.flights
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&key);
+        result
     }
 
     /// Forget every entry (after a change the cached figures depend on).
     pub fn clear(&self) {
-        self.lock().clear();
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.entries.invalidate_all();
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<K, Entry<V>>> {
-        // A panic while holding this lock cannot leave a half-written map: recover it.
-        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    fn lookup(&self, key: &K, ttl: Duration) -> Lookup<V> {
+        let generation = self.generation.load(Ordering::SeqCst);
+        match self.entries.get(key) {
+            Some(e) if e.generation != generation => Lookup::Miss,
+            Some(e) if e.fetched.elapsed() < ttl => Lookup::Fresh(e.value.clone()),
+            // Someone is refreshing it already, or this caller takes the refresh on.
+            Some(e) if e.refreshing.swap(true, Ordering::SeqCst) => Lookup::Fresh(e.value.clone()),
+            Some(e) => Lookup::Refresh(e.value.clone()),
+            None => Lookup::Miss,
+        }
+    }
+
+    /// How many entries are held (after pending evictions ran).
+    pub fn len(&self) -> u64 {
+        self.entries.run_pending_tasks();
+        self.entries.entry_count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 
-fn store<K: Eq + Hash, V>(
-    entries: &Mutex<HashMap<K, Entry<V>>>,
-    capacity: usize,
+/// Stores a value computed from the data as of `generation`, unless the cache was cleared since.
+fn store<K, V>(
+    entries: &Cache<K, Arc<Entry<V>>>,
+    current: &AtomicU64,
     key: K,
+    generation: u64,
     value: V,
-) {
-    let mut map = entries.lock().unwrap_or_else(|p| p.into_inner());
-    if map.len() >= capacity && !map.contains_key(&key) {
-        map.clear();
+) where
+    K: Eq + Hash + Send + Sync + 'static,
+    V: Send + Sync + 'static,
+{
+    if current.load(Ordering::SeqCst) != generation {
+        return;
     }
-    map.insert(
+    entries.insert(
         key,
-        Entry {
+        Arc::new(Entry {
             value,
             fetched: Instant::now(),
-            refreshing: false,
-        },
+            generation,
+            refreshing: AtomicBool::new(false),
+        }),
     );
 }
 
@@ -199,8 +268,58 @@ mod tests {
         assert_eq!(cache.get_or_compute(2, || async { "b" }).await, "b");
         assert_eq!(cache.get_or_compute(1, || async { "x" }).await, "a");
         assert_eq!(cache.get_or_compute(3, || async { "c" }).await, "c");
-        assert!(cache.lock().len() <= 2);
+        assert!(cache.len() <= 2);
         cache.clear();
         assert_eq!(cache.get_or_compute(1, || async { "y" }).await, "y");
+    }
+}
+
+#[cfg(test)]
+mod coalescing {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[tokio::test]
+    async fn concurrent_misses_compute_once() {
+        let cache: Arc<TtlCache<u8, usize>> = Arc::new(TtlCache::new(Duration::from_secs(60), 4));
+        let calls = Arc::new(AtomicUsize::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..8 {
+            let (cache, calls) = (Arc::clone(&cache), Arc::clone(&calls));
+            tasks.push(tokio::spawn(async move {
+                cache
+                    .get_or_compute(1, move || async move {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        calls.fetch_add(1, Ordering::SeqCst) + 1
+                    })
+                    .await
+            }));
+        }
+        for t in tasks {
+            assert_eq!(t.await.ok(), Some(1));
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_value_computed_before_a_clear_is_not_stored() {
+        let cache: Arc<TtlCache<u8, &str>> = Arc::new(TtlCache::new(Duration::from_secs(60), 4));
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let slow = {
+            let cache = Arc::clone(&cache);
+            tokio::spawn(async move {
+                cache
+                    .get_or_compute(1, move || async move {
+                        let _ = rx.await;
+                        "old"
+                    })
+                    .await
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        cache.clear();
+        let _ = tx.send(());
+        assert_eq!(slow.await.ok(), Some("old"), "its own caller still gets it");
+        assert_eq!(cache.get_or_compute(1, || async { "new" }).await, "new");
     }
 }

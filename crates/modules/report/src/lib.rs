@@ -17,6 +17,7 @@ pub mod portal;
 pub mod store;
 pub mod view;
 pub mod web;
+pub mod workflow;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -188,24 +189,10 @@ pub async fn seed_demo_reports(st: &AppState, city_id: i64) -> Result<(), HookEr
     let actor = Actor::System("demo".into());
     for (i, year) in [2024, 2025].into_iter().enumerate() {
         let v = store::create(&st.db, &st.modules, &actor, city_id, year, "").await?;
-        store::transition(
-            &st.db,
-            &actor,
-            city_id,
-            v.row.id,
-            store::Action::Submit,
-            false,
-        )
-        .await?;
-        store::transition(
-            &st.db,
-            &actor,
-            city_id,
-            v.row.id,
-            store::Action::Publish,
-            true,
-        )
-        .await?;
+        crate::workflow::transition(st, &actor, city_id, v.row.id, store::Action::Submit, false)
+            .await?;
+        crate::workflow::transition(st, &actor, city_id, v.row.id, store::Action::Publish, true)
+            .await?;
         job.set_done(i as u64 + 1);
     }
     store::create(

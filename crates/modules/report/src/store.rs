@@ -470,7 +470,7 @@ pub async fn create(
         &txn,
         city_id,
         actor,
-        "create",
+        "report.version.create",
         "report_version",
         &row.id.to_string(),
         None,
@@ -545,7 +545,7 @@ pub async fn regenerate(
         &txn,
         city_id,
         actor,
-        "regenerate",
+        "report.version.regenerate",
         "report_version",
         &id.to_string(),
         Some(before),
@@ -610,7 +610,7 @@ pub async fn edit_block(
         &txn,
         city_id,
         actor,
-        "edit_narrative",
+        "report.version.edit_narrative",
         "report_version",
         &id.to_string(),
         Some(before),
@@ -679,7 +679,7 @@ pub async fn transition(
         &txn,
         city_id,
         actor,
-        action.as_str(),
+        &format!("report.version.{}", action.as_str()),
         "report_version",
         &id.to_string(),
         Some(before),
@@ -687,10 +687,6 @@ pub async fn transition(
     )
     .await?;
     txn.commit().await?;
-    if action == Action::Publish {
-        // The public portal shows the new version from the next request on.
-        crate::cache::invalidate();
-    }
     Version::from_row(row)
 }
 

@@ -70,7 +70,6 @@ pub async fn revoke(
     city_id: i64,
     token_id: i64,
 ) -> Result<bool, sea_orm::DbErr> {
-    super::token_cache::invalidate_all();
     let r = api_token::Entity::update_many()
         .col_expr(
             api_token::Column::RevokedAt,

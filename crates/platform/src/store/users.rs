@@ -170,7 +170,6 @@ pub async fn set_password_hash(
     id: i64,
     hash: String,
 ) -> Result<(), StoreError> {
-    crate::auth::token_cache::invalidate_all();
     let u = by_id(db, city_id, id)
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("user {id}")))?;
@@ -188,7 +187,6 @@ pub async fn set_disabled(
     id: i64,
     disabled: bool,
 ) -> Result<user::Model, StoreError> {
-    crate::auth::token_cache::invalidate_all();
     let u = by_id(db, city_id, id)
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("user {id}")))?;
@@ -208,7 +206,6 @@ pub async fn set_company_id(
     id: i64,
     company_id: Option<i64>,
 ) -> Result<user::Model, StoreError> {
-    crate::auth::token_cache::invalidate_all();
     let u = by_id(db, city_id, id)
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("user {id}")))?;
@@ -225,7 +222,6 @@ pub async fn set_enterprise_id(
     id: i64,
     enterprise_id: Option<i64>,
 ) -> Result<user::Model, StoreError> {
-    crate::auth::token_cache::invalidate_all();
     let u = by_id(db, city_id, id)
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("user {id}")))?;
