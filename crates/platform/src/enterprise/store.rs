@@ -107,12 +107,6 @@ fn from_row(r: &QueryResult) -> R<Enterprise> {
     })
 }
 
-/// Whether a database error is a unique-constraint violation.
-fn is_unique_violation(e: &DbErr) -> bool {
-    let s = e.to_string().to_lowercase();
-    s.contains("unique") || s.contains("duplicate key")
-}
-
 fn now() -> DateTime<Utc> {
     use chrono::SubsecRound;
     Utc::now().trunc_subsecs(3)
@@ -235,7 +229,7 @@ async fn insert(db: &impl ConnectionTrait, city_id: i64, c: &Checked) -> R<i64> 
     .await;
     match r {
         Ok(_) => Ok(id),
-        Err(e) if is_unique_violation(&e) => Err(conflict(&c.credit_code)),
+        Err(e) if crate::store::sql::is_unique_violation(&e) => Err(conflict(&c.credit_code)),
         Err(e) => Err(e.into()),
     }
 }
@@ -458,7 +452,7 @@ async fn write(db: &impl ConnectionTrait, city_id: i64, id: i64, c: &Checked) ->
     .await;
     match r {
         Ok(_) => Ok(()),
-        Err(e) if is_unique_violation(&e) => Err(conflict(&c.credit_code)),
+        Err(e) if crate::store::sql::is_unique_violation(&e) => Err(conflict(&c.credit_code)),
         Err(e) => Err(e.into()),
     }
 }
