@@ -3,6 +3,7 @@
 //! frame, embedded assets, API errors, the OpenAPI document, the MQTT batch consumer and the
 //! register of market entities.
 
+pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod cache;
@@ -19,6 +20,7 @@ pub mod jobs;
 pub mod migration;
 pub mod module;
 pub mod mqtt;
+pub mod scope;
 pub mod store;
 pub mod upload;
 pub mod web;
@@ -28,4 +30,5 @@ pub mod testing;
 pub mod time;
 
 pub use module::{DemoContext, Module, Tile};
+pub use scope::{CityId, Owner, OwnerColumns, Scope};
 pub use sea_orm_migration;

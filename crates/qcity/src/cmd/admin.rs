@@ -75,9 +75,9 @@ pub async fn user_add(
     let username = Username::parse(name)?;
     let region = region.unwrap_or(&c.code).to_string();
     let hash = password::hash_async(pw).await?;
-    let txn = dbc.begin_write().await?;
-    let u = store::users::create(
-        &txn,
+    let u = qcity_platform::admin::create_user(
+        &dbc,
+        &cli_actor(),
         c.id,
         NewUser {
             username,
@@ -90,18 +90,6 @@ pub async fn user_add(
         },
     )
     .await?;
-    audit::record(
-        &txn,
-        c.id,
-        &cli_actor(),
-        "create",
-        "user",
-        &u.id.to_string(),
-        None,
-        Some(serde_json::json!({"username": u.username, "role": u.role, "region": u.region_code})),
-    )
-    .await?;
-    txn.commit().await?;
     println!(
         "created user {} ({}, region {})",
         u.username, u.role, u.region_code
@@ -116,20 +104,7 @@ pub async fn user_passwd(cfg: &Config, name: &str, city: Option<&str>, pw: Strin
         .await?
         .ok_or_else(|| anyhow!("no user {name}"))?;
     let hash = password::hash_async(pw).await?;
-    let txn = dbc.begin_write().await?;
-    store::users::set_password_hash(&txn, c.id, u.id, hash).await?;
-    audit::record(
-        &txn,
-        c.id,
-        &cli_actor(),
-        "reset_password",
-        "user",
-        &u.id.to_string(),
-        None,
-        None,
-    )
-    .await?;
-    txn.commit().await?;
+    qcity_platform::admin::reset_password(&dbc, &cli_actor(), c.id, u.id, hash).await?;
     println!("password of {name} changed; its sessions ended");
     Ok(())
 }
@@ -157,20 +132,7 @@ pub async fn user_disable(cfg: &Config, name: &str, city: Option<&str>) -> Resul
     let u = store::users::by_username(&dbc, c.id, name)
         .await?
         .ok_or_else(|| anyhow!("no user {name}"))?;
-    let txn = dbc.begin_write().await?;
-    store::users::set_disabled(&txn, c.id, u.id, true).await?;
-    audit::record(
-        &txn,
-        c.id,
-        &cli_actor(),
-        "disable",
-        "user",
-        &u.id.to_string(),
-        None,
-        None,
-    )
-    .await?;
-    txn.commit().await?;
+    qcity_platform::admin::set_disabled(&dbc, &cli_actor(), &u, true).await?;
     println!("disabled {name}");
     Ok(())
 }
@@ -184,20 +146,7 @@ pub async fn token_create(cfg: &Config, user: &str, name: &str, city: Option<&st
     if u.disabled {
         bail!("user {user} is disabled");
     }
-    let txn = dbc.begin_write().await?;
-    let (row, secret) = token::issue(&txn, c.id, u.id, name).await?;
-    audit::record(
-        &txn,
-        c.id,
-        &cli_actor(),
-        "create",
-        "api_token",
-        &row.id.to_string(),
-        None,
-        Some(serde_json::json!({"user": u.username, "name": name, "prefix": row.prefix})),
-    )
-    .await?;
-    txn.commit().await?;
+    let (_, secret) = qcity_platform::admin::issue_token(&dbc, &cli_actor(), &u, name).await?;
     println!("{secret}");
     Ok(())
 }
@@ -218,22 +167,9 @@ pub async fn token_revoke(cfg: &Config, tok: &str, city: Option<&str>) -> Result
             .ok_or_else(|| anyhow!("no such token"))?
             .id
     };
-    let txn = dbc.begin_write().await?;
-    if !token::revoke(&txn, c.id, id).await? {
+    if !qcity_platform::admin::revoke_token(&dbc, &cli_actor(), c.id, id).await? {
         bail!("no live token with id {id}");
     }
-    audit::record(
-        &txn,
-        c.id,
-        &cli_actor(),
-        "revoke",
-        "api_token",
-        &id.to_string(),
-        None,
-        None,
-    )
-    .await?;
-    txn.commit().await?;
     println!("revoked token {id}");
     Ok(())
 }
@@ -261,7 +197,7 @@ pub async fn city_add(cfg: &Config, code: &str, name_zh: &str, name_en: &str) ->
         &txn,
         c.id,
         &cli_actor(),
-        "create",
+        "platform.city.create",
         "city",
         code,
         None,
@@ -370,7 +306,7 @@ pub async fn region_import(cfg: &Config, file: &std::path::Path, city: Option<&s
         &txn,
         c.id,
         &cli_actor(),
-        "import",
+        "platform.region.import",
         "regions",
         &name,
         None,
