@@ -36,4 +36,14 @@ mod tests {
         );
         assert_eq!(clashes, Vec::<String>::new());
     }
+
+    /// The whole product's OpenAPI document: other programs are written against it, so every
+    /// change to a path, a field or a status code shows in review as a snapshot diff.
+    #[test]
+    fn openapi_document() {
+        let (doc, _) = qcity_platform::web::api::merge_documents(
+            super::all().iter().filter_map(|m| m.openapi()),
+        );
+        insta::assert_json_snapshot!(qcity_platform::web::openapi::complete(&doc));
+    }
 }

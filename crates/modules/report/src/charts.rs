@@ -453,6 +453,27 @@ mod tests {
         }
     }
 
+    /// The SVG the annual report's PDF embeds, for a bar chart and a line chart: a change to the
+    /// drawing shows in review as a snapshot diff (the properties above say why it is right).
+    #[test]
+    fn chart_svgs() {
+        let bar = SimpleChart {
+            kind: Kind::Bar,
+            categories: vec!["中心区".into(), "东湖区".into(), "西山区".into()],
+            series: vec![
+                ("2024".into(), vec![Some(78.5), Some(81.25), Some(69.0)]),
+                ("2025".into(), vec![Some(80.0), Some(83.5), None]),
+            ],
+        };
+        insta::assert_snapshot!("bar", to_svg(&bar, "Noto Sans CJK SC"));
+        let line = SimpleChart {
+            kind: Kind::Line,
+            categories: vec!["2021".into(), "2022".into(), "2023".into(), "2024".into()],
+            series: vec![("满意度".into(), vec![Some(76.2), Some(77.9), None, Some(80.4)])],
+        };
+        insta::assert_snapshot!("line", to_svg(&line, "Noto Sans CJK SC"));
+    }
+
     #[test]
     fn bar_svg_negative_values_extend_left_of_zero() {
         let c = SimpleChart {

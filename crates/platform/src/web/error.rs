@@ -259,3 +259,81 @@ pub fn html_escape(s: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod problem_snapshots {
+    use super::*;
+    use crate::upload::{UploadError, UploadErrorKind};
+
+    /// Status, content type and body of the problem+json response for `e`.
+    async fn shown(e: AppError) -> serde_json::Value {
+        let r = problem_response(&e);
+        let status = r.status().as_u16();
+        let ctype = r
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let retry = r
+            .headers()
+            .get(header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let bytes = axum::body::to_bytes(r.into_body(), 1 << 20)
+            .await
+            .unwrap_or_default();
+        let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+        serde_json::json!({"status": status, "content_type": ctype, "retry_after": retry, "body": body})
+    }
+
+    /// Every kind of error as API clients receive it: a change here breaks them, so it shows in
+    /// review as a snapshot diff.
+    #[tokio::test]
+    async fn every_problem_body() {
+        let cases: Vec<(&str, AppError)> = vec![
+            ("unauthenticated", AppError::Unauthenticated),
+            ("forbidden", AppError::Forbidden),
+            ("not_found", AppError::NotFound("survey wave".into())),
+            ("validation", AppError::validation("credit_code", "check character does not match")),
+            ("conflict", AppError::Conflict("an enterprise with this credit code exists".into())),
+            (
+                "conflict_code",
+                AppError::ConflictCode {
+                    code: "illegal_transition",
+                    detail: "a closed incident cannot be dispatched".into(),
+                },
+            ),
+            (
+                "rejected",
+                AppError::Rejected {
+                    status: StatusCode::UNPROCESSABLE_ENTITY,
+                    code: "invalid_body",
+                    field: Some("year".into()),
+                    detail: "year: invalid type: string, expected i32".into(),
+                },
+            ),
+            ("csrf", AppError::Csrf),
+            ("rate_limited", AppError::RateLimited(30)),
+            ("payload_too_large", AppError::PayloadTooLarge(1024)),
+            ("storage_full", AppError::StorageFull),
+            ("internal_hides_its_detail", AppError::Internal("password=hunter2 at db.rs:1".into())),
+            (
+                "upload_row",
+                AppError::Upload(
+                    UploadError::new(UploadErrorKind::Malformed, "not a number: `七`")
+                        .at_row(12)
+                        .at_column("D")
+                        .with_field("value"),
+                ),
+            ),
+            (
+                "upload_too_large",
+                AppError::Upload(UploadError::too_large(UploadErrorKind::TooLarge, "file", 9_000_000, 8_000_000)),
+            ),
+        ];
+        for (name, e) in cases {
+            insta::assert_json_snapshot!(name, shown(e).await);
+        }
+    }
+}
