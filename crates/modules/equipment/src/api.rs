@@ -135,14 +135,6 @@ pub struct EquipmentApi;
 
 type ApiResult<T> = Result<T, ApiError>;
 
-fn need(p: &Principal, caps: &[Capability]) -> Result<(), AppError> {
-    if caps.iter().any(|c| p.can(*c)) {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden)
-    }
-}
-
 /// Whether the principal's region scope is the whole city: city-wide configuration
 /// (inspection cycles) is theirs to change, not a district's.
 pub fn city_wide(p: &Principal) -> bool {
@@ -151,23 +143,21 @@ pub fn city_wide(p: &Principal) -> bool {
 
 /// Who may read the registry and incidents: everyone with a view right, dispatchers, and
 /// maintenance engineers (their own company only).
+pub const VIEW_CAPS: [Capability; 4] = [
+    Capability::ViewAll,
+    Capability::DispatchIncidents,
+    Capability::RespondIncidents,
+    Capability::RecordMaintenance,
+];
+
+/// Whether the principal may read the registry and incidents ([`VIEW_CAPS`]).
 pub fn can_view(p: &Principal) -> bool {
-    [
-        Capability::ViewAll,
-        Capability::DispatchIncidents,
-        Capability::RespondIncidents,
-        Capability::RecordMaintenance,
-    ]
-    .iter()
-    .any(|c| p.can(*c))
+    p.require_any(&VIEW_CAPS).is_ok()
 }
 
 fn view(p: &Principal) -> Result<Scope, AppError> {
-    if can_view(p) {
-        Ok(Scope::of(p))
-    } else {
-        Err(AppError::Forbidden)
-    }
+    p.require_any(&VIEW_CAPS)?;
+    Ok(Scope::of(p))
 }
 
 /// A page of the registry.
@@ -201,7 +191,7 @@ async fn create_equipment(
     ApiUser(p): ApiUser,
     ApiJson(n): ApiJson<NewEquipment>,
 ) -> ApiResult<(StatusCode, Json<registry::Equipment>)> {
-    need(&p, &[Capability::ManageEquipment])?;
+    p.require(Capability::ManageEquipment)?;
     let s = Scope::of(&p);
     let txn = st.db.begin_write().await?;
     let e = registry::create_equipment(&txn, &s, &n).await?;
@@ -277,7 +267,7 @@ async fn set_status(
     ApiPath(id): ApiPath<i64>,
     ApiJson(r): ApiJson<StatusReq>,
 ) -> ApiResult<Json<registry::Equipment>> {
-    need(&p, &[Capability::ManageEquipment])?;
+    p.require(Capability::ManageEquipment)?;
     let to = EquipmentStatus::parse(&r.status).ok_or_else(|| {
         AppError::validation("status", "registered, in_use, suspended or scrapped")
     })?;
@@ -394,7 +384,7 @@ async fn import_csv(
     ApiUser(p): ApiUser,
     up: Upload,
 ) -> ApiResult<(StatusCode, Json<Imported>)> {
-    need(&p, &[Capability::ManageEquipment])?;
+    p.require(Capability::ManageEquipment)?;
     let format = if registry::is_xlsx(&up.bytes) {
         "xlsx"
     } else {
@@ -435,7 +425,7 @@ async fn create_company(
     ApiUser(p): ApiUser,
     ApiJson(n): ApiJson<NewCompany>,
 ) -> ApiResult<(StatusCode, Json<registry::Company>)> {
-    need(&p, &[Capability::ManageEquipment])?;
+    p.require(Capability::ManageEquipment)?;
     let txn = st.db.begin_write().await?;
     let c = registry::create_company(&txn, p.city_id, &n).await?;
     crate::enterprise::link_company(
@@ -482,7 +472,7 @@ async fn update_cycle(
     ApiPath(id): ApiPath<i64>,
     ApiJson(r): ApiJson<registry::CycleEdit>,
 ) -> ApiResult<Json<Vec<registry::Cycle>>> {
-    need(&p, &[Capability::ManageEquipment])?;
+    p.require(Capability::ManageEquipment)?;
     if !city_wide(&p) {
         return Err(AppError::Forbidden.into());
     }
@@ -522,10 +512,7 @@ async fn set_timers(
     ApiUser(p): ApiUser,
     ApiJson(r): ApiJson<TimersReq>,
 ) -> ApiResult<Json<Timers>> {
-    need(
-        &p,
-        &[Capability::ManageEquipment, Capability::DispatchIncidents],
-    )?;
+    p.require_any(&[Capability::ManageEquipment, Capability::DispatchIncidents])?;
     if !p.scope.contains(p.city_id, &r.region_code) {
         return Err(AppError::NotFound("region".into()).into());
     }
@@ -559,7 +546,7 @@ async fn record_inspection(
     ApiPath(id): ApiPath<i64>,
     ApiJson(n): ApiJson<NewInspection>,
 ) -> ApiResult<(StatusCode, Json<registry::Inspection>)> {
-    need(&p, &[Capability::RecordInspections])?;
+    p.require(Capability::RecordInspections)?;
     let txn = st.db.begin_write().await?;
     let i = registry::record_inspection(&txn, &Scope::of(&p), id, &n).await?;
     audit::record(
@@ -602,7 +589,7 @@ async fn rectify(
     ApiPath(id): ApiPath<i64>,
     ApiJson(r): ApiJson<RectifyReq>,
 ) -> ApiResult<Json<registry::Inspection>> {
-    need(&p, &[Capability::RecordInspections])?;
+    p.require(Capability::RecordInspections)?;
     let txn = st.db.begin_write().await?;
     let i = registry::close_rectification(&txn, &Scope::of(&p), id, r.rectified_on).await?;
     audit::record(
@@ -627,7 +614,7 @@ async fn record_maintenance(
     ApiPath(id): ApiPath<i64>,
     ApiJson(n): ApiJson<NewMaintenance>,
 ) -> ApiResult<(StatusCode, Json<registry::Maintenance>)> {
-    need(&p, &[Capability::RecordMaintenance])?;
+    p.require(Capability::RecordMaintenance)?;
     let txn = st.db.begin_write().await?;
     let m = registry::record_maintenance(&txn, &Scope::of(&p), id, &n).await?;
     audit::record(
@@ -690,7 +677,7 @@ async fn create_incident(
     headers: HeaderMap,
     ApiJson(n): ApiJson<NewIncident>,
 ) -> ApiResult<Response> {
-    need(&p, &[Capability::DispatchIncidents])?;
+    p.require(Capability::DispatchIncidents)?;
     let key = headers
         .get("idempotency-key")
         .map(|v| {
@@ -766,10 +753,7 @@ async fn transition(
     headers: HeaderMap,
     ApiJson(mut r): ApiJson<TransitionReq>,
 ) -> ApiResult<Json<incidents::Incident>> {
-    need(
-        &p,
-        &[Capability::DispatchIncidents, Capability::RespondIncidents],
-    )?;
+    p.require_any(&[Capability::DispatchIncidents, Capability::RespondIncidents])?;
     if let Some(v) = if_match_version(&headers)? {
         match r.version {
             Some(b) if b != v => {
@@ -822,7 +806,7 @@ async fn iot_alarms(
     ApiUser(p): ApiUser,
     ApiJson(v): ApiJson<serde_json::Value>,
 ) -> ApiResult<Json<Vec<incidents::AlarmOutcome>>> {
-    need(&p, &[Capability::DispatchIncidents])?;
+    p.require(Capability::DispatchIncidents)?;
     let frames: Vec<AlarmFrame> = match v {
         serde_json::Value::Array(_) => {
             serde_json::from_value(v).map_err(|e| AppError::validation("body", e.to_string()))?

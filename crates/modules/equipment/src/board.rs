@@ -210,9 +210,7 @@ pub async fn board_stream(
     lang: ReqLang,
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
-    if !api::can_view(&p) {
-        return Err(AppError::Forbidden.into());
-    }
+    p.require_any(&api::VIEW_CAPS)?;
     let streams = LiveStreams::of(&st);
     let Some(permit) = streams.acquire(p.city_id, p.user_id) else {
         return Ok(problem_response(&AppError::RateLimited(RETRY_AFTER_SECS)));

@@ -57,11 +57,8 @@ pub fn routes() -> Router<AppState> {
 type PageResult = Result<Response, PageError>;
 
 fn scope(p: &Principal) -> Result<Scope, PageError> {
-    if api::can_view(p) {
-        Ok(Scope::of(p))
-    } else {
-        Err(PageError(AppError::Forbidden))
-    }
+    p.require_any(&api::VIEW_CAPS)?;
+    Ok(Scope::of(p))
 }
 
 fn d(x: Option<chrono::NaiveDate>) -> String {
@@ -320,9 +317,7 @@ async fn inspection_submit(
     Path(id): Path<i64>,
     Form(f): Form<InspectionForm>,
 ) -> PageResult {
-    if !p.can(Capability::RecordInspections) {
-        return Err(AppError::Forbidden.into());
-    }
+    p.require(Capability::RecordInspections)?;
     let on = chrono::NaiveDate::parse_from_str(&f.inspected_on, "%Y-%m-%d")
         .map_err(|_| AppError::validation("inspected_on", "YYYY-MM-DD"))?;
     let n = registry::NewInspection {
@@ -365,9 +360,7 @@ async fn maintenance_submit(
     Path(id): Path<i64>,
     Form(f): Form<MaintenanceForm>,
 ) -> PageResult {
-    if !p.can(Capability::RecordMaintenance) {
-        return Err(AppError::Forbidden.into());
-    }
+    p.require(Capability::RecordMaintenance)?;
     let on = chrono::NaiveDate::parse_from_str(&f.done_on, "%Y-%m-%d")
         .map_err(|_| AppError::validation("done_on", "YYYY-MM-DD"))?;
     let n = registry::NewMaintenance {
@@ -421,9 +414,7 @@ async fn intake_page(
     csrf: CsrfToken,
     Query(q): Query<IntakeQuery>,
 ) -> PageResult {
-    if !p.can(Capability::DispatchIncidents) {
-        return Err(AppError::Forbidden.into());
-    }
+    p.require(Capability::DispatchIncidents)?;
     let s = Scope::of(&p);
     let text = q.q.clone().unwrap_or_default().trim().to_string();
     let mut results = Vec::new();
@@ -493,9 +484,7 @@ async fn intake_submit(
     PageUser(p): PageUser,
     Form(f): Form<IntakeForm>,
 ) -> PageResult {
-    if !p.can(Capability::DispatchIncidents) {
-        return Err(AppError::Forbidden.into());
-    }
+    p.require(Capability::DispatchIncidents)?;
     let n = NewIncident {
         rescue_code: f.rescue_code.clone(),
         channel: f.channel,
@@ -623,9 +612,7 @@ async fn board_page(
     lang: ReqLang,
     csrf: CsrfToken,
 ) -> PageResult {
-    if !p.can(Capability::DispatchIncidents) {
-        return Err(AppError::Forbidden.into());
-    }
+    p.require(Capability::DispatchIncidents)?;
     let (rows, iot) = board_rows(&st, &p, lang).await?;
     let ctx = page_ctx(
         &st,
@@ -746,9 +733,7 @@ async fn transition_submit(
     Path(id): Path<i64>,
     Form(f): Form<TransitionForm>,
 ) -> PageResult {
-    if !(p.can(Capability::DispatchIncidents) || p.can(Capability::RespondIncidents)) {
-        return Err(AppError::Forbidden.into());
-    }
+    p.require_any(&[Capability::DispatchIncidents, Capability::RespondIncidents])?;
     let req = TransitionReq {
         to: f.to,
         version: Some(f.version),
@@ -801,9 +786,7 @@ async fn jobs_page(
     csrf: CsrfToken,
     Query(m): Query<Msg>,
 ) -> PageResult {
-    if !(p.can(Capability::RespondIncidents)) {
-        return Err(AppError::Forbidden.into());
-    }
+    p.require(Capability::RespondIncidents)?;
     let s = Scope::of(&p);
     let mut list = incidents::list(&st.db, &s, &IncidentFilter::default()).await?;
     list.retain(|i| !matches!(i.state.as_str(), "received" | "located" | "reassured"));
