@@ -10,7 +10,7 @@ use crate::db::BeginWrite;
 use crate::entity::{api_token, region, user};
 use crate::store::users::{NewUser, UserView};
 use crate::store::{self, StoreError};
-use sea_orm::{DatabaseConnection, TransactionTrait};
+use sea_orm::DatabaseConnection;
 use serde_json::json;
 
 fn view(u: &user::Model) -> serde_json::Value {

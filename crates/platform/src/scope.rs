@@ -173,13 +173,19 @@ mod tests {
         assert!(s.admits(CityId(7), "990102", Some(3), None));
         assert!(!s.admits(CityId(7), "990102", Some(4), None));
         let mut v = Vec::new();
-        assert!(s.clause("e", EQUIPMENT, &mut v).ends_with(" AND e.company_id = ?"));
+        assert!(
+            s.clause("e", EQUIPMENT, &mut v)
+                .ends_with(" AND e.company_id = ?")
+        );
         assert_eq!(v.last(), Some(&Value::from(3_i64)));
 
         let none = Scope::of(&principal(Role::Maintainer, None, None));
         assert_eq!(none.owner, Owner::Nobody);
         assert!(!none.admits(CityId(7), "990102", None, None));
-        assert!(none.clause("e", EQUIPMENT, &mut Vec::new()).ends_with(" AND 1 = 0"));
+        assert!(
+            none.clause("e", EQUIPMENT, &mut Vec::new())
+                .ends_with(" AND 1 = 0")
+        );
     }
 
     #[test]
@@ -190,7 +196,10 @@ mod tests {
             company: Some("company_id"),
             enterprise: None,
         };
-        assert!(s.clause("e", no_enterprise, &mut Vec::new()).ends_with(" AND 1 = 0"));
+        assert!(
+            s.clause("e", no_enterprise, &mut Vec::new())
+                .ends_with(" AND 1 = 0")
+        );
     }
 
     #[test]

@@ -16,13 +16,12 @@ use crate::api;
 use crate::incidents::{self, Incident, IncidentFilter};
 use crate::pages::{board_json, incident_row};
 use crate::registry::Scope;
-use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use qcity_platform::web::error::problem_response;
 use qcity_platform::web::live::{self, LiveStreams, StreamPermit};
-use qcity_platform::web::{AppError, AppState, PageError, PageUser, ReqLang};
+use qcity_platform::web::{AppError, AppState, Page, PageError, ReqLang};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -205,9 +204,9 @@ fn interval_after(period: Duration) -> Interval {
 /// `GET /app/equipment/board/stream`: the open incidents in the caller's scope whenever they
 /// change.
 pub async fn board_stream(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
-    lang: ReqLang,
+    Page {
+        st, user: p, lang, ..
+    }: Page,
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
     p.require_any(&api::VIEW_CAPS)?;

@@ -7,7 +7,7 @@ use crate::incidents::{self, Incident, IncidentFilter, IntakeOpts, NewIncident, 
 use crate::registry::{self, Equipment, EquipmentFilter, Scope};
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Form, Path, Query};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
@@ -15,7 +15,7 @@ use qcity_platform::audit::Actor;
 use qcity_platform::auth::{Capability, Principal};
 use qcity_platform::db::BeginWrite;
 use qcity_platform::web::render::{embed_json, page_ctx, render};
-use qcity_platform::web::{AppError, AppState, CsrfToken, PageCtx, PageError, PageUser, ReqLang};
+use qcity_platform::web::{AppError, AppState, Page, PageCtx, PageError, ReqLang};
 use serde::{Deserialize, Serialize};
 
 mod oversight;
@@ -184,10 +184,12 @@ fn qs(f: &EquipmentFilter) -> String {
 }
 
 async fn registry_page(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
-    lang: ReqLang,
-    csrf: CsrfToken,
+    Page {
+        st,
+        user: p,
+        lang,
+        csrf,
+    }: Page,
     Query(mut f): Query<EquipmentFilter>,
 ) -> PageResult {
     let s = scope(&p)?;
@@ -245,10 +247,12 @@ struct Msg {
 }
 
 async fn detail_page(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
-    lang: ReqLang,
-    csrf: CsrfToken,
+    Page {
+        st,
+        user: p,
+        lang,
+        csrf,
+    }: Page,
     Path(id): Path<i64>,
     Query(m): Query<Msg>,
 ) -> PageResult {
@@ -312,8 +316,7 @@ struct InspectionForm {
 }
 
 async fn inspection_submit(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
+    Page { st, user: p, .. }: Page,
     Path(id): Path<i64>,
     Form(f): Form<InspectionForm>,
 ) -> PageResult {
@@ -355,8 +358,7 @@ struct MaintenanceForm {
 }
 
 async fn maintenance_submit(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
+    Page { st, user: p, .. }: Page,
     Path(id): Path<i64>,
     Form(f): Form<MaintenanceForm>,
 ) -> PageResult {
@@ -408,10 +410,12 @@ struct IntakeQuery {
 }
 
 async fn intake_page(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
-    lang: ReqLang,
-    csrf: CsrfToken,
+    Page {
+        st,
+        user: p,
+        lang,
+        csrf,
+    }: Page,
     Query(q): Query<IntakeQuery>,
 ) -> PageResult {
     p.require(Capability::DispatchIncidents)?;
@@ -479,11 +483,7 @@ struct IntakeForm {
     idem: String,
 }
 
-async fn intake_submit(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
-    Form(f): Form<IntakeForm>,
-) -> PageResult {
+async fn intake_submit(Page { st, user: p, .. }: Page, Form(f): Form<IntakeForm>) -> PageResult {
     p.require(Capability::DispatchIncidents)?;
     let n = NewIncident {
         rescue_code: f.rescue_code.clone(),
@@ -607,10 +607,12 @@ async fn board_rows(
 }
 
 async fn board_page(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
-    lang: ReqLang,
-    csrf: CsrfToken,
+    Page {
+        st,
+        user: p,
+        lang,
+        csrf,
+    }: Page,
 ) -> PageResult {
     p.require(Capability::DispatchIncidents)?;
     let (rows, iot) = board_rows(&st, &p, lang).await?;
@@ -641,10 +643,12 @@ struct IncidentTpl {
 }
 
 async fn incident_page(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
-    lang: ReqLang,
-    csrf: CsrfToken,
+    Page {
+        st,
+        user: p,
+        lang,
+        csrf,
+    }: Page,
     Path(id): Path<i64>,
     Query(m): Query<Msg>,
 ) -> PageResult {
@@ -728,8 +732,7 @@ struct TransitionForm {
 }
 
 async fn transition_submit(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
+    Page { st, user: p, .. }: Page,
     Path(id): Path<i64>,
     Form(f): Form<TransitionForm>,
 ) -> PageResult {
@@ -780,10 +783,12 @@ struct JobsTpl {
 }
 
 async fn jobs_page(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
-    lang: ReqLang,
-    csrf: CsrfToken,
+    Page {
+        st,
+        user: p,
+        lang,
+        csrf,
+    }: Page,
     Query(m): Query<Msg>,
 ) -> PageResult {
     p.require(Capability::RespondIncidents)?;

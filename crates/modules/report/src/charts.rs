@@ -469,7 +469,10 @@ mod tests {
         let line = SimpleChart {
             kind: Kind::Line,
             categories: vec!["2021".into(), "2022".into(), "2023".into(), "2024".into()],
-            series: vec![("满意度".into(), vec![Some(76.2), Some(77.9), None, Some(80.4)])],
+            series: vec![(
+                "满意度".into(),
+                vec![Some(76.2), Some(77.9), None, Some(80.4)],
+            )],
         };
         insta::assert_snapshot!("line", to_svg(&line, "Noto Sans CJK SC"));
     }

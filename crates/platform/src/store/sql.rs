@@ -6,7 +6,9 @@
 //! dollar-quoted bodies (`$$ ? $$`); `??` stands for PostgreSQL's own `?` operator (a jsonb key
 //! test), written once, never a placeholder.
 
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, ExecResult, QueryResult, SqlErr, Statement, Value};
+use sea_orm::{
+    ConnectionTrait, DbBackend, DbErr, ExecResult, QueryResult, SqlErr, Statement, Value,
+};
 
 /// The statement for `sql` (with `?` placeholders) on `db`'s backend.
 pub fn stmt(db: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> Statement {
@@ -27,7 +29,8 @@ pub fn numbered(sql: &str) -> String {
     let mut n = 0;
     let mut i = 0;
     // Copies `sql[from..to]` unchanged.
-    let copy = |out: &mut String, from: usize, to: usize| out.push_str(&sql[from..to.min(sql.len())]);
+    let copy =
+        |out: &mut String, from: usize, to: usize| out.push_str(&sql[from..to.min(sql.len())]);
     while i < b.len() {
         match b[i] {
             b'?' if b.get(i + 1) == Some(&b'?') => {
@@ -72,7 +75,9 @@ pub fn numbered(sql: &str) -> String {
                     .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
                     .map(|k| i + 1 + k);
                 match tag_end {
-                    Some(t) if b[t] == b'$' && !b[i + 1..t].first().is_some_and(u8::is_ascii_digit) => {
+                    Some(t)
+                        if b[t] == b'$' && !b[i + 1..t].first().is_some_and(u8::is_ascii_digit) =>
+                    {
                         let tag = &sql[i..=t];
                         let end = sql[t + 1..]
                             .find(tag)
@@ -205,7 +210,10 @@ mod tests {
             "SELECT 'why?', 'it''s ?', \"q?\" FROM t WHERE x = $1 -- and ?\nAND y = $2"
         );
         assert_eq!(numbered("/* ? */ SELECT ?"), "/* ? */ SELECT $1");
-        assert_eq!(numbered("SELECT $$ ? $$, $f$?$f$, ?"), "SELECT $$ ? $$, $f$?$f$, $1");
+        assert_eq!(
+            numbered("SELECT $$ ? $$, $f$?$f$, ?"),
+            "SELECT $$ ? $$, $f$?$f$, $1"
+        );
     }
 
     #[test]

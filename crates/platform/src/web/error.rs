@@ -295,8 +295,14 @@ mod problem_snapshots {
             ("unauthenticated", AppError::Unauthenticated),
             ("forbidden", AppError::Forbidden),
             ("not_found", AppError::NotFound("survey wave".into())),
-            ("validation", AppError::validation("credit_code", "check character does not match")),
-            ("conflict", AppError::Conflict("an enterprise with this credit code exists".into())),
+            (
+                "validation",
+                AppError::validation("credit_code", "check character does not match"),
+            ),
+            (
+                "conflict",
+                AppError::Conflict("an enterprise with this credit code exists".into()),
+            ),
             (
                 "conflict_code",
                 AppError::ConflictCode {
@@ -317,7 +323,10 @@ mod problem_snapshots {
             ("rate_limited", AppError::RateLimited(30)),
             ("payload_too_large", AppError::PayloadTooLarge(1024)),
             ("storage_full", AppError::StorageFull),
-            ("internal_hides_its_detail", AppError::Internal("password=hunter2 at db.rs:1".into())),
+            (
+                "internal_hides_its_detail",
+                AppError::Internal("password=hunter2 at db.rs:1".into()),
+            ),
             (
                 "upload_row",
                 AppError::Upload(
@@ -329,7 +338,12 @@ mod problem_snapshots {
             ),
             (
                 "upload_too_large",
-                AppError::Upload(UploadError::too_large(UploadErrorKind::TooLarge, "file", 9_000_000, 8_000_000)),
+                AppError::Upload(UploadError::too_large(
+                    UploadErrorKind::TooLarge,
+                    "file",
+                    9_000_000,
+                    8_000_000,
+                )),
             ),
         ];
         for (name, e) in cases {

@@ -32,10 +32,12 @@ struct DueQuery {
 }
 
 async fn inspections_page(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
-    lang: ReqLang,
-    csrf: CsrfToken,
+    Page {
+        st,
+        user: p,
+        lang,
+        csrf,
+    }: Page,
     Query(q): Query<DueQuery>,
 ) -> PageResult {
     let s = scope(&p)?;
@@ -90,10 +92,12 @@ struct RegionQuery {
 }
 
 async fn risk_page(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
-    lang: ReqLang,
-    csrf: CsrfToken,
+    Page {
+        st,
+        user: p,
+        lang,
+        csrf,
+    }: Page,
     Query(q): Query<RegionQuery>,
 ) -> PageResult {
     let s = scope(&p)?;
@@ -174,10 +178,12 @@ struct KpiTpl {
 }
 
 async fn kpi_page(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
-    lang: ReqLang,
-    csrf: CsrfToken,
+    Page {
+        st,
+        user: p,
+        lang,
+        csrf,
+    }: Page,
     Query(q): Query<KpiQuery>,
 ) -> PageResult {
     let s = scope(&p)?;
@@ -276,9 +282,9 @@ async fn kpi_page(
 }
 
 async fn kpi_export(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
-    lang: ReqLang,
+    Page {
+        st, user: p, lang, ..
+    }: Page,
     Query(q): Query<KpiQuery>,
 ) -> PageResult {
     let s = scope(&p)?;

@@ -1,9 +1,8 @@
 //! The region tree (districts, streets, communities) and renaming a region.
 
 use super::{Flash, flash_err};
-use crate::audit::{self, Actor};
+use crate::audit::Actor;
 use crate::auth::Capability;
-use crate::db::BeginWrite;
 use crate::store::{self, regions::RegionView};
 use crate::web::error::PageError;
 use crate::web::extract::Page;

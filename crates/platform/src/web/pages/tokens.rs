@@ -1,9 +1,8 @@
 //! API tokens: list, create (shown once), revoke.
 
 use super::{Flash, flash_err};
-use crate::audit::{self, Actor};
-use crate::auth::{Capability, Principal, token};
-use crate::db::BeginWrite;
+use crate::audit::Actor;
+use crate::auth::{Capability, Principal};
 use crate::entity::api_token;
 use crate::store::{self};
 use crate::web::error::{AppError, PageError};

@@ -1,9 +1,8 @@
 //! User administration: create, disable, enable, reset password.
 
 use super::{Flash, flash_err};
-use crate::audit::{self, Actor};
+use crate::audit::Actor;
 use crate::auth::{Capability, Principal, Role, password};
-use crate::db::BeginWrite;
 use crate::store::{
     self,
     users::{NewUser, UserView, Username},
