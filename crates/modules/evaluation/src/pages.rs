@@ -61,22 +61,6 @@ pub fn routes() -> Router<AppState> {
         .route("/app/evaluation/runs/{id}/status", get(run_status))
 }
 
-fn need(p: &Principal, cap: Capability) -> Result<(), PageError> {
-    if p.can(cap) {
-        Ok(())
-    } else {
-        Err(PageError(AppError::Forbidden))
-    }
-}
-
-fn view(p: &Principal) -> Result<(), PageError> {
-    if p.can(Capability::ViewAll) || p.can(Capability::EnterData) {
-        Ok(())
-    } else {
-        Err(PageError(AppError::Forbidden))
-    }
-}
-
 #[derive(Deserialize, Default)]
 struct Flash {
     msg: Option<String>,
@@ -121,7 +105,7 @@ async fn home(
     csrf: CsrfToken,
     Query(fl): Query<Flash>,
 ) -> Result<Html<String>, PageError> {
-    view(&p)?;
+    p.require_any(crate::READERS)?;
     let ctx = page_ctx(&st, &p, lang, &csrf, "/app/evaluation", "evaluation-title").await?;
     let t = lang.tr();
     let frameworks = store::list_frameworks(&st.db, p.city_id).await?;
@@ -163,7 +147,7 @@ async fn install(
     PageUser(p): PageUser,
     Form(f): Form<InstallForm>,
 ) -> Result<Response, PageError> {
-    need(&p, Capability::EditFrameworks)?;
+    p.require(Capability::EditFrameworks)?;
     Ok(
         match store::install_catalogue(&st.db, p.city_id, &Actor::from(&p), &f.catalogue).await {
             Ok(fw) => {
@@ -196,7 +180,7 @@ async fn framework_page(
     Path(id): Path<i64>,
     Query(fl): Query<Flash>,
 ) -> Result<Html<String>, PageError> {
-    view(&p)?;
+    p.require_any(crate::READERS)?;
     let fw = store::framework_view(&st.db, p.city_id, id).await?;
     let ctx = page_ctx(
         &st,
@@ -262,7 +246,7 @@ async fn passport_save(
     Path((id, code)): Path<(i64, String)>,
     Form(f): Form<PassportForm>,
 ) -> Result<Response, PageError> {
-    need(&p, Capability::EditFrameworks)?;
+    p.require(Capability::EditFrameworks)?;
     let back = format!("/app/evaluation/frameworks/{id}");
     let parsed = (|| -> Result<PassportPatch, AppError> {
         Ok(PassportPatch {
@@ -349,7 +333,7 @@ async fn render_structure(
     msg: String,
     err: String,
 ) -> Result<Html<String>, PageError> {
-    view(p)?;
+    p.require_any(crate::READERS)?;
     let fw = store::framework_view(&st.db, p.city_id, id).await?;
     let ctx = page_ctx(
         st,
@@ -494,7 +478,7 @@ async fn structure_add(
     Path(id): Path<i64>,
     Form(f): Form<NodeForm>,
 ) -> Result<Response, PageError> {
-    need(&p, Capability::EditFrameworks)?;
+    p.require(Capability::EditFrameworks)?;
     let outcome = async {
         let input = nodes::NewNode {
             parent: f.parent.clone(),
@@ -534,7 +518,7 @@ async fn structure_change(
     Path((id, code)): Path<(i64, String)>,
     Form(f): Form<NodeForm>,
 ) -> Result<Response, PageError> {
-    need(&p, Capability::EditFrameworks)?;
+    p.require(Capability::EditFrameworks)?;
     let outcome = async {
         match f.op.as_str() {
             "delete" => nodes::delete_node(&st.db, &p, id, &code).await.map(|_| ()),
@@ -599,7 +583,7 @@ async fn render_rules(
     msg: String,
     err: String,
 ) -> Result<Html<String>, PageError> {
-    view(p)?;
+    p.require_any(crate::READERS)?;
     let fw = store::framework_view(&st.db, p.city_id, id).await?;
     let ctx = page_ctx(
         st,
@@ -747,7 +731,7 @@ async fn rule_create(
     Path(id): Path<i64>,
     Form(f): Form<RuleForm>,
 ) -> Result<Response, PageError> {
-    need(&p, Capability::EditFrameworks)?;
+    p.require(Capability::EditFrameworks)?;
     let outcome = async {
         let input = NewRule {
             indicator: Some(if f.scope == "default" {
@@ -776,7 +760,7 @@ async fn rule_change(
     Path((id, rule_id)): Path<(i64, i64)>,
     Form(f): Form<RuleForm>,
 ) -> Result<Response, PageError> {
-    need(&p, Capability::EditFrameworks)?;
+    p.require(Capability::EditFrameworks)?;
     let outcome = async {
         match f.op.as_str() {
             "delete" => rules::delete_rule(&st.db, &p, id, rule_id).await,
@@ -871,7 +855,7 @@ async fn entry_page(
     csrf: CsrfToken,
     Query(q): Query<EntryQuery>,
 ) -> Result<Html<String>, PageError> {
-    view(&p)?;
+    p.require_any(crate::READERS)?;
     let ctx = page_ctx(
         &st,
         &p,
@@ -1169,7 +1153,7 @@ async fn import_page(
     csrf: CsrfToken,
     Query(q): Query<FwQuery>,
 ) -> Result<Html<String>, PageError> {
-    need(&p, Capability::EnterData)?;
+    p.require(Capability::EnterData)?;
     let ctx = page_ctx(
         &st,
         &p,
@@ -1200,7 +1184,7 @@ async fn import_upload(
     csrf: CsrfToken,
     up: Upload,
 ) -> Result<Html<String>, PageError> {
-    need(&p, Capability::EnterData)?;
+    p.require(Capability::EnterData)?;
     let parts = import::multipart_parts(&up.content_type, &up.bytes);
     let field = |n: &str| {
         parts
@@ -1273,7 +1257,7 @@ async fn template_download(
     PageUser(p): PageUser,
     Query(q): Query<FwQuery>,
 ) -> Result<Response, PageError> {
-    view(&p)?;
+    p.require_any(crate::READERS)?;
     let id = q
         .framework_id
         .ok_or_else(|| AppError::validation("framework_id", "missing"))?;
@@ -1314,7 +1298,7 @@ async fn completeness_page(
     csrf: CsrfToken,
     Query(q): Query<EntryQuery>,
 ) -> Result<Html<String>, PageError> {
-    view(&p)?;
+    p.require_any(crate::READERS)?;
     let ctx = page_ctx(
         &st,
         &p,
@@ -1389,7 +1373,7 @@ async fn feeds_pull(
     PageUser(p): PageUser,
     Form(f): Form<FeedForm>,
 ) -> Result<Response, PageError> {
-    need(&p, Capability::ApproveData)?;
+    p.require(Capability::ApproveData)?;
     let rep = store::pull_feeds(&st.db, &st.modules, &p, f.framework_id, f.year)
         .await
         .map_err(AppError::from)?;
@@ -1435,7 +1419,7 @@ async fn runs_page(
     csrf: CsrfToken,
     Query(q): Query<EntryQuery>,
 ) -> Result<Html<String>, PageError> {
-    view(&p)?;
+    p.require_any(crate::READERS)?;
     let ctx = page_ctx(
         &st,
         &p,
@@ -1479,7 +1463,7 @@ async fn run_start(
     PageUser(p): PageUser,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
-    need(&p, Capability::RunIndex)?;
+    p.require(Capability::RunIndex)?;
     let get = |k: &str| {
         fields
             .iter()
@@ -1562,7 +1546,7 @@ async fn run_page(
     Path(id): Path<i64>,
     Query(q): Query<RunQuery>,
 ) -> Result<Html<String>, PageError> {
-    view(&p)?;
+    p.require_any(crate::READERS)?;
     let m = runs::get_run(&st.db, p.city_id, id)
         .await
         .map_err(AppError::from)?;

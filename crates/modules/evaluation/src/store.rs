@@ -57,6 +57,12 @@ impl From<qcity_platform::store::StoreError> for EvalError {
     }
 }
 
+impl From<qcity_platform::auth::Forbidden> for EvalError {
+    fn from(_: qcity_platform::auth::Forbidden) -> Self {
+        EvalError::Forbidden
+    }
+}
+
 impl From<EvalError> for AppError {
     fn from(e: EvalError) -> Self {
         match e {
@@ -77,14 +83,6 @@ pub const SUBMITTED: &str = "submitted";
 pub const APPROVED: &str = "approved";
 pub const PUBLISHED: &str = "published";
 pub const STATUSES: [&str; 4] = [DRAFT, SUBMITTED, APPROVED, PUBLISHED];
-
-fn require(p: &Principal, cap: Capability) -> Result<()> {
-    if p.can(cap) {
-        Ok(())
-    } else {
-        Err(EvalError::Forbidden)
-    }
-}
 
 fn actor_json<T: Serialize>(v: &T) -> Option<serde_json::Value> {
     serde_json::to_value(v).ok()
@@ -426,7 +424,7 @@ pub async fn update_passport(
     code: &str,
     patch: PassportPatch,
 ) -> Result<node::Model> {
-    require(p, Capability::EditFrameworks)?;
+    p.require(Capability::EditFrameworks)?;
     let before = node::Entity::find_by_id((p.city_id, framework_id, code.to_string()))
         .one(db)
         .await?
@@ -710,7 +708,7 @@ pub async fn save_value(
     v: &ValueInput,
     origin: &str,
 ) -> Result<(value::Model, Vec<Warning>)> {
-    require(p, Capability::EnterData)?;
+    p.require(Capability::EnterData)?;
     qcity_platform::store::regions::get_visible(db, &p.scope, &v.region_code)
         .await
         .map_err(|_| EvalError::NotFound(format!("region {}", v.region_code)))?;
@@ -961,7 +959,7 @@ pub async fn transition(
             DRAFT,
         ),
     };
-    require(p, cap)?;
+    p.require(cap)?;
     if !from.contains(&old.status.as_str()) {
         return Err(EvalError::Conflict(format!(
             "cannot {} a value that is {} (needs {})",
@@ -1157,7 +1155,7 @@ pub async fn pull_feeds(
     framework_id: i64,
     year: i32,
 ) -> Result<FeedReport> {
-    require(p, Capability::ApproveData)?;
+    p.require(Capability::ApproveData)?;
     let ns = nodes(db, p.city_id, framework_id).await?;
     let conn = db.begin_write().await?;
     let mut rep = FeedReport {
