@@ -79,14 +79,6 @@ pub fn routes() -> Router<AppState> {
 )]
 pub struct EvalApi;
 
-fn forbid_unless(p: &Principal, cap: Capability) -> Result<(), ApiError> {
-    if p.can(cap) {
-        Ok(())
-    } else {
-        Err(ApiError(AppError::Forbidden))
-    }
-}
-
 /// A built-in catalogue framework.
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct CatalogueEntry {
@@ -126,7 +118,7 @@ async fn frameworks(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
 ) -> Result<Json<Vec<FrameworkView>>, ApiError> {
-    reader(&p)?;
+    p.require_any(crate::READERS)?;
     Ok(Json(store::list_frameworks(&st.db, p.city_id).await?))
 }
 
@@ -143,7 +135,7 @@ async fn install(
     ApiUser(p): ApiUser,
     ApiJson(b): ApiJson<InstallBody>,
 ) -> Result<Response, ApiError> {
-    forbid_unless(&p, Capability::EditFrameworks)?;
+    p.require(Capability::EditFrameworks)?;
     let fw = store::install_catalogue(&st.db, p.city_id, &Actor::from(&p), &b.catalogue).await?;
     let view = store::list_frameworks(&st.db, p.city_id)
         .await?
@@ -166,7 +158,7 @@ async fn framework(
     ApiUser(p): ApiUser,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<FrameworkDetail>, ApiError> {
-    reader(&p)?;
+    p.require_any(crate::READERS)?;
     let fw = store::framework_view(&st.db, p.city_id, id).await?;
     let nodes = store::nodes(&st.db, p.city_id, id)
         .await?
@@ -209,7 +201,7 @@ async fn nodes_list(
     ApiUser(p): ApiUser,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<NodeTree>, ApiError> {
-    reader(&p)?;
+    p.require_any(crate::READERS)?;
     Ok(Json(nodes::tree(&st.db, &p, id).await?))
 }
 
@@ -232,7 +224,7 @@ async fn node_get(
     ApiUser(p): ApiUser,
     ApiPath((id, code)): ApiPath<(i64, String)>,
 ) -> Result<Json<NodeView>, ApiError> {
-    reader(&p)?;
+    p.require_any(crate::READERS)?;
     let m = nodes::get_node(&st.db, &p, id, &code).await?;
     Ok(Json(NodeView::from(&m)))
 }
@@ -292,7 +284,7 @@ async fn rules_list(
     ApiPath(id): ApiPath<i64>,
     ApiQuery(q): ApiQuery<RuleQuery>,
 ) -> Result<Json<Vec<RuleView>>, ApiError> {
-    reader(&p)?;
+    p.require_any(crate::READERS)?;
     Ok(Json(
         rules::list_rules(&st.db, &p, id, q.indicator.as_deref())
             .await?
@@ -321,7 +313,7 @@ async fn rule_get(
     ApiUser(p): ApiUser,
     ApiPath((id, rule_id)): ApiPath<(i64, i64)>,
 ) -> Result<Json<RuleView>, ApiError> {
-    reader(&p)?;
+    p.require_any(crate::READERS)?;
     let m = rules::get_rule(&st.db, &p, id, rule_id).await?;
     Ok(Json(RuleView::from(&m)))
 }
@@ -347,15 +339,6 @@ async fn rule_delete(
 ) -> Result<StatusCode, ApiError> {
     rules::delete_rule(&st.db, &p, id, rule_id).await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// Who may read frameworks and their rules.
-fn reader(p: &Principal) -> Result<(), ApiError> {
-    if p.can(Capability::ViewAll) || p.can(Capability::EnterData) {
-        Ok(())
-    } else {
-        Err(ApiError(AppError::Forbidden))
-    }
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -397,7 +380,7 @@ async fn import_values(
     ApiQuery(q): ApiQuery<ImportQuery>,
     up: Upload,
 ) -> Result<Response, ApiError> {
-    forbid_unless(&p, Capability::EnterData)?;
+    p.require(Capability::EnterData)?;
     let (ct, body) = (up.content_type.as_str(), &up.bytes);
     let (name, bytes) = if ct.starts_with("multipart/form-data") {
         import::multipart_parts(ct, body)
@@ -444,7 +427,7 @@ async fn template(
     ApiPath(id): ApiPath<i64>,
     ApiQuery(q): ApiQuery<TemplateQuery>,
 ) -> Result<Response, ApiError> {
-    reader(&p)?;
+    p.require_any(crate::READERS)?;
     template_response(&st, &p, id, q.year, q.format.as_deref().unwrap_or("csv")).await
 }
 
@@ -514,7 +497,7 @@ async fn values(
     ApiUser(p): ApiUser,
     ApiQuery(f): ApiQuery<ValueFilter>,
 ) -> Result<Json<Vec<ValueView>>, ApiError> {
-    reader(&p)?;
+    p.require_any(crate::READERS)?;
     Ok(Json(
         store::list_values(&st.db, &p, &f)
             .await?
@@ -553,7 +536,7 @@ async fn value(
     ApiUser(p): ApiUser,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<ValueWithWarnings>, ApiError> {
-    reader(&p)?;
+    p.require_any(crate::READERS)?;
     let v = store::get_value(&st.db, &p, id).await?;
     let warnings = store::check_value(&st.db, p.city_id, &v).await?;
     Ok(Json(ValueWithWarnings {
@@ -606,7 +589,7 @@ async fn completeness(
     ApiUser(p): ApiUser,
     ApiQuery(q): ApiQuery<CompletenessQuery>,
 ) -> Result<Json<Completeness>, ApiError> {
-    reader(&p)?;
+    p.require_any(crate::READERS)?;
     Ok(Json(
         store::completeness(&st.db, &p, q.framework_id, q.year, &[]).await?,
     ))
@@ -654,7 +637,7 @@ async fn runs_list(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
 ) -> Result<Json<Vec<RunSummary>>, ApiError> {
-    reader(&p)?;
+    p.require_any(crate::READERS)?;
     Ok(Json(
         runs::list_runs(&st.db, p.city_id)
             .await?
@@ -711,7 +694,7 @@ async fn run_get(
     ApiUser(p): ApiUser,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<RunDetail>, ApiError> {
-    reader(&p)?;
+    p.require_any(crate::READERS)?;
     let m = runs::get_run(&st.db, p.city_id, id).await?;
     let results = m
         .results
@@ -738,7 +721,7 @@ async fn run_reproduce(
     ApiUser(p): ApiUser,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<Reproduced>, ApiError> {
-    forbid_unless(&p, Capability::RunIndex)?;
+    p.require(Capability::RunIndex)?;
     let (identical, _) = runs::reproduce(&st.db, &p, id).await?;
     Ok(Json(Reproduced { identical }))
 }

@@ -24,6 +24,9 @@ use qcity_platform::{DemoContext, Module, Tile};
 use sea_orm::DatabaseConnection;
 use utoipa::OpenApi;
 
+/// Who may read frameworks, their rules, values and results (the evaluation pages and API).
+pub(crate) const READERS: &[Capability] = &[Capability::ViewAll, Capability::EnterData];
+
 /// The evaluation module.
 pub struct EvaluationModule;
 

@@ -107,14 +107,6 @@ pub struct Deleted {
     pub rules: usize,
 }
 
-fn require_edit(p: &Principal) -> Result<()> {
-    if p.can(Capability::EditFrameworks) {
-        Ok(())
-    } else {
-        Err(EvalError::Forbidden)
-    }
-}
-
 /// A unique or foreign-key violation (a concurrent change got there first) as a conflict.
 fn constraint_conflict(e: sea_orm::DbErr, message: &str) -> EvalError {
     match e.sql_err() {
@@ -298,7 +290,7 @@ pub async fn create_node(
     framework_id: i64,
     n: &NewNode,
 ) -> Result<node::Model> {
-    require_edit(p)?;
+    p.require(Capability::EditFrameworks)?;
     store::get_framework(db, p.city_id, framework_id).await?;
     let code = parse_code(&n.code)?;
     let name_zh = check_name_zh(&n.name_zh)?;
@@ -421,7 +413,7 @@ pub async fn update_node(
     code: &str,
     patch: &NodePatch,
 ) -> Result<node::Model> {
-    require_edit(p)?;
+    p.require(Capability::EditFrameworks)?;
     let before = get_node(db, p, framework_id, code).await?;
     let mut am = before.clone().into_active_model();
     if let Some(v) = &patch.name_zh {
@@ -498,7 +490,7 @@ pub async fn delete_node(
     framework_id: i64,
     code: &str,
 ) -> Result<Deleted> {
-    require_edit(p)?;
+    p.require(Capability::EditFrameworks)?;
     let target = get_node(db, p, framework_id, code).await?;
     if target.parent_code.is_none() {
         return Err(EvalError::Conflict(format!(
@@ -597,7 +589,7 @@ pub async fn equalise(
     framework_id: i64,
     parent: &str,
 ) -> Result<Vec<node::Model>> {
-    require_edit(p)?;
+    p.require(Capability::EditFrameworks)?;
     get_node(db, p, framework_id, parent).await?;
     let kids: Vec<node::Model> = store::nodes(db, p.city_id, framework_id)
         .await?

@@ -91,14 +91,6 @@ where
     Option::<T>::deserialize(d).map(Some)
 }
 
-fn require_edit(p: &Principal) -> Result<()> {
-    if p.can(Capability::EditFrameworks) {
-        Ok(())
-    } else {
-        Err(EvalError::Forbidden)
-    }
-}
-
 /// Checks a rule's parameters against its kind.
 fn validate(kind: &str, min: Option<f64>, max: Option<f64>, threshold: Option<f64>) -> Result<()> {
     for (f, v) in [("min", min), ("max", max), ("threshold", threshold)] {
@@ -212,7 +204,7 @@ pub async fn create_rule(
     framework_id: i64,
     r: &NewRule,
 ) -> Result<rule::Model> {
-    require_edit(p)?;
+    p.require(Capability::EditFrameworks)?;
     store::get_framework(db, p.city_id, framework_id).await?;
     let code = r.indicator.as_deref().unwrap_or("").trim().to_string();
     if !code.is_empty() {
@@ -266,7 +258,7 @@ pub async fn update_rule(
     id: i64,
     patch: &RulePatch,
 ) -> Result<rule::Model> {
-    require_edit(p)?;
+    p.require(Capability::EditFrameworks)?;
     let before = get_rule(db, p, framework_id, id).await?;
     let min = patch.min.unwrap_or(before.min);
     let max = patch.max.unwrap_or(before.max);
@@ -303,7 +295,7 @@ pub async fn delete_rule(
     framework_id: i64,
     id: i64,
 ) -> Result<()> {
-    require_edit(p)?;
+    p.require(Capability::EditFrameworks)?;
     let before = get_rule(db, p, framework_id, id).await?;
     let txn = db.begin_write().await?;
     rule::Entity::delete_by_id((p.city_id, id))

@@ -422,9 +422,7 @@ pub async fn create_run(
     p: &Principal,
     req: &NewRun,
 ) -> Result<run::Model> {
-    if !p.can(Capability::RunIndex) {
-        return Err(EvalError::Forbidden);
-    }
+    p.require(Capability::RunIndex)?;
     let fw: framework::Model = store::get_framework(db, p.city_id, req.framework_id).await?;
     let mut years = req.years.clone();
     years.sort_unstable();

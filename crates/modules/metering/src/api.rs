@@ -133,10 +133,9 @@ pub fn view(p: &Principal) -> Result<Scope, AppError> {
     Scope::of(p).ok_or(AppError::Forbidden)
 }
 
+/// The scope of a principal that may manage metering (registers, checks, alerts), else 403.
 fn need_manage(p: &Principal) -> Result<Scope, AppError> {
-    if !p.can(Capability::ManageMetering) {
-        return Err(AppError::Forbidden);
-    }
+    p.require(Capability::ManageMetering)?;
     view(p)
 }
 

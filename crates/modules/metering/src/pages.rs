@@ -712,9 +712,7 @@ async fn meter_vee(
     Path(id): Path<i64>,
 ) -> PageResult {
     let s = scope(&p)?;
-    if !p.can(Capability::ManageMetering) {
-        return Err(PageError(AppError::Forbidden));
-    }
+    p.require(Capability::ManageMetering)?;
     let m = store::meter(&st.db, &s, id)
         .await?
         .ok_or_else(|| AppError::NotFound("meter".into()))?;
@@ -736,9 +734,7 @@ async fn meter_detect(
     Path(id): Path<i64>,
 ) -> PageResult {
     let s = scope(&p)?;
-    if !p.can(Capability::ManageMetering) {
-        return Err(PageError(AppError::Forbidden));
-    }
+    p.require(Capability::ManageMetering)?;
     let m = store::meter(&st.db, &s, id)
         .await?
         .ok_or_else(|| AppError::NotFound("meter".into()))?;
@@ -798,9 +794,7 @@ async fn alert_ack(
     Form(f): Form<AckForm>,
 ) -> PageResult {
     let s = scope(&p)?;
-    if !p.can(Capability::ManageMetering) {
-        return Err(PageError(AppError::Forbidden));
-    }
+    p.require(Capability::ManageMetering)?;
     analysis::ack_alert(&st.db, &s, &Actor::from(&p), &p.actor_name(), id, &f.note).await?;
     Ok(Redirect::to("/app/metering/alerts").into_response())
 }
@@ -813,9 +807,7 @@ async fn unit_hours(
     Form(f): Form<BTreeMap<String, String>>,
 ) -> PageResult {
     let s = scope(&p)?;
-    if !p.can(Capability::ManageMetering) {
-        return Err(PageError(AppError::Forbidden));
-    }
+    p.require(Capability::ManageMetering)?;
     let mut days = Vec::with_capacity(7);
     for i in 0..7 {
         let get = |k: &str| -> Result<u8, AppError> {

@@ -109,23 +109,6 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/survey/responses/{id}/decision", post(decide))
 }
 
-pub(crate) fn need(p: &Principal, cap: Capability) -> Result<(), AppError> {
-    if p.can(cap) {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden)
-    }
-}
-
-/// Who may read survey data at all.
-pub(crate) fn need_view(p: &Principal) -> Result<(), AppError> {
-    if p.can(Capability::ViewAll) || p.can(Capability::ManageSurvey) {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden)
-    }
-}
-
 /// Districts of a city: (code, zh, en).
 pub async fn city_districts(
     db: &impl ConnectionTrait,
@@ -170,7 +153,7 @@ pub(crate) async fn wave_for(
     p: &Principal,
     id: i64,
 ) -> Result<(Wave, store::Questionnaire), AppError> {
-    need_view(p)?;
+    p.require_any(crate::READERS)?;
     let w = store::get_wave_scoped(&st.db, &p.scope, id)
         .await?
         .ok_or_else(|| AppError::NotFound("wave".into()))?;
@@ -187,7 +170,7 @@ pub(crate) async fn wave_to_manage(
     p: &Principal,
     id: i64,
 ) -> Result<(Wave, store::Questionnaire), AppError> {
-    need(p, Capability::ManageSurvey)?;
+    p.require(Capability::ManageSurvey)?;
     let (w, q) = wave_for(st, p, id).await?;
     if !store::wave_manageable(&p.scope, p.city_id, &w.region_code) {
         return Err(AppError::Forbidden);
@@ -202,7 +185,7 @@ pub(crate) async fn need_questionnaire_edit(
     p: &Principal,
     questionnaire_id: i64,
 ) -> Result<(), AppError> {
-    need(p, Capability::ManageSurvey)?;
+    p.require(Capability::ManageSurvey)?;
     let regions = store::wave_regions_of_questionnaire(&st.db, p.city_id, questionnaire_id).await?;
     if regions
         .iter()
@@ -232,7 +215,7 @@ async fn list_questionnaires(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
 ) -> Result<Json<Value>, ApiError> {
-    need_view(&p)?;
+    p.require_any(crate::READERS)?;
     let qs = store::list_questionnaires(&st.db, p.city_id).await?;
     Ok(Json(json!({ "questionnaires": qs })))
 }
@@ -243,7 +226,7 @@ async fn create_questionnaire(
     ApiUser(p): ApiUser,
     ApiJson(def): ApiJson<QuestionnaireDef>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    need(&p, Capability::ManageSurvey)?;
+    p.require(Capability::ManageSurvey)?;
     let txn = st.db.begin_write().await?;
     let id = store::create_questionnaire(&txn, p.city_id, &def).await?;
     let q = store::get_questionnaire(&txn, p.city_id, id)
@@ -273,7 +256,7 @@ async fn get_questionnaire(
     ApiUser(p): ApiUser,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<store::Questionnaire>, ApiError> {
-    need_view(&p)?;
+    p.require_any(crate::READERS)?;
     Ok(Json(
         store::get_questionnaire(&st.db, p.city_id, id)
             .await?
@@ -318,7 +301,7 @@ async fn list_waves(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
 ) -> Result<Json<Value>, ApiError> {
-    need_view(&p)?;
+    p.require_any(crate::READERS)?;
     let waves: Vec<Wave> = store::list_waves(&st.db, &p.scope)
         .await?
         .into_iter()
@@ -333,7 +316,7 @@ async fn create_wave(
     ApiUser(p): ApiUser,
     ApiJson(w): ApiJson<NewWave>,
 ) -> Result<(StatusCode, Json<Wave>), ApiError> {
-    need(&p, Capability::ManageSurvey)?;
+    p.require(Capability::ManageSurvey)?;
     let txn = st.db.begin_write().await?;
     let id = store::create_wave(&txn, p.city_id, &p.scope.root, &w).await?;
     let wave = store::get_wave(&txn, p.city_id, id)
@@ -735,7 +718,7 @@ async fn get_response(
     ApiUser(p): ApiUser,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<store::Response>, ApiError> {
-    need_view(&p)?;
+    p.require_any(crate::READERS)?;
     Ok(Json(
         store::get_response_scoped(&st.db, &p.scope, id)
             .await?
@@ -757,7 +740,7 @@ pub(crate) async fn apply_decision(
     id: i64,
     b: &DecisionBody,
 ) -> Result<store::Response, AppError> {
-    need(p, Capability::ManageSurvey)?;
+    p.require(Capability::ManageSurvey)?;
     if !matches!(b.decision.as_str(), "include" | "exclude" | "auto") {
         return Err(AppError::validation(
             "decision",

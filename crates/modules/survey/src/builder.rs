@@ -6,7 +6,6 @@
 //! form. Every change goes through [`store::revise_questionnaire`]: in place while the version
 //! has no responses, otherwise as a new version (the old one stays with its responses).
 
-use crate::api::{need, need_view};
 use crate::model::{
     Condition, DEMOGRAPHICS, DOMAINS, OptionDef, QuestionDef, QuestionKind, QuestionnaireDef,
     domain_names,
@@ -411,7 +410,7 @@ async fn builder_view(
     edit: Option<&str>,
     json_text: Option<String>,
 ) -> Result<Html<String>, PageError> {
-    need_view(p)?;
+    p.require_any(crate::READERS)?;
     let q = store::get_questionnaire(&st.db, p.city_id, id)
         .await?
         .ok_or_else(|| AppError::NotFound("questionnaire".into()))?;
@@ -600,7 +599,7 @@ async fn apply(
 }
 
 async fn current(st: &AppState, p: &Principal, id: i64) -> Result<store::Questionnaire, PageError> {
-    need(p, Capability::ManageSurvey)?;
+    p.require(Capability::ManageSurvey)?;
     Ok(store::get_questionnaire(&st.db, p.city_id, id)
         .await?
         .ok_or_else(|| AppError::NotFound("questionnaire".into()))?)
@@ -781,7 +780,7 @@ async fn revise_json(
     Path(id): Path<i64>,
     Form(f): Form<ReviseForm>,
 ) -> Result<Response, PageError> {
-    need(&p, Capability::ManageSurvey)?;
+    p.require(Capability::ManageSurvey)?;
     let def: QuestionnaireDef = match serde_json::from_str(&f.definition) {
         Ok(d) => d,
         Err(e) => {
@@ -835,7 +834,7 @@ async fn create_blank(
     lang: ReqLang,
     Form(f): Form<NewForm>,
 ) -> Result<Response, PageError> {
-    need(&p, Capability::ManageSurvey)?;
+    p.require(Capability::ManageSurvey)?;
     let t = lang.tr();
     let mut d1 = QuestionForm {
         code: "D1".into(),
@@ -906,7 +905,7 @@ async fn preview(
     csrf: CsrfToken,
     Path(id): Path<i64>,
 ) -> Result<Html<String>, PageError> {
-    need_view(&p)?;
+    p.require_any(crate::READERS)?;
     let q = store::get_questionnaire(&st.db, p.city_id, id)
         .await?
         .ok_or_else(|| AppError::NotFound("questionnaire".into()))?;

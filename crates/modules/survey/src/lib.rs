@@ -29,6 +29,9 @@ use sea_orm::DatabaseConnection;
 use sea_orm_migration::MigrationTrait;
 use serde_json::json;
 
+/// Who may read survey data at all.
+pub(crate) const READERS: &[Capability] = &[Capability::ViewAll, Capability::ManageSurvey];
+
 /// The survey module.
 pub struct SurveyModule;
 

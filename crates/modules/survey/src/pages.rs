@@ -3,7 +3,7 @@
 //! suggestions) and the questionnaire view/editor.
 
 use crate::analysis::Analysis;
-use crate::api::{self, DecisionBody, need, need_view, wave_for};
+use crate::api::{self, DecisionBody, wave_for};
 use crate::model::{DOMAINS, domain_names};
 use crate::store::{self, NewWave, QuotaProgress, Wave};
 use askama::Template;
@@ -63,7 +63,7 @@ async fn index(
     lang: ReqLang,
     csrf: CsrfToken,
 ) -> Result<Html<String>, PageError> {
-    need_view(&p)?;
+    p.require_any(crate::READERS)?;
     let ctx = page_ctx(&st, &p, lang, &csrf, "/app/survey", "survey-title").await?;
     let t = lang.tr();
     let waves = store::list_waves(&st.db, &p.scope)
@@ -117,7 +117,7 @@ async fn create_wave(
     PageUser(p): PageUser,
     Form(f): Form<WaveForm>,
 ) -> Result<Response, PageError> {
-    need(&p, Capability::ManageSurvey)?;
+    p.require(Capability::ManageSurvey)?;
     let mut modes = Vec::new();
     for (on, m) in [
         (&f.mode_web, "web"),
@@ -162,7 +162,7 @@ async fn create_standard(
     State(st): State<AppState>,
     PageUser(p): PageUser,
 ) -> Result<Response, PageError> {
-    need(&p, Capability::ManageSurvey)?;
+    p.require(Capability::ManageSurvey)?;
     let def = crate::builtin::standard();
     let txn = st.db.begin_write().await?;
     let id = store::create_questionnaire(&txn, p.city_id, &def).await?;
