@@ -7,7 +7,7 @@ use crate::domain;
 use crate::store::{self, Meter, Scope, Unit};
 use askama::Template;
 use axum::Router;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::{Form, Path, Query};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -15,8 +15,9 @@ use qcity_platform::audit::Actor;
 use qcity_platform::auth::{Capability, Principal, Role};
 use qcity_platform::db::BeginWrite;
 use qcity_platform::store::StoreError;
+use qcity_platform::web::Page;
 use qcity_platform::web::render::{embed_json, page_ctx, render};
-use qcity_platform::web::{AppError, AppState, CsrfToken, PageCtx, PageError, PageUser, ReqLang};
+use qcity_platform::web::{AppError, AppState, CsrfToken, PageCtx, PageError, ReqLang};
 use serde::Deserialize;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -116,10 +117,12 @@ async fn data_year(st: &AppState, s: &Scope) -> i32 {
 }
 
 async fn overview(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
-    lang: ReqLang,
-    csrf: CsrfToken,
+    Page {
+        st,
+        user: p,
+        lang,
+        csrf,
+    }: Page,
 ) -> PageResult {
     let s = scope(&p)?;
     let ctx = page_ctx(&st, &p, lang, &csrf, "/app/metering", "metering-title").await?;
@@ -264,10 +267,12 @@ fn energy_label(t: &qcity_platform::i18n::Tr, e: &str) -> String {
 }
 
 async fn unit_page(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
-    lang: ReqLang,
-    csrf: CsrfToken,
+    Page {
+        st,
+        user: p,
+        lang,
+        csrf,
+    }: Page,
     Path(id): Path<i64>,
 ) -> PageResult {
     let s = scope(&p)?;
@@ -570,10 +575,12 @@ struct Msg {
 }
 
 async fn meter_page(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
-    lang: ReqLang,
-    csrf: CsrfToken,
+    Page {
+        st,
+        user: p,
+        lang,
+        csrf,
+    }: Page,
     Path(id): Path<i64>,
     axum::extract::Query(q): axum::extract::Query<Msg>,
 ) -> PageResult {
@@ -706,11 +713,7 @@ async fn meter_page(
     Ok(render(&tpl)?.into_response())
 }
 
-async fn meter_vee(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
-    Path(id): Path<i64>,
-) -> PageResult {
+async fn meter_vee(Page { st, user: p, .. }: Page, Path(id): Path<i64>) -> PageResult {
     let s = scope(&p)?;
     p.require(Capability::ManageMetering)?;
     let m = store::meter(&st.db, &s, id)
@@ -728,11 +731,7 @@ async fn meter_vee(
     .into_response())
 }
 
-async fn meter_detect(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
-    Path(id): Path<i64>,
-) -> PageResult {
+async fn meter_detect(Page { st, user: p, .. }: Page, Path(id): Path<i64>) -> PageResult {
     let s = scope(&p)?;
     p.require(Capability::ManageMetering)?;
     let m = store::meter(&st.db, &s, id)
@@ -757,10 +756,12 @@ struct AlertsTpl {
 }
 
 async fn alerts_page(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
-    lang: ReqLang,
-    csrf: CsrfToken,
+    Page {
+        st,
+        user: p,
+        lang,
+        csrf,
+    }: Page,
 ) -> PageResult {
     let s = scope(&p)?;
     let ctx = page_ctx(
@@ -788,8 +789,7 @@ struct AckForm {
 }
 
 async fn alert_ack(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
+    Page { st, user: p, .. }: Page,
     Path(id): Path<i64>,
     Form(f): Form<AckForm>,
 ) -> PageResult {
@@ -801,8 +801,7 @@ async fn alert_ack(
 
 /// The operating-hours form: `open_0`…`open_6`, `close_0`…`close_6` (hours, Monday first).
 async fn unit_hours(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
+    Page { st, user: p, .. }: Page,
     Path(id): Path<i64>,
     Form(f): Form<BTreeMap<String, String>>,
 ) -> PageResult {

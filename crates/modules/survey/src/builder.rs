@@ -12,7 +12,7 @@ use crate::model::{
 };
 use crate::store;
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -20,10 +20,11 @@ use axum::{Form, Router};
 use qcity_platform::audit::{self, Actor};
 use qcity_platform::auth::{Capability, Principal};
 use qcity_platform::db::BeginWrite;
+use qcity_platform::web::Page;
 use qcity_platform::web::htmx::{form_error_status, is_htmx};
 use qcity_platform::web::layout::PageCtx;
 use qcity_platform::web::render::{page_ctx, render};
-use qcity_platform::web::{AppError, AppState, CsrfToken, PageError, PageUser, ReqLang};
+use qcity_platform::web::{AppError, AppState, CsrfToken, PageError, ReqLang};
 use serde::Deserialize;
 
 pub fn routes() -> Router<AppState> {
@@ -510,10 +511,12 @@ async fn builder_view(
 }
 
 async fn builder_page(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
-    lang: ReqLang,
-    csrf: CsrfToken,
+    Page {
+        st,
+        user: p,
+        lang,
+        csrf,
+    }: Page,
     Path(id): Path<i64>,
     Query(qy): Query<BuilderQuery>,
 ) -> Result<Html<String>, PageError> {
@@ -636,10 +639,12 @@ async fn refused(
 }
 
 async fn save_question(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
-    lang: ReqLang,
-    csrf: CsrfToken,
+    Page {
+        st,
+        user: p,
+        lang,
+        csrf,
+    }: Page,
     headers: HeaderMap,
     Path(id): Path<i64>,
     Form(f): Form<QuestionForm>,
@@ -679,10 +684,12 @@ struct MoveForm {
 }
 
 async fn move_question(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
-    lang: ReqLang,
-    csrf: CsrfToken,
+    Page {
+        st,
+        user: p,
+        lang,
+        csrf,
+    }: Page,
     headers: HeaderMap,
     Path((id, code)): Path<(i64, String)>,
     Form(f): Form<MoveForm>,
@@ -709,10 +716,12 @@ async fn move_question(
 }
 
 async fn delete_question(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
-    lang: ReqLang,
-    csrf: CsrfToken,
+    Page {
+        st,
+        user: p,
+        lang,
+        csrf,
+    }: Page,
     headers: HeaderMap,
     Path((id, code)): Path<(i64, String)>,
 ) -> Result<Response, PageError> {
@@ -747,10 +756,12 @@ struct MetaForm {
 }
 
 async fn save_meta(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
-    lang: ReqLang,
-    csrf: CsrfToken,
+    Page {
+        st,
+        user: p,
+        lang,
+        csrf,
+    }: Page,
     headers: HeaderMap,
     Path(id): Path<i64>,
     Form(f): Form<MetaForm>,
@@ -772,10 +783,12 @@ struct ReviseForm {
 
 /// The whole definition as JSON (the builder's "advanced" box).
 async fn revise_json(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
-    lang: ReqLang,
-    csrf: CsrfToken,
+    Page {
+        st,
+        user: p,
+        lang,
+        csrf,
+    }: Page,
     headers: HeaderMap,
     Path(id): Path<i64>,
     Form(f): Form<ReviseForm>,
@@ -829,9 +842,9 @@ struct NewForm {
 /// A new questionnaire to build, starting with the district question (every city survey needs
 /// it for weighting and quotas).
 async fn create_blank(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
-    lang: ReqLang,
+    Page {
+        st, user: p, lang, ..
+    }: Page,
     Form(f): Form<NewForm>,
 ) -> Result<Response, PageError> {
     p.require(Capability::ManageSurvey)?;
@@ -899,10 +912,12 @@ struct PreviewPage {
 /// The questionnaire as respondents see it (every section on one page, display logic live,
 /// nothing submitted).
 async fn preview(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
-    lang: ReqLang,
-    csrf: CsrfToken,
+    Page {
+        st,
+        user: p,
+        lang,
+        csrf,
+    }: Page,
     Path(id): Path<i64>,
 ) -> Result<Html<String>, PageError> {
     p.require_any(crate::READERS)?;

@@ -7,16 +7,17 @@ use crate::api::{self, DecisionBody, wave_for};
 use crate::model::{DOMAINS, domain_names};
 use crate::store::{self, NewWave, QuotaProgress, Wave};
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use qcity_platform::audit::{self, Actor};
 use qcity_platform::auth::{Capability, Principal};
 use qcity_platform::db::BeginWrite;
+use qcity_platform::web::Page;
 use qcity_platform::web::layout::PageCtx;
 use qcity_platform::web::render::{embed_json, page_ctx, render};
-use qcity_platform::web::{AppError, AppState, CsrfToken, PageError, PageUser, ReqLang};
+use qcity_platform::web::{AppError, AppState, CsrfToken, PageError, ReqLang};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -58,10 +59,12 @@ struct IndexPage {
 }
 
 async fn index(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
-    lang: ReqLang,
-    csrf: CsrfToken,
+    Page {
+        st,
+        user: p,
+        lang,
+        csrf,
+    }: Page,
 ) -> Result<Html<String>, PageError> {
     p.require_any(crate::READERS)?;
     let ctx = page_ctx(&st, &p, lang, &csrf, "/app/survey", "survey-title").await?;
@@ -113,8 +116,7 @@ struct WaveForm {
 }
 
 async fn create_wave(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
+    Page { st, user: p, .. }: Page,
     Form(f): Form<WaveForm>,
 ) -> Result<Response, PageError> {
     p.require(Capability::ManageSurvey)?;
@@ -158,10 +160,7 @@ async fn create_wave(
     Ok(Redirect::to(&format!("/app/survey/waves/{id}")).into_response())
 }
 
-async fn create_standard(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
-) -> Result<Response, PageError> {
+async fn create_standard(Page { st, user: p, .. }: Page) -> Result<Response, PageError> {
     p.require(Capability::ManageSurvey)?;
     let def = crate::builtin::standard();
     let txn = st.db.begin_write().await?;
@@ -210,10 +209,12 @@ struct WavePage {
 }
 
 async fn wave_page(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
-    lang: ReqLang,
-    csrf: CsrfToken,
+    Page {
+        st,
+        user: p,
+        lang,
+        csrf,
+    }: Page,
     Path(id): Path<i64>,
 ) -> Result<Html<String>, PageError> {
     wave_view(&st, &p, lang, &csrf, id, Vec::new()).await
@@ -346,8 +347,7 @@ struct StatusForm {
 }
 
 async fn wave_status(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
+    Page { st, user: p, .. }: Page,
     Path(id): Path<i64>,
     Form(f): Form<StatusForm>,
 ) -> Result<Response, PageError> {
@@ -363,10 +363,12 @@ struct InviteForm {
 }
 
 async fn wave_invitations(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
-    lang: ReqLang,
-    csrf: CsrfToken,
+    Page {
+        st,
+        user: p,
+        lang,
+        csrf,
+    }: Page,
     Path(id): Path<i64>,
     Form(f): Form<InviteForm>,
 ) -> Result<Response, PageError> {
@@ -409,8 +411,7 @@ struct DecisionForm {
 }
 
 async fn decision(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
+    Page { st, user: p, .. }: Page,
     Path(id): Path<i64>,
     Form(f): Form<DecisionForm>,
 ) -> Result<Response, PageError> {
@@ -479,10 +480,12 @@ struct AnalysisPage {
 }
 
 async fn analysis_page(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
-    lang: ReqLang,
-    csrf: CsrfToken,
+    Page {
+        st,
+        user: p,
+        lang,
+        csrf,
+    }: Page,
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
     let ctx = page_ctx(&st, &p, lang, &csrf, "/app/survey", "survey-analysis-title").await?;

@@ -5,11 +5,12 @@ use super::{EntryQuery, choose_fw, current_year, enc};
 use crate::store::{self, FrameworkView};
 use askama::Template;
 use axum::Form;
-use axum::extract::{Query, State};
+use axum::extract::Query;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use qcity_platform::auth::Capability;
+use qcity_platform::web::Page;
 use qcity_platform::web::render::{page_ctx, render};
-use qcity_platform::web::{AppError, AppState, CsrfToken, PageCtx, PageError, PageUser, ReqLang};
+use qcity_platform::web::{AppError, PageCtx, PageError};
 use serde::Deserialize;
 
 #[derive(Template)]
@@ -30,10 +31,12 @@ struct CompletenessPage {
 }
 
 pub(super) async fn completeness_page(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
-    lang: ReqLang,
-    csrf: CsrfToken,
+    Page {
+        st,
+        user: p,
+        lang,
+        csrf,
+    }: Page,
     Query(q): Query<EntryQuery>,
 ) -> Result<Html<String>, PageError> {
     p.require_any(crate::READERS)?;
@@ -107,8 +110,7 @@ pub(super) struct FeedForm {
 }
 
 pub(super) async fn feeds_pull(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
+    Page { st, user: p, .. }: Page,
     Form(f): Form<FeedForm>,
 ) -> Result<Response, PageError> {
     p.require(Capability::ApproveData)?;

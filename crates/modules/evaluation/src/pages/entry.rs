@@ -5,12 +5,13 @@ use super::{EntryQuery, choose_fw, current_year, enc};
 use crate::store::{self, Action, FrameworkView, NodeView, ValueFilter, Warning};
 use askama::Template;
 use axum::Form;
-use axum::extract::{Query, State};
+use axum::extract::Query;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use qcity_platform::auth::Capability;
 use qcity_platform::db::BeginWrite;
+use qcity_platform::web::Page;
 use qcity_platform::web::render::{page_ctx, render};
-use qcity_platform::web::{AppError, AppState, CsrfToken, PageCtx, PageError, PageUser, ReqLang};
+use qcity_platform::web::{AppError, PageCtx, PageError};
 use std::collections::BTreeMap;
 
 /// One row of the entry grid.
@@ -48,10 +49,12 @@ struct EntryPage {
 }
 
 pub(super) async fn entry_page(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
-    lang: ReqLang,
-    csrf: CsrfToken,
+    Page {
+        st,
+        user: p,
+        lang,
+        csrf,
+    }: Page,
     Query(q): Query<EntryQuery>,
 ) -> Result<Html<String>, PageError> {
     p.require_any(crate::READERS)?;
@@ -190,9 +193,9 @@ pub(super) async fn entry_page(
 
 /// Saves the grid (drafts) and applies a bulk workflow action to the region-year's values.
 pub(super) async fn entry_save(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
-    lang: ReqLang,
+    Page {
+        st, user: p, lang, ..
+    }: Page,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     let t = lang.tr();

@@ -5,11 +5,12 @@ use super::{Flash, enc, opt_f};
 use crate::store::{self, FrameworkView, NodeView, PassportPatch};
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use qcity_platform::auth::Capability;
+use qcity_platform::web::Page;
 use qcity_platform::web::render::{page_ctx, render};
-use qcity_platform::web::{AppError, AppState, CsrfToken, PageCtx, PageError, PageUser, ReqLang};
+use qcity_platform::web::{AppError, PageCtx, PageError};
 use serde::Deserialize;
 
 #[derive(Template)]
@@ -24,10 +25,12 @@ struct FrameworkPage {
 }
 
 pub(super) async fn framework_page(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
-    lang: ReqLang,
-    csrf: CsrfToken,
+    Page {
+        st,
+        user: p,
+        lang,
+        csrf,
+    }: Page,
     Path(id): Path<i64>,
     Query(fl): Query<Flash>,
 ) -> Result<Html<String>, PageError> {
@@ -82,8 +85,7 @@ pub(super) struct PassportForm {
 }
 
 pub(super) async fn passport_save(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
+    Page { st, user: p, .. }: Page,
     Path((id, code)): Path<(i64, String)>,
     Form(f): Form<PassportForm>,
 ) -> Result<Response, PageError> {

@@ -5,12 +5,13 @@ use crate::api;
 use crate::import::{self, ImportReport};
 use crate::store::{self, FrameworkView};
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::Query;
 use axum::response::{Html, Response};
 use qcity_platform::auth::Capability;
 use qcity_platform::upload::Upload;
+use qcity_platform::web::Page;
 use qcity_platform::web::render::{page_ctx, render};
-use qcity_platform::web::{AppError, AppState, CsrfToken, PageCtx, PageError, PageUser, ReqLang};
+use qcity_platform::web::{AppError, PageCtx, PageError};
 use serde::Deserialize;
 
 #[derive(Deserialize, Default)]
@@ -32,10 +33,12 @@ struct ImportPage {
 }
 
 pub(super) async fn import_page(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
-    lang: ReqLang,
-    csrf: CsrfToken,
+    Page {
+        st,
+        user: p,
+        lang,
+        csrf,
+    }: Page,
     Query(q): Query<FwQuery>,
 ) -> Result<Html<String>, PageError> {
     p.require(Capability::EnterData)?;
@@ -63,10 +66,12 @@ pub(super) async fn import_page(
 }
 
 pub(super) async fn import_upload(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
-    lang: ReqLang,
-    csrf: CsrfToken,
+    Page {
+        st,
+        user: p,
+        lang,
+        csrf,
+    }: Page,
     up: Upload,
 ) -> Result<Html<String>, PageError> {
     p.require(Capability::EnterData)?;
@@ -138,8 +143,7 @@ pub(super) async fn import_upload(
 }
 
 pub(super) async fn template_download(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
+    Page { st, user: p, .. }: Page,
     Query(q): Query<FwQuery>,
 ) -> Result<Response, PageError> {
     p.require_any(crate::READERS)?;

@@ -7,12 +7,13 @@ use crate::runs;
 use crate::store::{self, FrameworkView};
 use askama::Template;
 use axum::Form;
-use axum::extract::{Query, State};
+use axum::extract::Query;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use qcity_platform::audit::Actor;
 use qcity_platform::auth::Capability;
+use qcity_platform::web::Page;
 use qcity_platform::web::render::{page_ctx, render};
-use qcity_platform::web::{AppState, CsrfToken, PageCtx, PageError, PageUser, ReqLang};
+use qcity_platform::web::{PageCtx, PageError};
 use serde::Deserialize;
 
 #[derive(Template)]
@@ -28,10 +29,12 @@ struct HomePage {
 }
 
 pub(super) async fn home(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
-    lang: ReqLang,
-    csrf: CsrfToken,
+    Page {
+        st,
+        user: p,
+        lang,
+        csrf,
+    }: Page,
     Query(fl): Query<Flash>,
 ) -> Result<Html<String>, PageError> {
     p.require_any(crate::READERS)?;
@@ -72,8 +75,7 @@ pub(super) struct InstallForm {
 }
 
 pub(super) async fn install(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
+    Page { st, user: p, .. }: Page,
     Form(f): Form<InstallForm>,
 ) -> Result<Response, PageError> {
     p.require(Capability::EditFrameworks)?;

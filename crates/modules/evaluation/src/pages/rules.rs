@@ -6,12 +6,13 @@ use crate::rules::{self, NewRule, RulePatch, RuleView};
 use crate::store::{self, FrameworkView};
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::http::HeaderMap;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use qcity_platform::auth::{Capability, Principal};
+use qcity_platform::web::Page;
 use qcity_platform::web::render::{page_ctx, render};
-use qcity_platform::web::{AppError, AppState, CsrfToken, PageCtx, PageError, PageUser, ReqLang};
+use qcity_platform::web::{AppError, AppState, CsrfToken, PageCtx, PageError, ReqLang};
 use serde::Deserialize;
 
 #[derive(Deserialize, Default)]
@@ -114,10 +115,12 @@ async fn render_rules(
 }
 
 pub(super) async fn rules_page(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
-    lang: ReqLang,
-    csrf: CsrfToken,
+    Page {
+        st,
+        user: p,
+        lang,
+        csrf,
+    }: Page,
     Path(id): Path<i64>,
     Query(q): Query<RulesQuery>,
 ) -> Result<Html<String>, PageError> {
@@ -194,10 +197,12 @@ async fn rules_done(
 }
 
 pub(super) async fn rule_create(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
-    lang: ReqLang,
-    csrf: CsrfToken,
+    Page {
+        st,
+        user: p,
+        lang,
+        csrf,
+    }: Page,
     headers: HeaderMap,
     Path(id): Path<i64>,
     Form(f): Form<RuleForm>,
@@ -223,10 +228,12 @@ pub(super) async fn rule_create(
 }
 
 pub(super) async fn rule_change(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
-    lang: ReqLang,
-    csrf: CsrfToken,
+    Page {
+        st,
+        user: p,
+        lang,
+        csrf,
+    }: Page,
     headers: HeaderMap,
     Path((id, rule_id)): Path<(i64, i64)>,
     Form(f): Form<RuleForm>,

@@ -8,11 +8,12 @@ use crate::runs::{self, NewRun, RunInputs, RunResults};
 use crate::store::{self, FrameworkView, NodeView};
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use qcity_platform::auth::Capability;
+use qcity_platform::web::Page;
 use qcity_platform::web::render::{embed_json, page_ctx, render};
-use qcity_platform::web::{AppError, AppState, CsrfToken, PageCtx, PageError, PageUser, ReqLang};
+use qcity_platform::web::{AppError, PageCtx, PageError};
 use serde::Deserialize;
 
 #[derive(Template)]
@@ -30,10 +31,12 @@ struct RunsPage {
 }
 
 pub(super) async fn runs_page(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
-    lang: ReqLang,
-    csrf: CsrfToken,
+    Page {
+        st,
+        user: p,
+        lang,
+        csrf,
+    }: Page,
     Query(q): Query<EntryQuery>,
 ) -> Result<Html<String>, PageError> {
     p.require_any(crate::READERS)?;
@@ -76,8 +79,7 @@ pub(super) async fn runs_page(
 }
 
 pub(super) async fn run_start(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
+    Page { st, user: p, .. }: Page,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     p.require(Capability::RunIndex)?;
@@ -156,10 +158,12 @@ pub(super) struct RunQuery {
 }
 
 pub(super) async fn run_page(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
-    lang: ReqLang,
-    csrf: CsrfToken,
+    Page {
+        st,
+        user: p,
+        lang,
+        csrf,
+    }: Page,
     Path(id): Path<i64>,
     Query(q): Query<RunQuery>,
 ) -> Result<Html<String>, PageError> {
@@ -317,9 +321,9 @@ pub(super) async fn run_page(
 
 /// Polled while a run computes: empty until finished, then tells htmx to reload the page.
 pub(super) async fn run_status(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
-    lang: ReqLang,
+    Page {
+        st, user: p, lang, ..
+    }: Page,
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
     let m = runs::get_run(&st.db, p.city_id, id)

@@ -6,12 +6,13 @@ use crate::nodes;
 use crate::store::{self, FrameworkView, NodeView};
 use askama::Template;
 use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query};
 use axum::http::HeaderMap;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use qcity_platform::auth::{Capability, Principal};
+use qcity_platform::web::Page;
 use qcity_platform::web::render::{page_ctx, render};
-use qcity_platform::web::{AppError, AppState, CsrfToken, PageCtx, PageError, PageUser, ReqLang};
+use qcity_platform::web::{AppError, AppState, CsrfToken, PageCtx, PageError, ReqLang};
 use serde::Deserialize;
 
 /// One row of the structure table.
@@ -94,10 +95,12 @@ async fn render_structure(
 }
 
 pub(super) async fn structure_page(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
-    lang: ReqLang,
-    csrf: CsrfToken,
+    Page {
+        st,
+        user: p,
+        lang,
+        csrf,
+    }: Page,
     Path(id): Path<i64>,
     Query(fl): Query<Flash>,
 ) -> Result<Html<String>, PageError> {
@@ -182,10 +185,12 @@ async fn structure_done(
 }
 
 pub(super) async fn structure_add(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
-    lang: ReqLang,
-    csrf: CsrfToken,
+    Page {
+        st,
+        user: p,
+        lang,
+        csrf,
+    }: Page,
     headers: HeaderMap,
     Path(id): Path<i64>,
     Form(f): Form<NodeForm>,
@@ -222,10 +227,12 @@ pub(super) async fn structure_add(
 }
 
 pub(super) async fn structure_change(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
-    lang: ReqLang,
-    csrf: CsrfToken,
+    Page {
+        st,
+        user: p,
+        lang,
+        csrf,
+    }: Page,
     headers: HeaderMap,
     Path((id, code)): Path<(i64, String)>,
     Form(f): Form<NodeForm>,

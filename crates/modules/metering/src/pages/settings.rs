@@ -2,6 +2,7 @@
 //! tolerance, audited.
 
 use super::*;
+use qcity_platform::web::Page;
 
 #[derive(Template)]
 #[template(path = "metering_settings.html")]
@@ -83,10 +84,12 @@ async fn render_settings(
 }
 
 pub(super) async fn settings_page(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
-    lang: ReqLang,
-    csrf: CsrfToken,
+    Page {
+        st,
+        user: p,
+        lang,
+        csrf,
+    }: Page,
     Query(q): Query<SavedQuery>,
 ) -> PageResult {
     admin_only(&p)?;
@@ -117,10 +120,12 @@ pub(super) async fn settings_page(
 /// Saves the settings from the form (empty = forever / the default), audited like the API; a bad
 /// value is shown next to its field (422 without htmx, the re-rendered panel with htmx).
 pub(super) async fn settings_save(
-    State(st): State<AppState>,
-    PageUser(p): PageUser,
-    lang: ReqLang,
-    csrf: CsrfToken,
+    Page {
+        st,
+        user: p,
+        lang,
+        csrf,
+    }: Page,
     headers: HeaderMap,
     Form(f): Form<SettingsForm>,
 ) -> PageResult {
