@@ -123,7 +123,7 @@ pub async fn city_districts(
                 store::get(r, "name_en")?,
             ))
         })
-        .collect::<Result<Vec<_>, store::SurveyStoreError>>()
+        .collect::<Result<Vec<_>, store::StoreError>>()
         .map_err(Into::into)
 }
 
@@ -601,7 +601,7 @@ async fn store_batch(
     let what = what.to_string();
     let def = q.definition;
     let (ids, errors) = GroupCommit::for_server(st, "survey")
-        .run::<_, crate::store::SurveyStoreError, _>(move |txn| {
+        .run::<_, crate::store::StoreError, _>(move |txn| {
             Box::pin(async move {
                 // All-or-nothing in a nested savepoint. A refused batch stores nothing, yet
                 // its answer waits for the group's commit (keep = true): a row refused as

@@ -511,12 +511,7 @@ async fn builder_view(
 }
 
 async fn builder_page(
-    Page {
-        st,
-        user: p,
-        lang,
-        csrf,
-    }: Page,
+    Page(st, p, lang, csrf): Page,
     Path(id): Path<i64>,
     Query(qy): Query<BuilderQuery>,
 ) -> Result<Html<String>, PageError> {
@@ -593,7 +588,7 @@ async fn apply(
             txn.commit().await?;
             Ok(Ok(rev))
         }
-        Err(store::SurveyStoreError::Invalid { field, message }) => {
+        Err(store::StoreError::Invalid { field, message }) => {
             txn.rollback().await?;
             Ok(Err((field, message)))
         }
@@ -639,12 +634,7 @@ async fn refused(
 }
 
 async fn save_question(
-    Page {
-        st,
-        user: p,
-        lang,
-        csrf,
-    }: Page,
+    Page(st, p, lang, csrf): Page,
     headers: HeaderMap,
     Path(id): Path<i64>,
     Form(f): Form<QuestionForm>,
@@ -684,12 +674,7 @@ struct MoveForm {
 }
 
 async fn move_question(
-    Page {
-        st,
-        user: p,
-        lang,
-        csrf,
-    }: Page,
+    Page(st, p, lang, csrf): Page,
     headers: HeaderMap,
     Path((id, code)): Path<(i64, String)>,
     Form(f): Form<MoveForm>,
@@ -716,12 +701,7 @@ async fn move_question(
 }
 
 async fn delete_question(
-    Page {
-        st,
-        user: p,
-        lang,
-        csrf,
-    }: Page,
+    Page(st, p, lang, csrf): Page,
     headers: HeaderMap,
     Path((id, code)): Path<(i64, String)>,
 ) -> Result<Response, PageError> {
@@ -756,12 +736,7 @@ struct MetaForm {
 }
 
 async fn save_meta(
-    Page {
-        st,
-        user: p,
-        lang,
-        csrf,
-    }: Page,
+    Page(st, p, lang, csrf): Page,
     headers: HeaderMap,
     Path(id): Path<i64>,
     Form(f): Form<MetaForm>,
@@ -783,12 +758,7 @@ struct ReviseForm {
 
 /// The whole definition as JSON (the builder's "advanced" box).
 async fn revise_json(
-    Page {
-        st,
-        user: p,
-        lang,
-        csrf,
-    }: Page,
+    Page(st, p, lang, csrf): Page,
     headers: HeaderMap,
     Path(id): Path<i64>,
     Form(f): Form<ReviseForm>,
@@ -842,9 +812,7 @@ struct NewForm {
 /// A new questionnaire to build, starting with the district question (every city survey needs
 /// it for weighting and quotas).
 async fn create_blank(
-    Page {
-        st, user: p, lang, ..
-    }: Page,
+    Page(st, p, lang, ..): Page,
     Form(f): Form<NewForm>,
 ) -> Result<Response, PageError> {
     p.require(Capability::ManageSurvey)?;
@@ -870,7 +838,7 @@ async fn create_blank(
     let txn = st.db.begin_write().await?;
     let id = match store::create_questionnaire(&txn, p.city_id, &def).await {
         Ok(id) => id,
-        Err(store::SurveyStoreError::Invalid { field, message }) => {
+        Err(store::StoreError::Invalid { field, message }) => {
             txn.rollback().await?;
             return Err(AppError::validation(
                 &field,
@@ -912,12 +880,7 @@ struct PreviewPage {
 /// The questionnaire as respondents see it (every section on one page, display logic live,
 /// nothing submitted).
 async fn preview(
-    Page {
-        st,
-        user: p,
-        lang,
-        csrf,
-    }: Page,
+    Page(st, p, lang, csrf): Page,
     Path(id): Path<i64>,
 ) -> Result<Html<String>, PageError> {
     p.require_any(crate::READERS)?;

@@ -4,7 +4,7 @@
 use crate::model::{
     FieldError, QuestionnaireDef, RawAnswer, cleaning_flags, demographics, parse_answers,
 };
-use crate::store::{self, NewResponse, QuotaCell, Result, SurveyStoreError, Wave};
+use crate::store::{self, NewResponse, QuotaCell, Result, StoreError, Wave};
 use chrono::{DateTime, Utc};
 use qcity_platform::upload::{self, Limits, UploadError};
 use sea_orm::ConnectionTrait;
@@ -236,7 +236,7 @@ pub async fn complete_batch(
     subs: &[Submission],
 ) -> Result<(Vec<i64>, Vec<RowError>)> {
     if !matches!(wave.status.as_str(), "collecting" | "closed") {
-        return Err(SurveyStoreError::Conflict(format!(
+        return Err(StoreError::Conflict(format!(
             "wave is {}: fieldwork is accepted while collecting or closed",
             wave.status
         )));

@@ -58,14 +58,7 @@ struct IndexPage {
     year: i32,
 }
 
-async fn index(
-    Page {
-        st,
-        user: p,
-        lang,
-        csrf,
-    }: Page,
-) -> Result<Html<String>, PageError> {
+async fn index(Page(st, p, lang, csrf): Page) -> Result<Html<String>, PageError> {
     p.require_any(crate::READERS)?;
     let ctx = page_ctx(&st, &p, lang, &csrf, "/app/survey", "survey-title").await?;
     let t = lang.tr();
@@ -116,7 +109,7 @@ struct WaveForm {
 }
 
 async fn create_wave(
-    Page { st, user: p, .. }: Page,
+    Page(st, p, ..): Page,
     Form(f): Form<WaveForm>,
 ) -> Result<Response, PageError> {
     p.require(Capability::ManageSurvey)?;
@@ -160,7 +153,7 @@ async fn create_wave(
     Ok(Redirect::to(&format!("/app/survey/waves/{id}")).into_response())
 }
 
-async fn create_standard(Page { st, user: p, .. }: Page) -> Result<Response, PageError> {
+async fn create_standard(Page(st, p, ..): Page) -> Result<Response, PageError> {
     p.require(Capability::ManageSurvey)?;
     let def = crate::builtin::standard();
     let txn = st.db.begin_write().await?;
@@ -209,12 +202,7 @@ struct WavePage {
 }
 
 async fn wave_page(
-    Page {
-        st,
-        user: p,
-        lang,
-        csrf,
-    }: Page,
+    Page(st, p, lang, csrf): Page,
     Path(id): Path<i64>,
 ) -> Result<Html<String>, PageError> {
     wave_view(&st, &p, lang, &csrf, id, Vec::new()).await
@@ -347,7 +335,7 @@ struct StatusForm {
 }
 
 async fn wave_status(
-    Page { st, user: p, .. }: Page,
+    Page(st, p, ..): Page,
     Path(id): Path<i64>,
     Form(f): Form<StatusForm>,
 ) -> Result<Response, PageError> {
@@ -363,12 +351,7 @@ struct InviteForm {
 }
 
 async fn wave_invitations(
-    Page {
-        st,
-        user: p,
-        lang,
-        csrf,
-    }: Page,
+    Page(st, p, lang, csrf): Page,
     Path(id): Path<i64>,
     Form(f): Form<InviteForm>,
 ) -> Result<Response, PageError> {
@@ -411,7 +394,7 @@ struct DecisionForm {
 }
 
 async fn decision(
-    Page { st, user: p, .. }: Page,
+    Page(st, p, ..): Page,
     Path(id): Path<i64>,
     Form(f): Form<DecisionForm>,
 ) -> Result<Response, PageError> {
@@ -480,12 +463,7 @@ struct AnalysisPage {
 }
 
 async fn analysis_page(
-    Page {
-        st,
-        user: p,
-        lang,
-        csrf,
-    }: Page,
+    Page(st, p, lang, csrf): Page,
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
     let ctx = page_ctx(&st, &p, lang, &csrf, "/app/survey", "survey-analysis-title").await?;

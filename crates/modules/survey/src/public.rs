@@ -555,7 +555,7 @@ async fn form_submit(
     // too (keep = true), with its own writes rolled back (a nested savepoint), so that nobody
     // is turned away on the strength of a response that was never stored.
     let step = GroupCommit::for_server(&st, "survey")
-        .run::<_, crate::store::SurveyStoreError, _>(move |txn| {
+        .run::<_, crate::store::StoreError, _>(move |txn| {
             Box::pin(async move {
                 let sp = txn.begin_write().await?;
                 let step = submit_step(
@@ -619,7 +619,7 @@ async fn submit_step(
     enforce: bool,
     finish: bool,
     started: chrono::DateTime<Utc>,
-) -> Result<Step, store::SurveyStoreError> {
+) -> Result<Step, store::StoreError> {
     let saved = collect::save_partial(
         txn,
         city,

@@ -24,9 +24,9 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         StoreError::Invalid {
-            field: field.to_string(),
+            field: field.into(),
             message: message.into(),
         }
     }

@@ -1,7 +1,7 @@
 //! Invitations and public links: creating invitation tokens and resolving `/s/{token}` to
 //! an invitation or a wave's open link.
 
-use super::{Result, SurveyStoreError, Wave, exec, get, get_wave_lite, one};
+use super::{Result, StoreError, Wave, exec, get, get_wave_lite, one};
 use chrono::{DateTime, Utc};
 use qcity_platform::ids;
 use sea_orm::ConnectionTrait;
@@ -14,7 +14,7 @@ pub async fn create_invitations(
     label: Option<&str>,
 ) -> Result<Vec<String>> {
     if count == 0 || count > 10_000 {
-        return Err(SurveyStoreError::invalid(
+        return Err(StoreError::invalid(
             "count",
             "between 1 and 10000 invitations at a time",
         ));

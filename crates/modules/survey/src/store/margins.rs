@@ -1,6 +1,6 @@
 //! Population margins (总体边际) of a wave, the totals its responses are weighted to.
 
-use super::{Result, SurveyStoreError, all, exec, get};
+use super::{Result, StoreError, all, exec, get};
 use sea_orm::ConnectionTrait;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -23,13 +23,13 @@ pub async fn set_margins(
     let mut sums: BTreeMap<&str, f64> = BTreeMap::new();
     for (i, c) in cells.iter().enumerate() {
         if !crate::model::DEMOGRAPHICS.contains(&c.variable.as_str()) {
-            return Err(SurveyStoreError::invalid(
+            return Err(StoreError::invalid(
                 format!("margins[{i}].variable"),
                 format!("unknown variable `{}`", c.variable),
             ));
         }
         if !(c.total.is_finite() && c.total > 0.0) {
-            return Err(SurveyStoreError::invalid(
+            return Err(StoreError::invalid(
                 format!("margins[{i}].total"),
                 "a population total is a positive number",
             ));
@@ -39,7 +39,7 @@ pub async fn set_margins(
     if let Some((&v0, &s0)) = sums.iter().next()
         && let Some((v, s)) = sums.iter().find(|(_, s)| ((**s - s0) / s0).abs() > 1e-6)
     {
-        return Err(SurveyStoreError::invalid(
+        return Err(StoreError::invalid(
             "margins",
             format!(
                 "`{v}` sums to {s} but `{v0}` sums to {s0}: margins must share one population total"
@@ -60,7 +60,7 @@ pub async fn set_margins(
         )
         .await
         .map_err(|e| match e {
-            SurveyStoreError::Db(_) => SurveyStoreError::invalid("margins", format!("cell {}={} given twice", c.variable, c.category)),
+            StoreError::Db(_) => StoreError::invalid("margins", format!("cell {}={} given twice", c.variable, c.category)),
             e => e,
         })?;
     }

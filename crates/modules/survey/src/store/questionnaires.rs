@@ -1,7 +1,7 @@
 //! Questionnaires (调查问卷) and their versions: creating one, revising it (in place while
 //! it has no responses, else as a new version) and reading them.
 
-use super::{Result, SurveyStoreError, all, exec, get, one};
+use super::{Result, StoreError, all, exec, get, one};
 use crate::model::QuestionnaireDef;
 use chrono::{DateTime, Utc};
 use qcity_platform::ids;
@@ -35,7 +35,7 @@ fn questionnaire_from(r: &QueryResult) -> Result<Questionnaire> {
         created_at: get(r, "created_at")?,
         responses: get(r, "responses")?,
         definition: serde_json::from_str(&def)
-            .map_err(|e| SurveyStoreError::Db(DbErr::Custom(format!("stored definition: {e}"))))?,
+            .map_err(|e| StoreError::Db(DbErr::Custom(format!("stored definition: {e}"))))?,
     })
 }
 
@@ -79,7 +79,7 @@ pub async fn create_questionnaire(
     def: &QuestionnaireDef,
 ) -> Result<i64> {
     def.validate()
-        .map_err(|e| SurveyStoreError::invalid(e.field, e.message))?;
+        .map_err(|e| StoreError::invalid(e.field, e.message))?;
     let last = one(
         db,
         "SELECT id, version FROM survey_questionnaires WHERE city_id = ? AND code = ? ORDER BY version DESC",
@@ -129,12 +129,12 @@ pub async fn revise_questionnaire(
     def: &QuestionnaireDef,
 ) -> Result<Revision> {
     def.validate()
-        .map_err(|e| SurveyStoreError::invalid(e.field, e.message))?;
+        .map_err(|e| StoreError::invalid(e.field, e.message))?;
     let cur = get_questionnaire(db, city_id, id)
         .await?
-        .ok_or_else(|| SurveyStoreError::NotFound("questionnaire".into()))?;
+        .ok_or_else(|| StoreError::NotFound("questionnaire".into()))?;
     if def.code != cur.code {
-        return Err(SurveyStoreError::invalid(
+        return Err(StoreError::invalid(
             "code",
             "the code of a questionnaire cannot change",
         ));

@@ -1,7 +1,7 @@
 //! Quotas (样本配额) of a wave: district × demographic cells, their live progress, and the
 //! full cell a respondent falls in.
 
-use super::{Result, SurveyStoreError, all, count_of, exec, get, one};
+use super::{Result, StoreError, all, count_of, exec, get, one};
 use sea_orm::ConnectionTrait;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -35,7 +35,7 @@ pub async fn set_quotas(
 ) -> Result<()> {
     for (i, c) in cells.iter().enumerate() {
         if c.target < 0 {
-            return Err(SurveyStoreError::invalid(
+            return Err(StoreError::invalid(
                 format!("quotas[{i}].target"),
                 "target cannot be negative",
             ));
@@ -44,7 +44,7 @@ pub async fn set_quotas(
             && (!crate::model::DEMOGRAPHICS.contains(&c.variable.as_str())
                 || c.variable == "district")
         {
-            return Err(SurveyStoreError::invalid(
+            return Err(StoreError::invalid(
                 format!("quotas[{i}].variable"),
                 format!("unknown variable `{}`", c.variable),
             ));
@@ -64,7 +64,7 @@ pub async fn set_quotas(
         )
         .await
         .map_err(|e| match e {
-            SurveyStoreError::Db(_) => SurveyStoreError::invalid("quotas", format!("cell {} {}={} given twice", c.district, c.variable, c.category)),
+            StoreError::Db(_) => StoreError::invalid("quotas", format!("cell {} {}={} given twice", c.district, c.variable, c.category)),
             e => e,
         })?;
     }

@@ -1,7 +1,7 @@
 //! Responses (答卷): inserting and updating them, the wave's write lock, listing and reading
 //! them within a scope, the analyst's decision, and the counts for the dashboard.
 
-use super::{Result, SurveyStoreError, Wave, all, count_of, exec, get, one};
+use super::{Result, StoreError, Wave, all, count_of, exec, get, one};
 use crate::model::{QuestionnaireDef, demographics};
 use chrono::{DateTime, Utc};
 use qcity_platform::auth::RegionScope;
@@ -245,7 +245,7 @@ pub async fn list_responses(
             vals.push(s.into());
         }
         _ => {
-            return Err(SurveyStoreError::invalid(
+            return Err(StoreError::invalid(
                 "status",
                 "status is complete, partial or all",
             ));

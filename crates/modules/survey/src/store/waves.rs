@@ -1,7 +1,7 @@
 //! Survey waves (测评批次): creating one, reading it (whole city, or as a principal's scope
 //! sees it), who may see or manage it, and its status.
 
-use super::{Result, SurveyStoreError, all, exec, get, get_questionnaire, one};
+use super::{Result, StoreError, all, exec, get, get_questionnaire, one};
 use chrono::{DateTime, Utc};
 use qcity_platform::auth::RegionScope;
 use qcity_platform::ids;
@@ -94,45 +94,42 @@ pub async fn create_wave(
     w: &NewWave,
 ) -> Result<i64> {
     if !(2000..=2100).contains(&w.year) {
-        return Err(SurveyStoreError::invalid(
+        return Err(StoreError::invalid(
             "year",
             "year must be between 2000 and 2100",
         ));
     }
     if w.name_zh.trim().is_empty() {
-        return Err(SurveyStoreError::invalid(
-            "name_zh",
-            "a Chinese name is required",
-        ));
+        return Err(StoreError::invalid("name_zh", "a Chinese name is required"));
     }
     if w.modes.is_empty() || w.modes.iter().any(|m| !MODES.contains(&m.as_str())) {
-        return Err(SurveyStoreError::invalid(
+        return Err(StoreError::invalid(
             "modes",
             "modes are web, phone and/or onsite",
         ));
     }
     if !CONVERSIONS.contains(&w.conversion.as_str()) {
-        return Err(SurveyStoreError::invalid(
+        return Err(StoreError::invalid(
             "conversion",
             "conversion is linear or five_level_cn",
         ));
     }
     if w.target_n < 0 {
-        return Err(SurveyStoreError::invalid(
+        return Err(StoreError::invalid(
             "target_n",
             "target sample cannot be negative",
         ));
     }
     let q = get_questionnaire(db, city_id, w.questionnaire_id)
         .await?
-        .ok_or_else(|| SurveyStoreError::invalid("questionnaire_id", "no such questionnaire"))?;
+        .ok_or_else(|| StoreError::invalid("questionnaire_id", "no such questionnaire"))?;
     if w.conversion == "five_level_cn"
         && q.definition
             .questions
             .iter()
             .any(|x| x.kind == crate::model::QuestionKind::Likert && x.scale != Some(5))
     {
-        return Err(SurveyStoreError::invalid(
+        return Err(StoreError::invalid(
             "conversion",
             "the five-level conversion (100/80/60/30/0) needs every rating question on a 5-point scale",
         ));
@@ -273,7 +270,7 @@ pub async fn set_wave_status(
     status: &str,
 ) -> Result<()> {
     if !WAVE_STATUSES.contains(&status) {
-        return Err(SurveyStoreError::invalid(
+        return Err(StoreError::invalid(
             "status",
             "status is draft, collecting, closed or published",
         ));
