@@ -204,9 +204,7 @@ fn interval_after(period: Duration) -> Interval {
 /// `GET /app/equipment/board/stream`: the open incidents in the caller's scope whenever they
 /// change.
 pub async fn board_stream(
-    Page {
-        st, user: p, lang, ..
-    }: Page,
+    Page(st, p, lang, ..): Page,
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
     p.require_any(&api::VIEW_CAPS)?;

@@ -184,12 +184,7 @@ fn qs(f: &EquipmentFilter) -> String {
 }
 
 async fn registry_page(
-    Page {
-        st,
-        user: p,
-        lang,
-        csrf,
-    }: Page,
+    Page(st, p, lang, csrf): Page,
     Query(mut f): Query<EquipmentFilter>,
 ) -> PageResult {
     let s = scope(&p)?;
@@ -247,12 +242,7 @@ struct Msg {
 }
 
 async fn detail_page(
-    Page {
-        st,
-        user: p,
-        lang,
-        csrf,
-    }: Page,
+    Page(st, p, lang, csrf): Page,
     Path(id): Path<i64>,
     Query(m): Query<Msg>,
 ) -> PageResult {
@@ -316,7 +306,7 @@ struct InspectionForm {
 }
 
 async fn inspection_submit(
-    Page { st, user: p, .. }: Page,
+    Page(st, p, ..): Page,
     Path(id): Path<i64>,
     Form(f): Form<InspectionForm>,
 ) -> PageResult {
@@ -358,7 +348,7 @@ struct MaintenanceForm {
 }
 
 async fn maintenance_submit(
-    Page { st, user: p, .. }: Page,
+    Page(st, p, ..): Page,
     Path(id): Path<i64>,
     Form(f): Form<MaintenanceForm>,
 ) -> PageResult {
@@ -409,15 +399,7 @@ struct IntakeQuery {
     error: Option<String>,
 }
 
-async fn intake_page(
-    Page {
-        st,
-        user: p,
-        lang,
-        csrf,
-    }: Page,
-    Query(q): Query<IntakeQuery>,
-) -> PageResult {
+async fn intake_page(Page(st, p, lang, csrf): Page, Query(q): Query<IntakeQuery>) -> PageResult {
     p.require(Capability::DispatchIncidents)?;
     let s = Scope::of(&p);
     let text = q.q.clone().unwrap_or_default().trim().to_string();
@@ -483,7 +465,7 @@ struct IntakeForm {
     idem: String,
 }
 
-async fn intake_submit(Page { st, user: p, .. }: Page, Form(f): Form<IntakeForm>) -> PageResult {
+async fn intake_submit(Page(st, p, ..): Page, Form(f): Form<IntakeForm>) -> PageResult {
     p.require(Capability::DispatchIncidents)?;
     let n = NewIncident {
         rescue_code: f.rescue_code.clone(),
@@ -606,14 +588,7 @@ async fn board_rows(
     Ok((list.iter().map(|i| incident_row(i, lang)).collect(), iot))
 }
 
-async fn board_page(
-    Page {
-        st,
-        user: p,
-        lang,
-        csrf,
-    }: Page,
-) -> PageResult {
+async fn board_page(Page(st, p, lang, csrf): Page) -> PageResult {
     p.require(Capability::DispatchIncidents)?;
     let (rows, iot) = board_rows(&st, &p, lang).await?;
     let ctx = page_ctx(
@@ -643,12 +618,7 @@ struct IncidentTpl {
 }
 
 async fn incident_page(
-    Page {
-        st,
-        user: p,
-        lang,
-        csrf,
-    }: Page,
+    Page(st, p, lang, csrf): Page,
     Path(id): Path<i64>,
     Query(m): Query<Msg>,
 ) -> PageResult {
@@ -732,7 +702,7 @@ struct TransitionForm {
 }
 
 async fn transition_submit(
-    Page { st, user: p, .. }: Page,
+    Page(st, p, ..): Page,
     Path(id): Path<i64>,
     Form(f): Form<TransitionForm>,
 ) -> PageResult {
@@ -782,15 +752,7 @@ struct JobsTpl {
     message: String,
 }
 
-async fn jobs_page(
-    Page {
-        st,
-        user: p,
-        lang,
-        csrf,
-    }: Page,
-    Query(m): Query<Msg>,
-) -> PageResult {
+async fn jobs_page(Page(st, p, lang, csrf): Page, Query(m): Query<Msg>) -> PageResult {
     p.require(Capability::RespondIncidents)?;
     let s = Scope::of(&p);
     let mut list = incidents::list(&st.db, &s, &IncidentFilter::default()).await?;

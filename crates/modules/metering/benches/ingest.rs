@@ -47,7 +47,7 @@ fn ingest(c: &mut Criterion) {
             .await
             .expect("migrate");
         let city = seed_small_city(&db, &[]).await;
-        let s = Scope::city(city);
+        let s = Scope::city(qcity_platform::CityId(city));
         let first = "913501007B0000001";
         let u = store::create_unit(
             &db,

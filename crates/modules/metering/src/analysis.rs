@@ -154,7 +154,7 @@ pub async fn unit_energy(
         .map(|m| (m.id, (m.energy_type.as_str(), m.measure_unit.as_str())))
         .collect();
     let mut lines: BTreeMap<String, (f64, String)> = BTreeMap::new();
-    for (mid, _, v) in daily_sums(db, s.city_id, &ids, from, to).await? {
+    for (mid, _, v) in daily_sums(db, s.region.city_id, &ids, from, to).await? {
         if let Some((e, u)) = et.get(&mid) {
             let l = lines.entry(e.to_string()).or_insert((0.0, u.to_string()));
             l.0 += v;
@@ -170,7 +170,7 @@ pub async fn unit_energy(
         })
         .collect();
     let total_tce: f64 = lines.iter().map(|l| l.tce).sum();
-    let output: f64 = production(db, s.city_id, unit_id, from, to)
+    let output: f64 = production(db, s.region.city_id, unit_id, from, to)
         .await?
         .values()
         .sum();
@@ -200,7 +200,7 @@ pub async fn unit_daily_kgce(
     let ids: Vec<i64> = tm.iter().map(|m| m.id).collect();
     let et: HashMap<i64, &str> = tm.iter().map(|m| (m.id, m.energy_type.as_str())).collect();
     let mut out: BTreeMap<i64, f64> = BTreeMap::new();
-    for (mid, d, v) in daily_sums(db, s.city_id, &ids, from, to).await? {
+    for (mid, d, v) in daily_sums(db, s.region.city_id, &ids, from, to).await? {
         *out.entry(d).or_default() += kgce(et.get(&mid).copied().unwrap_or(""), v);
     }
     Ok(out)
@@ -599,14 +599,7 @@ pub async fn alerts(
 }
 
 fn s_clause(s: &Scope, v: &mut Vec<Value>) -> String {
-    v.push(s.city_id.into());
-    v.push(sql::like(&s.prefix).into());
-    let mut c = " a.city_id = ? AND a.region_code LIKE ?".to_string();
-    if let Some(u) = s.unit {
-        v.push(u.into());
-        c.push_str(" AND a.unit_id = ?");
-    }
-    c
+    crate::store::unit_clause(s, "a", "unit_id", v)
 }
 
 /// Acknowledges an open alert (audited in the same transaction). Out of scope → not found.
@@ -637,10 +630,10 @@ pub async fn ack_alert<C: ConnectionTrait + TransactionTrait>(
         ));
     }
     let txn = db.begin_write().await?;
-    sql::exec(&txn, "UPDATE mt_alerts SET status = 'acked', acked_by = ?, acked_at = ?, ack_note = ? WHERE city_id = ? AND id = ? AND status = 'open'", vec![actor_name.into(), chrono::Utc::now().into(), note.trim().into(), s.city_id.into(), id.into()]).await?;
+    sql::exec(&txn, "UPDATE mt_alerts SET status = 'acked', acked_by = ?, acked_at = ?, ack_note = ? WHERE city_id = ? AND id = ? AND status = 'open'", vec![actor_name.into(), chrono::Utc::now().into(), note.trim().into(), s.region.city_id.into(), id.into()]).await?;
     qcity_platform::audit::record(
         &txn,
-        s.city_id,
+        s.region.city_id,
         actor,
         "metering.alert.ack",
         "mt_alert",
@@ -677,7 +670,7 @@ pub async fn projects(
     unit_id: Option<i64>,
 ) -> Result<Vec<Project>, StoreError> {
     let mut v = Vec::new();
-    let mut c = s.clause("u", "id", &mut v);
+    let mut c = crate::store::unit_clause(s, "u", "id", &mut v);
     if let Some(u) = unit_id {
         v.push(u.into());
         c.push_str(" AND p.unit_id = ?");
@@ -755,9 +748,23 @@ pub async fn savings(
             .collect()
     };
     let be = unit_daily_kgce(db, s, p.unit_id, p.baseline_from, p.baseline_to).await?;
-    let bo = production(db, s.city_id, p.unit_id, p.baseline_from, p.baseline_to).await?;
+    let bo = production(
+        db,
+        s.region.city_id,
+        p.unit_id,
+        p.baseline_from,
+        p.baseline_to,
+    )
+    .await?;
     let re = unit_daily_kgce(db, s, p.unit_id, p.reporting_from, p.reporting_to).await?;
-    let ro = production(db, s.city_id, p.unit_id, p.reporting_from, p.reporting_to).await?;
+    let ro = production(
+        db,
+        s.region.city_id,
+        p.unit_id,
+        p.reporting_from,
+        p.reporting_to,
+    )
+    .await?;
     let b = obs(&be, &bo);
     let r = obs(&re, &ro);
     if b.len() < 30 {
@@ -896,7 +903,7 @@ pub async fn set_operating_hours<C: ConnectionTrait + TransactionTrait>(
     for (i, d) in hours.iter().enumerate() {
         if d.open_hour > d.close_hour || d.close_hour > 24 {
             return Err(StoreError::invalid(
-                &format!("days[{i}]"),
+                format!("days[{i}]"),
                 format!(
                     "须 0 ≤ 开始 ≤ 结束 ≤ 24 / need 0 ≤ open_hour ≤ close_hour ≤ 24 (got {}–{})",
                     d.open_hour, d.close_hour
@@ -908,14 +915,14 @@ pub async fn set_operating_hours<C: ConnectionTrait + TransactionTrait>(
     sql::exec(
         &txn,
         "DELETE FROM mt_operating_hours WHERE city_id = ? AND unit_id = ?",
-        vec![s.city_id.into(), unit_id.into()],
+        vec![s.region.city_id.into(), unit_id.into()],
     )
     .await?;
     for (i, d) in hours.iter().enumerate() {
-        sql::exec(&txn, "INSERT INTO mt_operating_hours (city_id, unit_id, weekday, open_hour, close_hour) VALUES (?, ?, ?, ?, ?)", vec![s.city_id.into(), unit_id.into(), (i as i32).into(), i32::from(d.open_hour).into(), i32::from(d.close_hour).into()]).await?;
+        sql::exec(&txn, "INSERT INTO mt_operating_hours (city_id, unit_id, weekday, open_hour, close_hour) VALUES (?, ?, ?, ?, ?)", vec![s.region.city_id.into(), unit_id.into(), (i as i32).into(), i32::from(d.open_hour).into(), i32::from(d.close_hour).into()]).await?;
     }
     txn.commit().await?;
-    operating_hours(db, s.city_id, unit_id).await
+    operating_hours(db, s.region.city_id, unit_id).await
 }
 
 /// Default tolerance of the parent-vs-children balance: 5 % of the parent's daily use.

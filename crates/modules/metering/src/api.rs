@@ -130,7 +130,7 @@ pub struct MeteringApi;
 
 /// The scope of a principal that may see metering data, else 403.
 pub fn view(p: &Principal) -> Result<Scope, AppError> {
-    Scope::of(p).ok_or(AppError::Forbidden)
+    crate::store::scope_of(p).ok_or(AppError::Forbidden)
 }
 
 /// The scope of a principal that may manage metering (registers, checks, alerts), else 403.

@@ -76,7 +76,7 @@ async fn ensure_unit(db: &DatabaseConnection, s: &Scope, u: &NewUnit) -> Result<
     if let Some(r) = crate::sql::one(
         db,
         "SELECT id FROM mt_units WHERE city_id = ? AND uscc = ?",
-        vec![s.city_id.into(), u.uscc.clone().into()],
+        vec![s.region.city_id.into(), u.uscc.clone().into()],
     )
     .await?
     {
@@ -91,7 +91,11 @@ async fn ensure_meter(db: &DatabaseConnection, s: &Scope, m: &NewMeter) -> Resul
     if let Some(r) = crate::sql::one(
         db,
         "SELECT id FROM mt_meters WHERE city_id = ? AND unit_id = ? AND code = ?",
-        vec![s.city_id.into(), m.unit_id.into(), m.code.clone().into()],
+        vec![
+            s.region.city_id.into(),
+            m.unit_id.into(),
+            m.code.clone().into(),
+        ],
     )
     .await?
     {
@@ -119,7 +123,7 @@ pub async fn seed_with(
     {
         return Ok(());
     }
-    let s = Scope::city(ctx.city_id);
+    let s = Scope::city(qcity_platform::CityId(ctx.city_id));
     let mut rng = DemoRng::stream(ctx.seed, "metering.units");
     let street = |d: &str, n: usize| {
         ctx.streets
@@ -660,7 +664,7 @@ async fn generate(
         project_start,
     } = *dates;
     use chrono::{Datelike, Timelike};
-    let s = Scope::city(city_id);
+    let s = Scope::city(qcity_platform::CityId(city_id));
     // Production first (the brewery's daily output).
     let mut prng = DemoRng::stream(seed, "metering.production");
     let mut out = std::collections::BTreeMap::new();

@@ -101,7 +101,7 @@ pub async fn city_rows(
     let regions = sql::all(
         db,
         "SELECT code, level, name_zh, name_en FROM regions WHERE city_id = ? AND level IN ('city','district') ORDER BY code",
-        vec![s.city_id.into()],
+        vec![s.region.city_id.into()],
     )
     .await?;
     let mut rows: BTreeMap<String, CityRow> = BTreeMap::new();
@@ -179,7 +179,7 @@ pub async fn feed(
     year: i32,
 ) -> Result<Vec<FedValue>, StoreError> {
     let mut out = Vec::new();
-    for r in city_rows(db, &Scope::city(city_id), year).await? {
+    for r in city_rows(db, &Scope::city(qcity_platform::CityId(city_id)), year).await? {
         if r.total_tce <= 0.0 {
             continue;
         }
@@ -211,7 +211,7 @@ pub async fn report(
     city_id: i64,
     year: i32,
 ) -> Result<Vec<ReportSection>, StoreError> {
-    let s = Scope::city(city_id);
+    let s = Scope::city(qcity_platform::CityId(city_id));
     let rows = city_rows(db, &s, year).await?;
     let prev = city_rows(db, &s, year - 1).await?;
     let Some(city) = rows.first().filter(|c| c.total_tce > 0.0) else {
@@ -444,7 +444,7 @@ impl Module for MeteringModule {
         ]
     }
     async fn dashboard_tiles(&self, st: &AppState, p: &Principal, t: &Tr) -> Vec<Tile> {
-        let Some(s) = Scope::of(p) else {
+        let Some(s) = crate::store::scope_of(p) else {
             return Vec::new();
         };
         if !(p.can(Capability::ViewAll) || p.can(Capability::ManageMetering)) {

@@ -190,7 +190,14 @@ impl Handler for ReadingHandler {
         if let Some(c) = &city
             && !rows.is_empty()
         {
-            match store::ingest(&self.db, &Scope::city(c.id), rows, Vec::<Reject>::new()).await {
+            match store::ingest(
+                &self.db,
+                &Scope::city(qcity_platform::CityId(c.id)),
+                rows,
+                Vec::<Reject>::new(),
+            )
+            .await
+            {
                 Ok(rep) => {
                     stored = rep.accepted;
                     rejected = rep.rejected;

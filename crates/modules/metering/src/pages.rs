@@ -44,7 +44,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 fn scope(p: &Principal) -> Result<Scope, PageError> {
-    Scope::of(p).ok_or(PageError(AppError::Forbidden))
+    crate::store::scope_of(p).ok_or(PageError(AppError::Forbidden))
 }
 
 fn f1(v: f64) -> String {
@@ -105,7 +105,7 @@ struct OverviewTpl {
 /// The latest year with data in scope (falls back to the current year).
 async fn data_year(st: &AppState, s: &Scope) -> i32 {
     let mut v = Vec::new();
-    let c = s.clause("m", "unit_id", &mut v);
+    let c = crate::store::unit_clause(s, "m", "unit_id", &mut v);
     let r = crate::sql::one(&st.db, &format!("SELECT MAX(r.bucket) AS t FROM mt_rollups r JOIN mt_meters m ON m.city_id = r.city_id AND m.id = r.meter_id WHERE{c} AND r.grain = 'm'"), v).await.ok().flatten();
     let t: Option<i64> = r.and_then(|r| r.try_get("", "t").ok().flatten());
     let t = t.unwrap_or_else(domain::now_ts);
@@ -116,14 +116,7 @@ async fn data_year(st: &AppState, s: &Scope) -> i32 {
         .unwrap_or(2025)
 }
 
-async fn overview(
-    Page {
-        st,
-        user: p,
-        lang,
-        csrf,
-    }: Page,
-) -> PageResult {
+async fn overview(Page(st, p, lang, csrf): Page) -> PageResult {
     let s = scope(&p)?;
     let ctx = page_ctx(&st, &p, lang, &csrf, "/app/metering", "metering-title").await?;
     let year = data_year(&st, &s).await;
@@ -266,15 +259,7 @@ fn energy_label(t: &qcity_platform::i18n::Tr, e: &str) -> String {
     t.t(&format!("metering-energy-{e}"))
 }
 
-async fn unit_page(
-    Page {
-        st,
-        user: p,
-        lang,
-        csrf,
-    }: Page,
-    Path(id): Path<i64>,
-) -> PageResult {
+async fn unit_page(Page(st, p, lang, csrf): Page, Path(id): Path<i64>) -> PageResult {
     let s = scope(&p)?;
     let u = store::unit(&st.db, &s, id)
         .await?
@@ -575,12 +560,7 @@ struct Msg {
 }
 
 async fn meter_page(
-    Page {
-        st,
-        user: p,
-        lang,
-        csrf,
-    }: Page,
+    Page(st, p, lang, csrf): Page,
     Path(id): Path<i64>,
     axum::extract::Query(q): axum::extract::Query<Msg>,
 ) -> PageResult {
@@ -713,7 +693,7 @@ async fn meter_page(
     Ok(render(&tpl)?.into_response())
 }
 
-async fn meter_vee(Page { st, user: p, .. }: Page, Path(id): Path<i64>) -> PageResult {
+async fn meter_vee(Page(st, p, ..): Page, Path(id): Path<i64>) -> PageResult {
     let s = scope(&p)?;
     p.require(Capability::ManageMetering)?;
     let m = store::meter(&st.db, &s, id)
@@ -731,7 +711,7 @@ async fn meter_vee(Page { st, user: p, .. }: Page, Path(id): Path<i64>) -> PageR
     .into_response())
 }
 
-async fn meter_detect(Page { st, user: p, .. }: Page, Path(id): Path<i64>) -> PageResult {
+async fn meter_detect(Page(st, p, ..): Page, Path(id): Path<i64>) -> PageResult {
     let s = scope(&p)?;
     p.require(Capability::ManageMetering)?;
     let m = store::meter(&st.db, &s, id)
@@ -755,14 +735,7 @@ struct AlertsTpl {
     can_ack: bool,
 }
 
-async fn alerts_page(
-    Page {
-        st,
-        user: p,
-        lang,
-        csrf,
-    }: Page,
-) -> PageResult {
+async fn alerts_page(Page(st, p, lang, csrf): Page) -> PageResult {
     let s = scope(&p)?;
     let ctx = page_ctx(
         &st,
@@ -789,7 +762,7 @@ struct AckForm {
 }
 
 async fn alert_ack(
-    Page { st, user: p, .. }: Page,
+    Page(st, p, ..): Page,
     Path(id): Path<i64>,
     Form(f): Form<AckForm>,
 ) -> PageResult {
@@ -801,7 +774,7 @@ async fn alert_ack(
 
 /// The operating-hours form: `open_0`…`open_6`, `close_0`…`close_6` (hours, Monday first).
 async fn unit_hours(
-    Page { st, user: p, .. }: Page,
+    Page(st, p, ..): Page,
     Path(id): Path<i64>,
     Form(f): Form<BTreeMap<String, String>>,
 ) -> PageResult {

@@ -1117,7 +1117,7 @@ async fn backfill_rollups_equal_sql_recomputation(b: Backend) {
     let e = setup(b).await;
     let (_a, _ub, site, water, mb) = two_units(&e).await;
     let meters = [site, water, mb];
-    let s = Scope::city(e.city);
+    let s = Scope::city(qcity_platform::CityId(e.city));
     let t0 = domain::parse_ts("2025-01-29 00:00").unwrap();
     let batch = |from: i64, to: i64, salt: u64| -> Vec<(usize, Parsed)> {
         let mut v = Vec::new();

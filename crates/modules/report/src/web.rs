@@ -148,12 +148,7 @@ fn with_err(path: &str, e: &AppError) -> Response {
 }
 
 pub async fn list_page(
-    Page {
-        st,
-        user: p,
-        lang,
-        csrf,
-    }: Page,
+    Page(st, p, lang, csrf): Page,
     Query(fl): Query<Flash>,
 ) -> Result<Html<String>, PageError> {
     check_view(&p)?;
@@ -204,7 +199,7 @@ pub struct CreateForm {
 }
 
 pub async fn create_submit(
-    Page { st, user: p, .. }: Page,
+    Page(st, p, ..): Page,
     Form(f): Form<CreateForm>,
 ) -> Result<Response, PageError> {
     check_edit(&p)?;
@@ -249,12 +244,7 @@ struct ViewPage {
 }
 
 pub async fn view_page(
-    Page {
-        st,
-        user: p,
-        lang,
-        csrf,
-    }: Page,
+    Page(st, p, lang, csrf): Page,
     Path(id): Path<String>,
     Query(fl): Query<Flash>,
 ) -> Result<Html<String>, PageError> {
@@ -303,7 +293,7 @@ pub async fn view_page(
 }
 
 pub async fn regenerate_submit(
-    Page { st, user: p, .. }: Page,
+    Page(st, p, ..): Page,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     check_edit(&p)?;
@@ -331,7 +321,7 @@ pub struct BlockForm {
 }
 
 pub async fn narrative_submit(
-    Page { st, user: p, .. }: Page,
+    Page(st, p, ..): Page,
     Path(id): Path<String>,
     Form(f): Form<BlockForm>,
 ) -> Result<Response, PageError> {
@@ -358,7 +348,7 @@ pub struct WorkflowForm {
 }
 
 pub async fn workflow_submit(
-    Page { st, user: p, .. }: Page,
+    Page(st, p, ..): Page,
     Path(id): Path<String>,
     Form(f): Form<WorkflowForm>,
 ) -> Result<Response, PageError> {
@@ -394,9 +384,7 @@ pub async fn workflow_submit(
 }
 
 pub async fn staff_pdf(
-    Page {
-        st, user: p, lang, ..
-    }: Page,
+    Page(st, p, lang, ..): Page,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     check_view(&p)?;

@@ -82,15 +82,7 @@ struct ListTpl {
     can_manage: bool,
 }
 
-async fn list_page(
-    Page {
-        st,
-        user: p,
-        lang,
-        csrf,
-    }: Page,
-    Query(f): Query<EnterpriseFilter>,
-) -> PageResult {
+async fn list_page(Page(st, p, lang, csrf): Page, Query(f): Query<EnterpriseFilter>) -> PageResult {
     need_view(&p)?;
     let t = lang.tr();
     let ctx = page_ctx(&st, &p, lang, &csrf, "/app/enterprises", "enterprise-title").await?;
@@ -124,15 +116,7 @@ struct ViewTpl {
     can_manage: bool,
 }
 
-async fn view_page(
-    Page {
-        st,
-        user: p,
-        lang,
-        csrf,
-    }: Page,
-    Path(id): Path<i64>,
-) -> PageResult {
+async fn view_page(Page(st, p, lang, csrf): Page, Path(id): Path<i64>) -> PageResult {
     need_view(&p)?;
     let t = lang.tr();
     let e = store::get(&st.db, p.city_id, &p.scope.prefix, id)
@@ -288,14 +272,7 @@ fn form_error(e: StoreError, t: &Tr) -> Result<(String, String, StatusCode), Pag
     }
 }
 
-async fn new_page(
-    Page {
-        st,
-        user: p,
-        lang,
-        csrf,
-    }: Page,
-) -> PageResult {
+async fn new_page(Page(st, p, lang, csrf): Page) -> PageResult {
     p.require(Capability::ManageEnterprises)?;
     render_form(
         &st,
@@ -310,15 +287,7 @@ async fn new_page(
     .await
 }
 
-async fn create_submit(
-    Page {
-        st,
-        user: p,
-        lang,
-        csrf,
-    }: Page,
-    Form(f): Form<EnterpriseForm>,
-) -> PageResult {
+async fn create_submit(Page(st, p, lang, csrf): Page, Form(f): Form<EnterpriseForm>) -> PageResult {
     p.require(Capability::ManageEnterprises)?;
     let txn = st.db.begin_write().await?;
     match store::create(
@@ -352,15 +321,7 @@ async fn create_submit(
     }
 }
 
-async fn edit_page(
-    Page {
-        st,
-        user: p,
-        lang,
-        csrf,
-    }: Page,
-    Path(id): Path<i64>,
-) -> PageResult {
+async fn edit_page(Page(st, p, lang, csrf): Page, Path(id): Path<i64>) -> PageResult {
     let e = store::get(&st.db, p.city_id, &p.scope.prefix, id)
         .await?
         .ok_or_else(|| AppError::NotFound("enterprise".into()))?;
@@ -370,12 +331,7 @@ async fn edit_page(
 }
 
 async fn edit_submit(
-    Page {
-        st,
-        user: p,
-        lang,
-        csrf,
-    }: Page,
+    Page(st, p, lang, csrf): Page,
     Path(id): Path<i64>,
     Form(f): Form<EnterpriseForm>,
 ) -> PageResult {
@@ -428,14 +384,7 @@ struct ImportTpl {
     columns: Vec<(&'static str, &'static str)>,
 }
 
-async fn import_page(
-    Page {
-        st,
-        user: p,
-        lang,
-        csrf,
-    }: Page,
-) -> PageResult {
+async fn import_page(Page(st, p, lang, csrf): Page) -> PageResult {
     p.require(Capability::ManageEnterprises)?;
     let ctx = page_ctx(
         &st,

@@ -42,12 +42,7 @@ struct PageQuery {
 }
 
 async fn dead_letters_page(
-    Page {
-        st,
-        user: p,
-        lang,
-        csrf,
-    }: Page,
+    Page(st, p, lang, csrf): Page,
     Query(q): Query<PageQuery>,
 ) -> Result<Html<String>, PageError> {
     if !p.can(Capability::ViewAudit) {

@@ -31,13 +31,9 @@ pub struct CsrfToken(pub String);
 /// What every page handler needs: the server state, the signed-in principal (else a redirect to
 /// the login page), the request language and the CSRF token its forms carry.
 ///
-/// Handlers destructure it: `Page { st, user: p, lang, csrf }: Page`.
-pub struct Page {
-    pub st: AppState,
-    pub user: Principal,
-    pub lang: ReqLang,
-    pub csrf: CsrfToken,
-}
+/// Handlers destructure it in that order: `Page(st, p, lang, csrf): Page`, or
+/// `Page(st, p, ..): Page` when the handler needs only the first two.
+pub struct Page(pub AppState, pub Principal, pub ReqLang, pub CsrfToken);
 
 impl FromRequestParts<AppState> for Page {
     type Rejection = PageError;
@@ -45,12 +41,7 @@ impl FromRequestParts<AppState> for Page {
         let PageUser(user) = PageUser::from_request_parts(parts, st).await?;
         let Ok(lang) = ReqLang::from_request_parts(parts, st).await;
         let Ok(csrf) = CsrfToken::from_request_parts(parts, st).await;
-        Ok(Page {
-            st: st.clone(),
-            user,
-            lang,
-            csrf,
-        })
+        Ok(Page(st.clone(), user, lang, csrf))
     }
 }
 

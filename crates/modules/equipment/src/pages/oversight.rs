@@ -31,15 +31,7 @@ struct DueQuery {
     region: Option<String>,
 }
 
-async fn inspections_page(
-    Page {
-        st,
-        user: p,
-        lang,
-        csrf,
-    }: Page,
-    Query(q): Query<DueQuery>,
-) -> PageResult {
+async fn inspections_page(Page(st, p, lang, csrf): Page, Query(q): Query<DueQuery>) -> PageResult {
     let s = scope(&p)?;
     let due = q
         .due
@@ -91,15 +83,7 @@ struct RegionQuery {
     region: Option<String>,
 }
 
-async fn risk_page(
-    Page {
-        st,
-        user: p,
-        lang,
-        csrf,
-    }: Page,
-    Query(q): Query<RegionQuery>,
-) -> PageResult {
+async fn risk_page(Page(st, p, lang, csrf): Page, Query(q): Query<RegionQuery>) -> PageResult {
     let s = scope(&p)?;
     let rows = registry::risk_list(&st.db, &s, q.region.as_deref(), 200).await?;
     let t = lang.tr();
@@ -177,15 +161,7 @@ struct KpiTpl {
     csv_href: String,
 }
 
-async fn kpi_page(
-    Page {
-        st,
-        user: p,
-        lang,
-        csrf,
-    }: Page,
-    Query(q): Query<KpiQuery>,
-) -> PageResult {
+async fn kpi_page(Page(st, p, lang, csrf): Page, Query(q): Query<KpiQuery>) -> PageResult {
     let s = scope(&p)?;
     let k = api::kpi_for(&st, &p, &s, &q).await?;
     let t = lang.tr();
@@ -281,12 +257,7 @@ async fn kpi_page(
     .into_response())
 }
 
-async fn kpi_export(
-    Page {
-        st, user: p, lang, ..
-    }: Page,
-    Query(q): Query<KpiQuery>,
-) -> PageResult {
+async fn kpi_export(Page(st, p, lang, ..): Page, Query(q): Query<KpiQuery>) -> PageResult {
     let s = scope(&p)?;
     let k = api::kpi_for(&st, &p, &s, &q).await?;
     let t = lang.tr();

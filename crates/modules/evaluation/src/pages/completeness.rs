@@ -31,12 +31,7 @@ struct CompletenessPage {
 }
 
 pub(super) async fn completeness_page(
-    Page {
-        st,
-        user: p,
-        lang,
-        csrf,
-    }: Page,
+    Page(st, p, lang, csrf): Page,
     Query(q): Query<EntryQuery>,
 ) -> Result<Html<String>, PageError> {
     p.require_any(crate::READERS)?;
@@ -110,7 +105,7 @@ pub(super) struct FeedForm {
 }
 
 pub(super) async fn feeds_pull(
-    Page { st, user: p, .. }: Page,
+    Page(st, p, ..): Page,
     Form(f): Form<FeedForm>,
 ) -> Result<Response, PageError> {
     p.require(Capability::ApproveData)?;

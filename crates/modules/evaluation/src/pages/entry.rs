@@ -49,12 +49,7 @@ struct EntryPage {
 }
 
 pub(super) async fn entry_page(
-    Page {
-        st,
-        user: p,
-        lang,
-        csrf,
-    }: Page,
+    Page(st, p, lang, csrf): Page,
     Query(q): Query<EntryQuery>,
 ) -> Result<Html<String>, PageError> {
     p.require_any(crate::READERS)?;
@@ -193,9 +188,7 @@ pub(super) async fn entry_page(
 
 /// Saves the grid (drafts) and applies a bulk workflow action to the region-year's values.
 pub(super) async fn entry_save(
-    Page {
-        st, user: p, lang, ..
-    }: Page,
+    Page(st, p, lang, ..): Page,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     let t = lang.tr();

@@ -25,12 +25,7 @@ struct FrameworkPage {
 }
 
 pub(super) async fn framework_page(
-    Page {
-        st,
-        user: p,
-        lang,
-        csrf,
-    }: Page,
+    Page(st, p, lang, csrf): Page,
     Path(id): Path<i64>,
     Query(fl): Query<Flash>,
 ) -> Result<Html<String>, PageError> {
@@ -85,7 +80,7 @@ pub(super) struct PassportForm {
 }
 
 pub(super) async fn passport_save(
-    Page { st, user: p, .. }: Page,
+    Page(st, p, ..): Page,
     Path((id, code)): Path<(i64, String)>,
     Form(f): Form<PassportForm>,
 ) -> Result<Response, PageError> {

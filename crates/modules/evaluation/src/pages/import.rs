@@ -33,12 +33,7 @@ struct ImportPage {
 }
 
 pub(super) async fn import_page(
-    Page {
-        st,
-        user: p,
-        lang,
-        csrf,
-    }: Page,
+    Page(st, p, lang, csrf): Page,
     Query(q): Query<FwQuery>,
 ) -> Result<Html<String>, PageError> {
     p.require(Capability::EnterData)?;
@@ -66,12 +61,7 @@ pub(super) async fn import_page(
 }
 
 pub(super) async fn import_upload(
-    Page {
-        st,
-        user: p,
-        lang,
-        csrf,
-    }: Page,
+    Page(st, p, lang, csrf): Page,
     up: Upload,
 ) -> Result<Html<String>, PageError> {
     p.require(Capability::EnterData)?;
@@ -143,7 +133,7 @@ pub(super) async fn import_upload(
 }
 
 pub(super) async fn template_download(
-    Page { st, user: p, .. }: Page,
+    Page(st, p, ..): Page,
     Query(q): Query<FwQuery>,
 ) -> Result<Response, PageError> {
     p.require_any(crate::READERS)?;

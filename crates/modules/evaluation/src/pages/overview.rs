@@ -29,12 +29,7 @@ struct HomePage {
 }
 
 pub(super) async fn home(
-    Page {
-        st,
-        user: p,
-        lang,
-        csrf,
-    }: Page,
+    Page(st, p, lang, csrf): Page,
     Query(fl): Query<Flash>,
 ) -> Result<Html<String>, PageError> {
     p.require_any(crate::READERS)?;
@@ -75,7 +70,7 @@ pub(super) struct InstallForm {
 }
 
 pub(super) async fn install(
-    Page { st, user: p, .. }: Page,
+    Page(st, p, ..): Page,
     Form(f): Form<InstallForm>,
 ) -> Result<Response, PageError> {
     p.require(Capability::EditFrameworks)?;

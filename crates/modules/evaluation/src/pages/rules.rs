@@ -115,12 +115,7 @@ async fn render_rules(
 }
 
 pub(super) async fn rules_page(
-    Page {
-        st,
-        user: p,
-        lang,
-        csrf,
-    }: Page,
+    Page(st, p, lang, csrf): Page,
     Path(id): Path<i64>,
     Query(q): Query<RulesQuery>,
 ) -> Result<Html<String>, PageError> {
@@ -197,12 +192,7 @@ async fn rules_done(
 }
 
 pub(super) async fn rule_create(
-    Page {
-        st,
-        user: p,
-        lang,
-        csrf,
-    }: Page,
+    Page(st, p, lang, csrf): Page,
     headers: HeaderMap,
     Path(id): Path<i64>,
     Form(f): Form<RuleForm>,
@@ -228,12 +218,7 @@ pub(super) async fn rule_create(
 }
 
 pub(super) async fn rule_change(
-    Page {
-        st,
-        user: p,
-        lang,
-        csrf,
-    }: Page,
+    Page(st, p, lang, csrf): Page,
     headers: HeaderMap,
     Path((id, rule_id)): Path<(i64, i64)>,
     Form(f): Form<RuleForm>,

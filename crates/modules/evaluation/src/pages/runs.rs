@@ -31,12 +31,7 @@ struct RunsPage {
 }
 
 pub(super) async fn runs_page(
-    Page {
-        st,
-        user: p,
-        lang,
-        csrf,
-    }: Page,
+    Page(st, p, lang, csrf): Page,
     Query(q): Query<EntryQuery>,
 ) -> Result<Html<String>, PageError> {
     p.require_any(crate::READERS)?;
@@ -79,7 +74,7 @@ pub(super) async fn runs_page(
 }
 
 pub(super) async fn run_start(
-    Page { st, user: p, .. }: Page,
+    Page(st, p, ..): Page,
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Result<Response, PageError> {
     p.require(Capability::RunIndex)?;
@@ -158,12 +153,7 @@ pub(super) struct RunQuery {
 }
 
 pub(super) async fn run_page(
-    Page {
-        st,
-        user: p,
-        lang,
-        csrf,
-    }: Page,
+    Page(st, p, lang, csrf): Page,
     Path(id): Path<i64>,
     Query(q): Query<RunQuery>,
 ) -> Result<Html<String>, PageError> {
@@ -321,9 +311,7 @@ pub(super) async fn run_page(
 
 /// Polled while a run computes: empty until finished, then tells htmx to reload the page.
 pub(super) async fn run_status(
-    Page {
-        st, user: p, lang, ..
-    }: Page,
+    Page(st, p, lang, ..): Page,
     Path(id): Path<i64>,
 ) -> Result<Response, PageError> {
     let m = runs::get_run(&st.db, p.city_id, id)

@@ -95,12 +95,7 @@ async fn render_structure(
 }
 
 pub(super) async fn structure_page(
-    Page {
-        st,
-        user: p,
-        lang,
-        csrf,
-    }: Page,
+    Page(st, p, lang, csrf): Page,
     Path(id): Path<i64>,
     Query(fl): Query<Flash>,
 ) -> Result<Html<String>, PageError> {
@@ -185,12 +180,7 @@ async fn structure_done(
 }
 
 pub(super) async fn structure_add(
-    Page {
-        st,
-        user: p,
-        lang,
-        csrf,
-    }: Page,
+    Page(st, p, lang, csrf): Page,
     headers: HeaderMap,
     Path(id): Path<i64>,
     Form(f): Form<NodeForm>,
@@ -227,12 +217,7 @@ pub(super) async fn structure_add(
 }
 
 pub(super) async fn structure_change(
-    Page {
-        st,
-        user: p,
-        lang,
-        csrf,
-    }: Page,
+    Page(st, p, lang, csrf): Page,
     headers: HeaderMap,
     Path((id, code)): Path<(i64, String)>,
     Form(f): Form<NodeForm>,

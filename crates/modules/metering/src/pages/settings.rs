@@ -84,12 +84,7 @@ async fn render_settings(
 }
 
 pub(super) async fn settings_page(
-    Page {
-        st,
-        user: p,
-        lang,
-        csrf,
-    }: Page,
+    Page(st, p, lang, csrf): Page,
     Query(q): Query<SavedQuery>,
 ) -> PageResult {
     admin_only(&p)?;
@@ -120,12 +115,7 @@ pub(super) async fn settings_page(
 /// Saves the settings from the form (empty = forever / the default), audited like the API; a bad
 /// value is shown next to its field (422 without htmx, the re-rendered panel with htmx).
 pub(super) async fn settings_save(
-    Page {
-        st,
-        user: p,
-        lang,
-        csrf,
-    }: Page,
+    Page(st, p, lang, csrf): Page,
     headers: HeaderMap,
     Form(f): Form<SettingsForm>,
 ) -> PageResult {

@@ -49,7 +49,7 @@ pub async fn ingest(
     let mut known: HashMap<i64, (f64, Option<f64>, String)> = HashMap::new();
     for chunk in ids.iter().copied().collect::<Vec<_>>().chunks(METER_CHUNK) {
         let mut v = Vec::new();
-        let c = s.clause("m", "unit_id", &mut v);
+        let c = crate::store::unit_clause(s, "m", "unit_id", &mut v);
         let ph = vec!["?"; chunk.len()].join(",");
         v.extend(chunk.iter().map(|i| Value::from(*i)));
         for r in sql::all(db, &format!("SELECT m.id, m.multiplier, m.high_limit, m.status FROM mt_meters m WHERE{c} AND m.id IN ({ph})"), v).await? {
@@ -57,7 +57,7 @@ pub async fn ingest(
         }
     }
     let now = domain::now_ts();
-    let horizon = crate::retention::raw_horizon(db, s.city_id, now).await?;
+    let horizon = crate::retention::raw_horizon(db, s.region.city_id, now).await?;
     let mut good: Vec<Good> = Vec::with_capacity(rows.len());
     let mut flagged = 0;
     for (row, p) in rows {
@@ -133,7 +133,7 @@ pub async fn ingest(
     // PostgreSQL, large batches: COPY into the staging table first (outside the transaction;
     // staged rows are not "accepted" until the transaction below commits).
     let staged = if db.get_database_backend() == DbBackend::Postgres && keep.len() >= PG_COPY_MIN {
-        Some(stage_pg(db, s.city_id, &keep).await?)
+        Some(stage_pg(db, s.region.city_id, &keep).await?)
     } else {
         None
     };
@@ -163,9 +163,9 @@ pub async fn ingest(
             let plan = RollupPlan::of(&days);
             // The first statement writes, so the transaction holds SQLite's write lock before it
             // reads the meters' latest readings (no other writer can add one in between).
-            plan.clear_hours_days(&txn, s.city_id).await?;
-            let before = latest_ts(&txn, s.city_id, days.keys().copied()).await?;
-            changed = write_readings(&txn, s.city_id, &keep, now).await?;
+            plan.clear_hours_days(&txn, s.region.city_id).await?;
+            let before = latest_ts(&txn, s.region.city_id, days.keys().copied()).await?;
+            changed = write_readings(&txn, s.region.city_id, &keep, now).await?;
             t_rollups = std::time::Instant::now();
             // First local day of each meter with no earlier reading.
             let fresh_from: HashMap<i64, i64> = days
@@ -186,19 +186,19 @@ pub async fn ingest(
                 }
             }
             RollupPlan::of(&old_days)
-                .insert_hours_days_sql(&txn, s.city_id)
+                .insert_hours_days_sql(&txn, s.region.city_id)
                 .await?;
             let (hours, days_agg) = fresh_rollups(&keep, &fresh_from);
-            insert_rollup_rows(&txn, s.city_id, "h", &hours).await?;
-            insert_rollup_rows(&txn, s.city_id, "d", &days_agg).await?;
-            plan.recompute_months(&txn, s.city_id).await?;
+            insert_rollup_rows(&txn, s.region.city_id, "h", &hours).await?;
+            insert_rollup_rows(&txn, s.region.city_id, "d", &days_agg).await?;
+            plan.recompute_months(&txn, s.region.city_id).await?;
         } else {
             changed = match staged {
-                Some(batch) => insert_from_stage(&txn, s.city_id, batch, now).await?,
-                None => write_readings(&txn, s.city_id, &keep, now).await?,
+                Some(batch) => insert_from_stage(&txn, s.region.city_id, batch, now).await?,
+                None => write_readings(&txn, s.region.city_id, &keep, now).await?,
             };
             t_rollups = std::time::Instant::now();
-            recompute_rollup_days(&txn, s.city_id, days).await?;
+            recompute_rollup_days(&txn, s.region.city_id, days).await?;
         }
         let tr = std::time::Instant::now();
         txn.commit().await?;
@@ -213,7 +213,7 @@ pub async fn ingest(
                 let _ = sql::exec(
                     db,
                     "DELETE FROM mt_readings_stage WHERE city_id = ? AND batch_id = ?",
-                    vec![s.city_id.into(), batch.into()],
+                    vec![s.region.city_id.into(), batch.into()],
                 )
                 .await;
             }

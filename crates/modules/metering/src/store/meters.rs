@@ -159,7 +159,7 @@ pub async fn create_meter(
         db,
         "INSERT INTO mt_meters (city_id, id, unit_id, parent_id, level, code, name_zh, name_en, energy_type, measure_unit, interval_min, multiplier, high_limit, status, region_code, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         vec![
-            s.city_id.into(),
+            s.region.city_id.into(),
             id.into(),
             u.id.into(),
             m.parent_id.into(),
@@ -196,7 +196,7 @@ pub async fn meter(
     id: i64,
 ) -> Result<Option<Meter>, StoreError> {
     let mut v = Vec::new();
-    let c = s.clause("m", "unit_id", &mut v);
+    let c = crate::store::unit_clause(s, "m", "unit_id", &mut v);
     v.push(id.into());
     sql::one(
         db,
@@ -215,7 +215,7 @@ pub async fn meters(
     unit_id: Option<i64>,
 ) -> Result<Vec<Meter>, StoreError> {
     let mut v = Vec::new();
-    let mut c = s.clause("m", "unit_id", &mut v);
+    let mut c = crate::store::unit_clause(s, "m", "unit_id", &mut v);
     if let Some(u) = unit_id {
         v.push(u.into());
         c.push_str(" AND m.unit_id = ?");

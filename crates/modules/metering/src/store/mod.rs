@@ -21,58 +21,30 @@ pub use rollups::*;
 pub use series::*;
 pub use units::*;
 
-use crate::sql;
 use qcity_platform::auth::{Capability, Principal, Role};
 use qcity_platform::store::StoreError;
 use sea_orm::{QueryResult, Value};
 
 /// Who may see what: city, region prefix and (energy managers) one enterprise.
-#[derive(Debug, Clone)]
-pub struct Scope {
-    pub city_id: i64,
-    pub prefix: String,
-    /// `Some(id)`: only this unit (an energy manager; `-1` when they are bound to none).
-    pub unit: Option<i64>,
+/// Metering's rows are scoped by the platform's [`Scope`]: a unit's energy manager (能源管理员)
+/// sees only their unit (用能单位), bureau staff their region.
+pub use qcity_platform::Scope;
+
+/// The scope of a principal, or `None` when the role may not see metering data.
+pub fn scope_of(p: &Principal) -> Option<Scope> {
+    (p.role == Role::EnergyManager
+        || p.require_any(&[Capability::ViewAll, Capability::ManageMetering])
+            .is_ok())
+    .then(|| Scope::of(p))
 }
 
-impl Scope {
-    /// The scope of a principal, or `None` when the role may not see metering data.
-    pub fn of(p: &Principal) -> Option<Scope> {
-        if p.role == Role::EnergyManager {
-            return Some(Scope {
-                city_id: p.city_id,
-                prefix: p.scope.prefix.clone(),
-                unit: Some(p.enterprise_id.unwrap_or(-1)),
-            });
-        }
-        if p.can(Capability::ViewAll) || p.can(Capability::ManageMetering) {
-            return Some(Scope {
-                city_id: p.city_id,
-                prefix: p.scope.prefix.clone(),
-                unit: None,
-            });
-        }
-        None
-    }
-    /// The whole city (system processes: MQTT, hooks).
-    pub fn city(city_id: i64) -> Scope {
-        Scope {
-            city_id,
-            prefix: String::new(),
-            unit: None,
-        }
-    }
-    /// `AND …` clause over a table alias with `city_id`, `region_code` and the unit column.
-    pub fn clause(&self, alias: &str, unit_col: &str, vals: &mut Vec<Value>) -> String {
-        vals.push(self.city_id.into());
-        vals.push(sql::like(&self.prefix).into());
-        let mut s = format!(" {alias}.city_id = ? AND {alias}.region_code LIKE ?");
-        if let Some(u) = self.unit {
-            vals.push(u.into());
-            s.push_str(&format!(" AND {alias}.{unit_col} = ?"));
-        }
-        s
-    }
+/// `city_id`, region and unit test over a table alias whose unit column is `unit_col`.
+pub fn unit_clause(s: &Scope, alias: &str, unit_col: &str, vals: &mut Vec<Value>) -> String {
+    let owners = qcity_platform::OwnerColumns {
+        company: None,
+        enterprise: Some(unit_col),
+    };
+    s.clause(alias, owners, vals)
 }
 
 fn g<T: sea_orm::TryGetable>(r: &QueryResult, c: &str) -> Result<T, StoreError> {

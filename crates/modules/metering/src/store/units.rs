@@ -89,8 +89,8 @@ pub async fn create_unit(
             "名称必填 / name is required",
         ));
     }
-    if !u.region_code.starts_with(&s.prefix)
-        || !region_exists(db, s.city_id, &u.region_code).await?
+    if !u.region_code.starts_with(&s.region.prefix)
+        || !region_exists(db, s.region.city_id, &u.region_code).await?
     {
         return Err(StoreError::invalid(
             "region_code",
@@ -105,7 +105,7 @@ pub async fn create_unit(
     let id = qcity_platform::ids::new_id();
     let enterprise_id = qcity_platform::enterprise::store::link(
         db,
-        s.city_id,
+        s.region.city_id,
         actor,
         Some(uscc.as_str()),
         "uscc",
@@ -117,7 +117,7 @@ pub async fn create_unit(
         db,
         "INSERT INTO mt_units (city_id, id, uscc, name_zh, name_en, industry, region_code, address, output_unit, value_added_10k_yuan, annual_tce, created_at, enterprise_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
         vec![
-            s.city_id.into(),
+            s.region.city_id.into(),
             id.into(),
             uscc.as_str().into(),
             u.name_zh.trim().into(),
@@ -150,7 +150,7 @@ pub async fn unit(
     id: i64,
 ) -> Result<Option<Unit>, StoreError> {
     let mut v = Vec::new();
-    let c = s.clause("u", "id", &mut v);
+    let c = crate::store::unit_clause(s, "u", "id", &mut v);
     v.push(id.into());
     sql::one(
         db,
@@ -164,7 +164,7 @@ pub async fn unit(
 
 pub async fn units(db: &impl ConnectionTrait, s: &Scope) -> Result<Vec<Unit>, StoreError> {
     let mut v = Vec::new();
-    let c = s.clause("u", "id", &mut v);
+    let c = crate::store::unit_clause(s, "u", "id", &mut v);
     sql::all(
         db,
         &format!("SELECT {UNIT_COLS} FROM mt_units u WHERE{c} ORDER BY u.region_code, u.name_zh"),

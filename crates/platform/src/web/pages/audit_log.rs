@@ -33,12 +33,7 @@ struct AuditPage {
 }
 
 async fn audit_page(
-    Page {
-        st,
-        user: p,
-        lang,
-        csrf,
-    }: Page,
+    Page(st, p, lang, csrf): Page,
     Query(q): Query<AuditQuery>,
 ) -> Result<Html<String>, PageError> {
     p.require(Capability::ViewAudit)?;

@@ -29,14 +29,7 @@ struct HomePage {
     has_map: bool,
 }
 
-async fn home(
-    Page {
-        st,
-        user: p,
-        lang,
-        csrf,
-    }: Page,
-) -> Result<Html<String>, PageError> {
+async fn home(Page(st, p, lang, csrf): Page) -> Result<Html<String>, PageError> {
     let ctx = page_ctx(&st, &p, lang, &csrf, "/app", "home-title").await?;
     let t = lang.tr();
     let regions = st.visible_regions(&p.scope).await?;
@@ -144,11 +137,7 @@ struct JobsFragment {
     running: bool,
 }
 
-async fn jobs_fragment(
-    Page {
-        st, user: _p, lang, ..
-    }: Page,
-) -> Result<Html<String>, PageError> {
+async fn jobs_fragment(Page(st, _p, lang, ..): Page) -> Result<Html<String>, PageError> {
     let jobs = st.jobs.snapshot();
     let running = jobs
         .iter()

@@ -32,12 +32,7 @@ struct RegionsPage {
 }
 
 async fn regions_page(
-    Page {
-        st,
-        user: p,
-        lang,
-        csrf,
-    }: Page,
+    Page(st, p, lang, csrf): Page,
     Query(fl): Query<Flash>,
 ) -> Result<Html<String>, PageError> {
     p.require_any(&[Capability::ViewAll, Capability::ManageRegions])?;
@@ -71,7 +66,7 @@ struct RenameForm {
 }
 
 async fn region_rename(
-    Page { st, user: p, .. }: Page,
+    Page(st, p, ..): Page,
     Path(code): Path<String>,
     Form(f): Form<RenameForm>,
 ) -> Result<Response, PageError> {

@@ -56,12 +56,7 @@ async fn tokens_list(
 }
 
 async fn tokens_page(
-    Page {
-        st,
-        user: p,
-        lang,
-        csrf,
-    }: Page,
+    Page(st, p, lang, csrf): Page,
     Query(fl): Query<Flash>,
 ) -> Result<Html<String>, PageError> {
     p.require(Capability::ManageTokens)?;
@@ -81,12 +76,7 @@ struct NewTokenForm {
 }
 
 async fn token_create(
-    Page {
-        st,
-        user: p,
-        lang,
-        csrf,
-    }: Page,
+    Page(st, p, lang, csrf): Page,
     Form(f): Form<NewTokenForm>,
 ) -> Result<Response, PageError> {
     p.require(Capability::ManageTokens)?;
@@ -115,10 +105,7 @@ async fn token_create(
     .into_response())
 }
 
-async fn token_revoke(
-    Page { st, user: p, .. }: Page,
-    Path(id): Path<i64>,
-) -> Result<Response, PageError> {
+async fn token_revoke(Page(st, p, ..): Page, Path(id): Path<i64>) -> Result<Response, PageError> {
     p.require(Capability::ManageTokens)?;
     let visible = tokens_list(&st, &p)
         .await?

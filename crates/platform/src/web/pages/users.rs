@@ -39,12 +39,7 @@ struct UsersPage {
 }
 
 async fn users_page(
-    Page {
-        st,
-        user: p,
-        lang,
-        csrf,
-    }: Page,
+    Page(st, p, lang, csrf): Page,
     Query(fl): Query<Flash>,
 ) -> Result<Html<String>, PageError> {
     p.require(Capability::ManageUsers)?;
@@ -91,7 +86,7 @@ struct NewUserForm {
 }
 
 async fn user_create(
-    Page { st, user: p, .. }: Page,
+    Page(st, p, ..): Page,
     Form(f): Form<NewUserForm>,
 ) -> Result<Response, PageError> {
     p.require(Capability::ManageUsers)?;
@@ -156,17 +151,11 @@ async fn set_disabled(
     Ok(Redirect::to("/app/admin/users?msg=admin-saved").into_response())
 }
 
-async fn user_disable(
-    Page { st, user: p, .. }: Page,
-    Path(id): Path<i64>,
-) -> Result<Response, PageError> {
+async fn user_disable(Page(st, p, ..): Page, Path(id): Path<i64>) -> Result<Response, PageError> {
     set_disabled(&st, &p, id, true).await
 }
 
-async fn user_enable(
-    Page { st, user: p, .. }: Page,
-    Path(id): Path<i64>,
-) -> Result<Response, PageError> {
+async fn user_enable(Page(st, p, ..): Page, Path(id): Path<i64>) -> Result<Response, PageError> {
     set_disabled(&st, &p, id, false).await
 }
 
@@ -176,7 +165,7 @@ struct PasswordForm {
 }
 
 async fn user_password(
-    Page { st, user: p, .. }: Page,
+    Page(st, p, ..): Page,
     Path(id): Path<i64>,
     Form(f): Form<PasswordForm>,
 ) -> Result<Response, PageError> {
