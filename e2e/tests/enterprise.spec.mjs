@@ -2,7 +2,8 @@
 // enterprise through the form, first with a mistyped credit code (the form comes back with the
 // error next to the code, the other fields kept), then with the right one; finds it by search;
 // and opens its page. A demo use unit's page lists the elevators it uses (the equipment hook).
-// No console error, nothing external; the one expected 422 is the refused form.
+// An officer imports a CSV file through the import page (the counts, then a bad row named and
+// nothing imported). No console error, nothing external; the expected 422s are the refusals.
 import { test, expect } from "@playwright/test";
 import { watchPage, login } from "./lib.mjs";
 
@@ -54,6 +55,47 @@ test("an officer adds an enterprise, sees the code error, and finds it by search
   // The refused form is the only error response (Chromium also logs it to the console).
   const expected = [
     /^http 422: .*\/app\/enterprises$/,
+    /^console: Failed to load resource: the server responded with a status of 422/,
+  ];
+  const unexpected = w.problems.filter((p) => !expected.some((re) => re.test(p)));
+  expect(unexpected, unexpected.join("\n")).toEqual([]);
+});
+
+test("an officer imports enterprises from a CSV file and is told the row of a bad code", async ({ page }) => {
+  const w = watchPage(page);
+  await login(page, "officer");
+  const seq = String((Date.now() + 7) % 10_000_000).padStart(7, "0");
+  const a = withCheck(`91990102MB${seq}`);
+  const b = withCheck(`91990102MC${seq}`);
+  const file = (rows) => ({
+    name: "enterprises.csv",
+    mimeType: "text/csv",
+    buffer: Buffer.from(["credit_code,name,region_code", ...rows].join("\n") + "\n"),
+  });
+  await page.goto("/app/enterprises/import");
+  const form = page.locator("form[data-import]");
+  const result = page.locator("[data-import-result]");
+  await form.locator("input[type=file]").setInputFiles(
+    file([`${a},导入测试甲公司${seq},990102`, `${b},导入测试乙公司${seq},990102`]),
+  );
+  await form.locator("button[type=submit]").click();
+  await expect(result).toHaveText("✓ +2 / ↻0");
+  await expect(result).toHaveClass("ok");
+
+  // A mistyped check character on the second data row (row 3 of the file): nothing is imported.
+  const wrong = b.slice(0, 17) + (b[17] === "0" ? "1" : "0");
+  await form.locator("input[type=file]").setInputFiles(
+    file([`${a},导入测试甲公司${seq}（更名）,990102`, `${wrong},导入测试丙公司${seq},990102`]),
+  );
+  await form.locator("button[type=submit]").click();
+  await expect(result).toHaveClass("error");
+  await expect(result).toContainText("row 3");
+  await expect(result).toContainText("credit_code");
+  await page.goto(`/app/enterprises?q=${encodeURIComponent(`导入测试甲公司${seq}`)}`);
+  await expect(page.getByTestId("enterprises").locator("a", { hasText: `导入测试甲公司${seq}（更名）` })).toHaveCount(0);
+
+  const expected = [
+    /^http 422: .*\/api\/v1\/enterprises\/import$/,
     /^console: Failed to load resource: the server responded with a status of 422/,
   ];
   const unexpected = w.problems.filter((p) => !expected.some((re) => re.test(p)));

@@ -1,5 +1,6 @@
 // Equipment module behaviour: live 96333 board (server-sent events), running timers coloured by
-// urgency, a WebAudio beep on new IoT alarms, and the CSV import form. No inline scripts (CSP).
+// urgency and a WebAudio beep on new IoT alarms (the import form is upload.js). No inline
+// scripts (CSP).
 (function () {
   "use strict";
   var skew = 0; // server time − browser time, ms
@@ -116,34 +117,8 @@
     es.onerror = function () { if (status) status.textContent = "○ reconnecting…"; };
   }
 
-  function initImport() {
-    var form = document.querySelector("form[data-import]");
-    if (!form) return;
-    var out = document.querySelector("[data-import-result]");
-    form.addEventListener("submit", function (e) {
-      e.preventDefault();
-      var file = form.querySelector("input[type=file]").files[0];
-      if (!file) return;
-      var token = form.querySelector("input[name=_csrf]").value;
-      file.arrayBuffer().then(function (buf) {
-        return fetch(form.getAttribute("action"), {
-          method: "POST",
-          credentials: "same-origin",
-          headers: { "Content-Type": "text/csv", "X-CSRF-Token": token },
-          body: buf
-        });
-      }).then(function (r) {
-        return r.json().then(function (j) { return { ok: r.ok, j: j }; });
-      }).then(function (x) {
-        out.textContent = x.ok ? ("✓ " + x.j.imported) : (x.j.detail || JSON.stringify(x.j));
-        out.className = x.ok ? "ok" : "error";
-      }).catch(function (err) { out.textContent = String(err); out.className = "error"; });
-    });
-  }
-
   document.addEventListener("DOMContentLoaded", function () {
     initBoard();
-    initImport();
     tickTimers();
     setInterval(tickTimers, 1000);
   });
