@@ -11,6 +11,7 @@ use crate::web::{AppState, NavItem};
 use axum::Router;
 use sea_orm::DatabaseConnection;
 use sea_orm_migration::MigrationTrait;
+use utoipa_axum::router::OpenApiRouter;
 
 /// Error type of module hooks that run outside a request (demo seeding).
 pub type HookError = Box<dyn std::error::Error + Send + Sync>;
@@ -49,11 +50,12 @@ pub trait Module: Send + Sync + 'static {
     fn migrations(&self) -> Vec<Box<dyn MigrationTrait>> {
         Vec::new()
     }
-    /// Pages and `/api/v1` routes.
+    /// The module's pages (and any route the OpenAPI document does not describe).
     fn routes(&self) -> Router<AppState>;
-    /// The module's part of the OpenAPI document.
-    fn openapi(&self) -> Option<utoipa::openapi::OpenApi> {
-        None
+    /// The module's `/api/v1` routes with their OpenAPI paths and schemas, declared once
+    /// (`utoipa_axum::routes!` over `#[utoipa::path]` handlers).
+    fn api(&self) -> OpenApiRouter<AppState> {
+        OpenApiRouter::new()
     }
     /// Navigation entries under the four pillars.
     fn nav(&self) -> Vec<NavItem> {

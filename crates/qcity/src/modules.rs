@@ -32,7 +32,7 @@ mod tests {
     #[test]
     fn openapi_schema_names_are_unique_across_modules() {
         let (_, clashes) = qcity_platform::web::api::merge_documents(
-            super::all().iter().filter_map(|m| m.openapi()),
+            super::all().iter().map(|m| m.api().into_openapi()),
         );
         assert_eq!(clashes, Vec::<String>::new());
     }
@@ -42,7 +42,7 @@ mod tests {
     #[test]
     fn openapi_document() {
         let (doc, _) = qcity_platform::web::api::merge_documents(
-            super::all().iter().filter_map(|m| m.openapi()),
+            super::all().iter().map(|m| m.api().into_openapi()),
         );
         insta::assert_json_snapshot!(qcity_platform::web::openapi::complete(&doc));
     }

@@ -6,11 +6,10 @@ use crate::incidents::{self, AlarmFrame, IncidentFilter, IntakeOpts, NewIncident
 use crate::registry::{
     self, EquipmentFilter, NewCompany, NewEquipment, NewInspection, NewMaintenance, Scope,
 };
+use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use qcity_platform::audit::{self, Actor};
 use qcity_platform::auth::{Capability, Principal, Role};
 use qcity_platform::db::BeginWrite;
@@ -18,119 +17,71 @@ use qcity_platform::upload::Upload;
 use qcity_platform::web::{ApiError, ApiJson, ApiPath, ApiQuery, ApiUser, AppError, AppState};
 use serde::{Deserialize, Serialize};
 use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/api/v1/equipment",
-            get(list_equipment).post(create_equipment),
-        )
-        .route("/api/v1/equipment/export.csv", get(export_csv))
-        .route("/api/v1/equipment/export.xlsx", get(export_xlsx))
-        .route("/api/v1/equipment/import-template.xlsx", get(template_xlsx))
-        .route("/api/v1/equipment/import-template.csv", get(template_csv))
-        .route("/api/v1/equipment/import", post(import_csv))
-        .route(
-            "/api/v1/equipment/companies",
-            get(list_companies).post(create_company),
-        )
-        .route("/api/v1/equipment/cycles", get(list_cycles))
-        .route("/api/v1/equipment/cycles/{id}", post(update_cycle))
-        .route("/api/v1/equipment/timers", get(get_timers).post(set_timers))
-        .route(
-            "/api/v1/equipment/maintenance/overdue",
-            get(maintenance_overdue),
-        )
-        .route("/api/v1/equipment/risk", get(risk))
-        .route("/api/v1/equipment/inspections/{id}/rectify", post(rectify))
-        .route("/api/v1/equipment/{id}", get(get_equipment))
-        .route("/api/v1/equipment/{id}/status", post(set_status))
-        .route("/api/v1/equipment/{id}/schedule", get(get_schedule))
-        .route(
-            "/api/v1/equipment/{id}/inspections",
-            get(list_inspections).post(record_inspection),
-        )
-        .route(
-            "/api/v1/equipment/{id}/maintenance",
-            post(record_maintenance),
-        )
-        .route(
-            "/api/v1/incidents",
-            get(list_incidents).post(create_incident),
-        )
-        .route("/api/v1/incidents/{id}", get(get_incident))
-        .route("/api/v1/incidents/{id}/transitions", post(transition))
-        .route("/api/v1/iot/elevator-alarms", post(iot_alarms))
-        .route("/api/v1/iot/elevator-alarms/summary", get(iot_summary))
-        .route("/api/v1/kpis/elevators", get(kpis))
+/// The module's `/api/v1` routes with their OpenAPI paths, declared once.
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(EquipmentApi::openapi())
+        .routes(routes!(list_equipment, create_equipment))
+        .routes(routes!(export_csv))
+        .routes(routes!(export_xlsx))
+        .routes(routes!(template_xlsx))
+        .routes(routes!(template_csv))
+        .routes(routes!(import_csv))
+        .routes(routes!(list_companies, create_company))
+        .routes(routes!(list_cycles))
+        .routes(routes!(update_cycle))
+        .routes(routes!(get_timers, set_timers))
+        .routes(routes!(maintenance_overdue))
+        .routes(routes!(risk))
+        .routes(routes!(rectify))
+        .routes(routes!(get_equipment))
+        .routes(routes!(set_status))
+        .routes(routes!(get_schedule))
+        .routes(routes!(list_inspections, record_inspection))
+        .routes(routes!(record_maintenance))
+        .routes(routes!(list_incidents, create_incident))
+        .routes(routes!(get_incident))
+        .routes(routes!(transition))
+        .routes(routes!(iot_alarms))
+        .routes(routes!(iot_summary))
+        .routes(routes!(kpis))
 }
 
 #[derive(OpenApi)]
-#[openapi(
-    paths(
-        list_equipment,
-        create_equipment,
-        get_equipment,
-        set_status,
-        get_schedule,
-        export_csv,
-        export_xlsx,
-        template_xlsx,
-        template_csv,
-        import_csv,
-        list_companies,
-        create_company,
-        list_cycles,
-        update_cycle,
-        get_timers,
-        set_timers,
-        record_inspection,
-        list_inspections,
-        rectify,
-        record_maintenance,
-        maintenance_overdue,
-        risk,
-        create_incident,
-        list_incidents,
-        get_incident,
-        transition,
-        iot_alarms,
-        iot_summary,
-        kpis
-    ),
-    components(schemas(
-        registry::Equipment,
-        registry::NewEquipment,
-        registry::Company,
-        registry::NewCompany,
-        registry::Cycle,
-        registry::NewInspection,
-        registry::Inspection,
-        registry::NewMaintenance,
-        registry::Maintenance,
-        registry::CompanyMaintenance,
-        registry::RiskRow,
-        incidents::Incident,
-        incidents::NewIncident,
-        incidents::TransitionReq,
-        incidents::TimelineEvent,
-        incidents::AlarmFrame,
-        incidents::AlarmOutcome,
-        incidents::ElevatorKpis,
-        incidents::CompanyKpi,
-        Timers,
-        crate::fsm::Deadlines,
-        crate::fsm::Milestones,
-        EquipmentPage,
-        StatusReq,
-        registry::CycleEdit,
-        registry::InspectionPlan,
-        registry::PlanYear,
-        TimersReq,
-        RectifyReq,
-        Imported
-    ))
-)]
+#[openapi(components(schemas(
+    registry::Equipment,
+    registry::NewEquipment,
+    registry::Company,
+    registry::NewCompany,
+    registry::Cycle,
+    registry::NewInspection,
+    registry::Inspection,
+    registry::NewMaintenance,
+    registry::Maintenance,
+    registry::CompanyMaintenance,
+    registry::RiskRow,
+    incidents::Incident,
+    incidents::NewIncident,
+    incidents::TransitionReq,
+    incidents::TimelineEvent,
+    incidents::AlarmFrame,
+    incidents::AlarmOutcome,
+    incidents::ElevatorKpis,
+    incidents::CompanyKpi,
+    Timers,
+    crate::fsm::Deadlines,
+    crate::fsm::Milestones,
+    EquipmentPage,
+    StatusReq,
+    registry::CycleEdit,
+    registry::InspectionPlan,
+    registry::PlanYear,
+    TimersReq,
+    RectifyReq,
+    Imported
+)))]
 pub struct EquipmentApi;
 
 type ApiResult<T> = Result<T, ApiError>;

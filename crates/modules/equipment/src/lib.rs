@@ -25,7 +25,6 @@ use qcity_platform::web::{AppState, NavItem, Pillar};
 use qcity_platform::{DemoContext, Module, Tile};
 use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
 use std::time::Duration;
-use utoipa::OpenApi;
 
 /// The equipment module.
 pub struct EquipmentModule;
@@ -106,10 +105,10 @@ impl Module for EquipmentModule {
         Ok(enterprise::sections(db, city_id, region_prefix, enterprise_id, t).await?)
     }
     fn routes(&self) -> Router<AppState> {
-        api::routes().merge(pages::routes())
+        pages::routes()
     }
-    fn openapi(&self) -> Option<utoipa::openapi::OpenApi> {
-        Some(api::EquipmentApi::openapi())
+    fn api(&self) -> utoipa_axum::router::OpenApiRouter<AppState> {
+        api::api()
     }
     fn nav(&self) -> Vec<NavItem> {
         let item = |label_key, href, cap| NavItem {

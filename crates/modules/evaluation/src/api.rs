@@ -8,11 +8,10 @@ use crate::store::{
     self, Action, Completeness, EvalError, FeedReport, FrameworkView, NodeView, PassportPatch,
     ValueFilter, ValueInput, ValueView, Warning,
 };
+use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use qcity_platform::audit::Actor;
 use qcity_platform::auth::{Capability, Principal};
 use qcity_platform::db::BeginWrite;
@@ -20,60 +19,35 @@ use qcity_platform::upload::Upload;
 use qcity_platform::web::{ApiError, ApiJson, ApiPath, ApiQuery, ApiUser, AppError, AppState};
 use serde::{Deserialize, Serialize};
 use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/evaluation/catalogue", get(catalogue))
-        .route(
-            "/api/v1/evaluation/frameworks",
-            get(frameworks).post(install),
-        )
-        .route("/api/v1/evaluation/frameworks/{id}", get(framework))
-        .route(
-            "/api/v1/evaluation/frameworks/{id}/indicators/{code}",
-            post(passport_post).patch(passport),
-        )
-        .route(
-            "/api/v1/evaluation/frameworks/{id}/nodes",
-            get(nodes_list).post(node_create),
-        )
-        .route(
-            "/api/v1/evaluation/frameworks/{id}/nodes/{code}",
-            get(node_get).patch(node_update).delete(node_delete),
-        )
-        .route(
-            "/api/v1/evaluation/frameworks/{id}/nodes/{code}/equalise",
-            post(node_equalise),
-        )
-        .route(
-            "/api/v1/evaluation/frameworks/{id}/rules",
-            get(rules_list).post(rule_create),
-        )
-        .route(
-            "/api/v1/evaluation/frameworks/{id}/rules/{rule_id}",
-            get(rule_get).patch(rule_update).delete(rule_delete),
-        )
-        .route("/api/v1/evaluation/frameworks/{id}/feeds", post(feeds))
-        .route(
-            "/api/v1/evaluation/frameworks/{id}/import",
-            post(import_values),
-        )
-        .route("/api/v1/evaluation/frameworks/{id}/template", get(template))
-        .route("/api/v1/evaluation/values", get(values).post(save))
-        .route("/api/v1/evaluation/values/{id}", get(value))
-        .route("/api/v1/evaluation/values/{id}/{action}", post(act))
-        .route("/api/v1/evaluation/completeness", get(completeness))
-        .route("/api/v1/evaluation/runs", get(runs_list).post(run_create))
-        .route("/api/v1/evaluation/runs/{id}", get(run_get))
-        .route(
-            "/api/v1/evaluation/runs/{id}/reproduce",
-            post(run_reproduce),
-        )
+/// The `/api/v1/evaluation` routes with their OpenAPI paths, declared once.
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(EvalApi::openapi())
+        .routes(routes!(catalogue))
+        .routes(routes!(frameworks, install))
+        .routes(routes!(framework))
+        .routes(routes!(passport_post, passport))
+        .routes(routes!(nodes_list, node_create))
+        .routes(routes!(node_get, node_update, node_delete))
+        .routes(routes!(node_equalise))
+        .routes(routes!(rules_list, rule_create))
+        .routes(routes!(rule_get, rule_update, rule_delete))
+        .routes(routes!(feeds))
+        .routes(routes!(import_values))
+        .routes(routes!(template))
+        .routes(routes!(values, save))
+        .routes(routes!(value))
+        .routes(routes!(act))
+        .routes(routes!(completeness))
+        .routes(routes!(runs_list, run_create))
+        .routes(routes!(run_get))
+        .routes(routes!(run_reproduce))
 }
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(catalogue, frameworks, install, framework, passport, passport_post, nodes_list, node_create, node_get, node_update, node_delete, node_equalise, rules_list, rule_create, rule_get, rule_update, rule_delete, feeds, import_values, template, values, save, value, act, completeness, runs_list, run_create, run_get, run_reproduce),
     components(schemas(NewNode, NodePatch, NodeTree, WeightSum, Deleted, RuleView, NewRule, RulePatch, CatalogueEntry, FrameworkView, FrameworkDetail, NodeView, PassportPatch, ValueView, ValueInput, Warning, ValueWithWarnings, ActBody, Completeness, FeedReport, ImportReport, import::RowError, NewRun, RunSummary, RunDetail, RunResults, runs::YearResult, runs::UnitScores, runs::RankInterval, runs::ProgressRow, Reproduced, InstallBody)),
     tags((name = "evaluation", description = "City quality evaluation: frameworks, governed indicator data, composite-index runs"))
 )]

@@ -22,7 +22,7 @@ use qcity_platform::module::HookError;
 use qcity_platform::web::{AppState, NavItem, Pillar};
 use qcity_platform::{DemoContext, Module, Tile};
 use sea_orm::DatabaseConnection;
-use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
 
 /// Who may read frameworks, their rules, values and results (the evaluation pages and API).
 pub(crate) const READERS: &[Capability] = &[Capability::ViewAll, Capability::EnterData];
@@ -39,10 +39,10 @@ impl Module for EvaluationModule {
         vec![Box::new(migration::Migration)]
     }
     fn routes(&self) -> Router<AppState> {
-        Router::new().merge(api::routes()).merge(pages::routes())
+        pages::routes()
     }
-    fn openapi(&self) -> Option<utoipa::openapi::OpenApi> {
-        Some(api::EvalApi::openapi())
+    fn api(&self) -> OpenApiRouter<AppState> {
+        api::api()
     }
     fn nav(&self) -> Vec<NavItem> {
         vec![

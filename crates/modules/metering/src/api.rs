@@ -6,11 +6,9 @@ use crate::store::{
     self, Coverage, IngestReport, Meter, NewMeter, NewUnit, RawReading, Scope, Unit,
 };
 use axum::Json;
-use axum::Router;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::routing::{get, post};
 use qcity_platform::audit::Actor;
 use qcity_platform::auth::{Capability, Principal, Role};
 use qcity_platform::db::BeginWrite;
@@ -18,80 +16,41 @@ use qcity_platform::upload::{self, Limits, Upload};
 use qcity_platform::web::{ApiError, ApiJson, ApiPath, ApiQuery, ApiUser, AppError, AppState};
 use serde::{Deserialize, Serialize};
 use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 type ApiResult<T> = Result<T, ApiError>;
 
 /// Largest accepted ingest body (64 MiB ≈ 1.5 million CSV rows).
 pub const MAX_BODY: usize = store::READINGS_MAX_BYTES;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/metering/units", get(list_units).post(create_unit))
-        .route("/api/v1/metering/units/{id}", get(get_unit))
-        .route("/api/v1/metering/units/{id}/energy", get(unit_energy))
-        .route(
-            "/api/v1/metering/meters",
-            get(list_meters).post(create_meter),
-        )
-        .route("/api/v1/metering/meters/{id}", get(get_meter))
-        .route("/api/v1/metering/meters/{id}/series", get(series))
-        .route("/api/v1/metering/meters/{id}/checks", get(checks))
-        .route("/api/v1/metering/meters/{id}/vee", post(vee))
-        .route("/api/v1/metering/meters/{id}/detect", post(detect))
-        .route("/api/v1/meters/readings", post(ingest))
-        .route("/api/v1/metering/alerts", get(list_alerts))
-        .route("/api/v1/metering/alerts/{id}/ack", post(ack_alert))
-        .route("/api/v1/metering/projects", get(list_projects))
-        .route(
-            "/api/v1/metering/projects/{id}/savings",
-            get(project_savings),
-        )
-        .route("/api/v1/metering/city", get(city_summary))
-        .route(
-            "/api/v1/metering/weather",
-            get(list_weather).post(post_weather),
-        )
-        .route("/api/v1/metering/meters/{id}/baseline", get(meter_baseline))
-        .route("/api/v1/metering/units/{id}/baseline", get(unit_baseline))
-        .route(
-            "/api/v1/metering/units/{id}/hours",
-            get(get_hours).put(put_hours),
-        )
-        .route(
-            "/api/v1/metering/settings",
-            get(get_settings).put(put_settings),
-        )
+/// The module's `/api/v1` routes with their OpenAPI paths, declared once.
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(MeteringApi::openapi())
+        .routes(routes!(list_units, create_unit))
+        .routes(routes!(get_unit))
+        .routes(routes!(unit_energy))
+        .routes(routes!(list_meters, create_meter))
+        .routes(routes!(get_meter))
+        .routes(routes!(series))
+        .routes(routes!(checks))
+        .routes(routes!(vee))
+        .routes(routes!(detect))
+        .routes(routes!(ingest))
+        .routes(routes!(list_alerts))
+        .routes(routes!(ack_alert))
+        .routes(routes!(list_projects))
+        .routes(routes!(project_savings))
+        .routes(routes!(city_summary))
+        .routes(routes!(list_weather, post_weather))
+        .routes(routes!(meter_baseline))
+        .routes(routes!(unit_baseline))
+        .routes(routes!(get_hours, put_hours))
+        .routes(routes!(get_settings, put_settings))
 }
 
 #[derive(OpenApi)]
 #[openapi(
-    paths(
-        list_units,
-        create_unit,
-        get_unit,
-        unit_energy,
-        list_meters,
-        create_meter,
-        get_meter,
-        series,
-        checks,
-        vee,
-        detect,
-        ingest,
-        list_alerts,
-        ack_alert,
-        list_projects,
-        project_savings,
-        city_summary,
-        get_settings,
-        put_settings,
-        list_weather,
-        post_weather,
-        meter_baseline,
-        unit_baseline,
-        get_hours,
-        put_hours
-    ),
     components(schemas(
         Unit,
         NewUnit,

@@ -26,7 +26,6 @@ use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use store::Scope;
-use utoipa::OpenApi;
 
 /// The metering module.
 pub struct MeteringModule;
@@ -422,10 +421,10 @@ impl Module for MeteringModule {
         Ok(enterprise_units(db, city_id, region_prefix, enterprise_id, t).await?)
     }
     fn routes(&self) -> Router<AppState> {
-        api::routes().merge(pages::routes())
+        pages::routes()
     }
-    fn openapi(&self) -> Option<utoipa::openapi::OpenApi> {
-        Some(api::MeteringApi::openapi())
+    fn api(&self) -> utoipa_axum::router::OpenApiRouter<AppState> {
+        api::api()
     }
     fn nav(&self) -> Vec<NavItem> {
         vec![

@@ -29,31 +29,22 @@ use qcity_platform::sea_orm_migration::MigrationTrait;
 use qcity_platform::web::{AppState, NavItem, Pillar};
 use qcity_platform::{DemoContext, Module, Tile};
 use std::sync::Mutex;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The report module.
 pub struct ReportModule;
 
 #[derive(utoipa::OpenApi)]
-#[openapi(
-    paths(
-        web::api_list,
-        web::api_get,
-        web::api_create,
-        web::api_narrative,
-        web::api_regenerate,
-        web::api_workflow,
-        portal::api_indicators
-    ),
-    components(schemas(
-        store::VersionSummary,
-        store::Status,
-        store::Action,
-        web::VersionDetail,
-        web::CreateBody,
-        web::NarrativeBody,
-        web::WorkflowBody
-    ))
-)]
+#[openapi(components(schemas(
+    store::VersionSummary,
+    store::Status,
+    store::Action,
+    web::VersionDetail,
+    web::CreateBody,
+    web::NarrativeBody,
+    web::WorkflowBody
+)))]
 struct ApiDoc;
 
 /// Cities whose demo reports are still to be assembled (set by `seed_demo`, done by
@@ -79,11 +70,6 @@ impl Module for ReportModule {
             .route("/app/reports/{id}/narrative", post(web::narrative_submit))
             .route("/app/reports/{id}/workflow", post(web::workflow_submit))
             .route("/app/reports/{id}/pdf", get(web::staff_pdf))
-            .route("/api/v1/reports", get(web::api_list).post(web::api_create))
-            .route("/api/v1/reports/{id}", get(web::api_get))
-            .route("/api/v1/reports/{id}/narrative", post(web::api_narrative))
-            .route("/api/v1/reports/{id}/regenerate", post(web::api_regenerate))
-            .route("/api/v1/reports/{id}/workflow", post(web::api_workflow))
             // public
             .route("/", get(portal::root))
             .route("/p/{city}", get(portal::home))
@@ -94,15 +80,17 @@ impl Module for ReportModule {
             .route("/p/{city}/reports/{file}", get(portal::report))
             .route("/p/{city}/data", get(portal::data_page))
             .route("/p/{city}/data/{file}", get(portal::data_file))
-            .route(
-                "/api/v1/public/{city}/indicators",
-                get(portal::api_indicators),
-            )
     }
 
-    fn openapi(&self) -> Option<utoipa::openapi::OpenApi> {
+    fn api(&self) -> OpenApiRouter<AppState> {
         use utoipa::OpenApi;
-        Some(ApiDoc::openapi())
+        OpenApiRouter::with_openapi(ApiDoc::openapi())
+            .routes(routes!(web::api_list, web::api_create))
+            .routes(routes!(web::api_get))
+            .routes(routes!(web::api_narrative))
+            .routes(routes!(web::api_regenerate))
+            .routes(routes!(web::api_workflow))
+            .routes(routes!(portal::api_indicators))
     }
 
     fn nav(&self) -> Vec<NavItem> {

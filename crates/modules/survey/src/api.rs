@@ -5,11 +5,10 @@ use crate::analysis::{self, Analysis, DistrictNames};
 use crate::collect::{self, RowError, Submission};
 use crate::model::{QuestionnaireDef, RawAnswer};
 use crate::store::{self, MarginCell, NewWave, QuotaCell, ResponseFilter, Wave};
+use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use chrono::Utc;
 use qcity_platform::audit::{self, Actor};
 use qcity_platform::auth::{Capability, Principal};
@@ -21,92 +20,53 @@ use sea_orm::ConnectionTrait;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The survey part of the OpenAPI document.
 #[derive(utoipa::OpenApi)]
-#[openapi(
-    paths(
-        list_questionnaires,
-        create_questionnaire,
-        get_questionnaire,
-        revise_questionnaire,
-        list_waves,
-        create_wave,
-        get_wave,
-        set_status,
-        get_margins,
-        set_margins,
-        get_progress,
-        set_quotas,
-        create_invitations,
-        upload_responses,
-        import_file,
-        list_responses,
-        get_analysis,
-        export_csv,
-        export_xlsx,
-        get_response,
-        decide
-    ),
-    components(schemas(
-        QuestionnaireDef,
-        crate::model::QuestionDef,
-        crate::model::OptionDef,
-        crate::model::Condition,
-        crate::model::QuestionKind,
-        store::Questionnaire,
-        store::Revision,
-        Wave,
-        NewWave,
-        MarginCell,
-        QuotaCell,
-        store::QuotaProgress,
-        store::Response,
-        StatusBody,
-        UploadItem,
-        RowError,
-        DecisionBody,
-        Analysis
-    ))
-)]
+#[openapi(components(schemas(
+    QuestionnaireDef,
+    crate::model::QuestionDef,
+    crate::model::OptionDef,
+    crate::model::Condition,
+    crate::model::QuestionKind,
+    store::Questionnaire,
+    store::Revision,
+    Wave,
+    NewWave,
+    MarginCell,
+    QuotaCell,
+    store::QuotaProgress,
+    store::Response,
+    StatusBody,
+    UploadItem,
+    RowError,
+    DecisionBody,
+    Analysis
+)))]
 pub struct SurveyApi;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/api/v1/survey/questionnaires",
-            get(list_questionnaires).post(create_questionnaire),
-        )
-        .route("/api/v1/survey/questionnaires/{id}", get(get_questionnaire))
-        .route(
-            "/api/v1/survey/questionnaires/{id}/revise",
-            post(revise_questionnaire),
-        )
-        .route("/api/v1/survey/waves", get(list_waves).post(create_wave))
-        .route("/api/v1/survey/waves/{id}", get(get_wave))
-        .route("/api/v1/survey/waves/{id}/status", post(set_status))
-        .route(
-            "/api/v1/survey/waves/{id}/margins",
-            get(get_margins).post(set_margins),
-        )
-        .route(
-            "/api/v1/survey/waves/{id}/quotas",
-            get(get_progress).post(set_quotas),
-        )
-        .route(
-            "/api/v1/survey/waves/{id}/invitations",
-            post(create_invitations),
-        )
-        .route(
-            "/api/v1/survey/waves/{id}/responses",
-            get(list_responses).post(upload_responses),
-        )
-        .route("/api/v1/survey/waves/{id}/import", post(import_file))
-        .route("/api/v1/survey/waves/{id}/analysis", get(get_analysis))
-        .route("/api/v1/survey/waves/{id}/analysis.csv", get(export_csv))
-        .route("/api/v1/survey/waves/{id}/analysis.xlsx", get(export_xlsx))
-        .route("/api/v1/survey/responses/{id}", get(get_response))
-        .route("/api/v1/survey/responses/{id}/decision", post(decide))
+/// The module's `/api/v1` routes with their OpenAPI paths, declared once.
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(SurveyApi::openapi())
+        .routes(routes!(list_questionnaires, create_questionnaire))
+        .routes(routes!(get_questionnaire))
+        .routes(routes!(revise_questionnaire))
+        .routes(routes!(list_waves, create_wave))
+        .routes(routes!(get_wave))
+        .routes(routes!(set_status))
+        .routes(routes!(get_margins, set_margins))
+        .routes(routes!(get_progress, set_quotas))
+        .routes(routes!(create_invitations))
+        .routes(routes!(list_responses, upload_responses))
+        .routes(routes!(import_file))
+        .routes(routes!(get_analysis))
+        .routes(routes!(export_csv))
+        .routes(routes!(export_xlsx))
+        .routes(routes!(get_response))
+        .routes(routes!(decide))
 }
 
 /// Districts of a city: (code, zh, en).

@@ -77,14 +77,12 @@ impl Module for SurveyModule {
     }
     fn routes(&self) -> Router<AppState> {
         Router::new()
-            .merge(api::routes())
             .merge(public::routes())
             .merge(pages::routes())
             .merge(builder::routes())
     }
-    fn openapi(&self) -> Option<utoipa::openapi::OpenApi> {
-        use utoipa::OpenApi;
-        Some(api::SurveyApi::openapi())
+    fn api(&self) -> utoipa_axum::router::OpenApiRouter<AppState> {
+        api::api()
     }
     fn nav(&self) -> Vec<NavItem> {
         vec![NavItem {

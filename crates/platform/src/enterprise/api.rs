@@ -12,44 +12,31 @@ use crate::web::error::{ApiError, AppError, Problem};
 use crate::web::extract::ApiUser;
 use crate::web::state::AppState;
 use crate::web::{ApiJson, ApiPath, ApiQuery};
+use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/api/v1/enterprises",
-            get(enterprise_list).post(enterprise_create),
-        )
-        .route("/api/v1/enterprises/export.csv", get(enterprise_export_csv))
-        .route("/api/v1/enterprises/import", post(enterprise_import))
-        .route(
-            "/api/v1/enterprises/{id}",
-            get(enterprise_get).patch(enterprise_update),
-        )
+/// The register's `/api/v1/enterprises` routes with their OpenAPI paths, declared once.
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(EnterpriseApi::openapi())
+        .routes(routes!(enterprise_list, enterprise_create))
+        .routes(routes!(enterprise_export_csv))
+        .routes(routes!(enterprise_import))
+        .routes(routes!(enterprise_get, enterprise_update))
 }
 
 #[derive(utoipa::OpenApi)]
-#[openapi(
-    paths(
-        enterprise_list,
-        enterprise_create,
-        enterprise_get,
-        enterprise_update,
-        enterprise_import,
-        enterprise_export_csv
-    ),
-    components(schemas(
-        Enterprise,
-        NewEnterprise,
-        EnterprisePatch,
-        EnterprisePage,
-        ImportReport
-    ))
-)]
+#[openapi(components(schemas(
+    Enterprise,
+    NewEnterprise,
+    EnterprisePatch,
+    EnterprisePage,
+    ImportReport
+)))]
 pub struct EnterpriseApi;
 
 /// Reading the register: every role that sees the city's data, and those who keep the register.

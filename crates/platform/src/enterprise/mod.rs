@@ -33,8 +33,3 @@ pub struct EnterpriseItem {
     /// The module's own page of it.
     pub href: Option<String>,
 }
-
-/// Routes of the register: the API and the pages.
-pub fn routes() -> axum::Router<crate::web::AppState> {
-    api::routes().merge(pages::routes())
-}

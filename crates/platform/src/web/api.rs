@@ -12,17 +12,28 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+/// The platform's API: the document itself, and the paths it describes (see [`api`]).
 pub fn routes() -> Router<AppState> {
+    let (described, _) = api().split_for_parts();
     Router::new()
         .route("/api/v1/openapi.json", get(openapi_json))
-        .route("/api/v1/me", get(me))
-        .route("/api/v1/city", get(city))
-        .route("/api/v1/regions", get(regions))
-        .route("/api/v1/regions/geojson", get(regions_geojson))
-        .route("/api/v1/regions/{code}", get(region))
-        .route("/api/v1/jobs", get(jobs))
-        .route("/api/v1/audit", get(audit_log))
+        .merge(described)
+        .merge(crate::enterprise::api::api())
+}
+
+/// The platform's own `/api/v1` routes with their OpenAPI paths, declared once.
+fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(PlatformApi::openapi())
+        .routes(routes!(me))
+        .routes(routes!(city))
+        .routes(routes!(regions))
+        .routes(routes!(regions_geojson))
+        .routes(routes!(region))
+        .routes(routes!(jobs))
+        .routes(routes!(audit_log))
 }
 
 #[derive(OpenApi)]
@@ -31,14 +42,13 @@ pub fn routes() -> Router<AppState> {
         title = "qcity API",
         description = "JSON API of qcity, the open platform for a quality-strong city (质量强市). Errors are RFC 9457 problem+json with a stable `code`. Authenticate with `Authorization: Bearer TOKEN`."
     ),
-    paths(me, city, regions, region, regions_geojson, jobs, audit_log),
     components(schemas(RegionView, Me, CityInfo, crate::web::error::Problem))
 )]
 struct PlatformApi;
 
 /// The OpenAPI 3 document: the platform's paths merged with every module's.
 pub fn openapi_document(st: &AppState) -> utoipa::openapi::OpenApi {
-    let (doc, clashes) = merge_documents(st.modules.iter().filter_map(|m| m.openapi()));
+    let (doc, clashes) = merge_documents(st.modules.iter().map(|m| m.api().into_openapi()));
     for name in clashes {
         tracing::error!(schema = %name, "two different OpenAPI schemas share a name; one is lost");
     }
@@ -51,9 +61,9 @@ pub fn openapi_document(st: &AppState) -> utoipa::openapi::OpenApi {
 pub fn merge_documents(
     modules: impl IntoIterator<Item = utoipa::openapi::OpenApi>,
 ) -> (utoipa::openapi::OpenApi, Vec<String>) {
-    let mut doc = PlatformApi::openapi();
+    let mut doc = api().into_openapi();
     let mut clashes = Vec::new();
-    for o in std::iter::once(crate::enterprise::api::EnterpriseApi::openapi()).chain(modules) {
+    for o in std::iter::once(crate::enterprise::api::api().into_openapi()).chain(modules) {
         if let (Some(have), Some(new)) = (&doc.components, &o.components) {
             for (name, schema) in &new.schemas {
                 if have.schemas.get(name).is_some_and(|s| s != schema) {

@@ -36,11 +36,11 @@ pub fn router(state: AppState) -> Router {
         .merge(pages::routes())
         .merge(dead_letters::routes())
         .merge(api::routes())
-        .merge(crate::enterprise::routes())
+        .merge(crate::enterprise::pages::routes())
         .merge(health::routes())
         .merge(assets::routes());
     for m in state.modules.iter() {
-        r = r.merge(m.routes());
+        r = r.merge(m.routes()).merge(m.api());
     }
     r.layer(axum::middleware::from_fn(api_errors::api_problems))
         .layer(axum::middleware::from_fn_with_state(
