@@ -91,58 +91,102 @@ where
     Option::<T>::deserialize(d).map(Some)
 }
 
-/// Checks a rule's parameters against its kind.
-fn validate(kind: &str, min: Option<f64>, max: Option<f64>, threshold: Option<f64>) -> Result<()> {
-    for (f, v) in [("min", min), ("max", max), ("threshold", threshold)] {
-        if v.is_some_and(|x| !x.is_finite()) {
-            return Err(EvalError::invalid(f, "must be a finite number"));
-        }
-    }
-    match kind {
-        "range" => {
-            if min.is_none() && max.is_none() {
-                return Err(EvalError::invalid(
-                    "min",
-                    "a range rule needs min, max or both",
-                ));
-            }
-            if let (Some(lo), Some(hi)) = (min, max)
-                && lo >= hi
-            {
-                return Err(EvalError::invalid("max", "must be greater than min"));
-            }
-            if threshold.is_some() {
-                return Err(EvalError::invalid(
-                    "threshold",
-                    "a range rule has no threshold (use min and max)",
-                ));
+/// What a rule tests, by kind: parsed once from the request (or the stored row), so the checks
+/// match on a type and never on a string.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RuleTest {
+    /// `range`: the value lies in [min, max] (either bound may be open).
+    Range { min: Option<f64>, max: Option<f64> },
+    /// `yoy`: the change against the previous year is at most `max_pct` percent either way.
+    Yoy { max_pct: f64 },
+    /// `zscore`: |z| against the other regions of the same level is at most `max_z`.
+    Zscore { max_z: f64 },
+}
+
+impl RuleTest {
+    /// The rule's test from its kind and parameters, or a 422 naming the field at fault.
+    pub fn parse(
+        kind: &str,
+        min: Option<f64>,
+        max: Option<f64>,
+        threshold: Option<f64>,
+    ) -> Result<RuleTest> {
+        for (f, v) in [("min", min), ("max", max), ("threshold", threshold)] {
+            if v.is_some_and(|x| !x.is_finite()) {
+                return Err(EvalError::invalid(f, "must be a finite number"));
             }
         }
-        "yoy" | "zscore" => {
-            match threshold {
-                Some(t) if t > 0.0 => {}
-                _ => {
+        match kind {
+            "range" => {
+                if min.is_none() && max.is_none() {
                     return Err(EvalError::invalid(
-                        "threshold",
-                        format!("a {kind} rule needs a threshold > 0"),
+                        "min",
+                        "a range rule needs min, max or both",
                     ));
                 }
+                if let (Some(lo), Some(hi)) = (min, max)
+                    && lo >= hi
+                {
+                    return Err(EvalError::invalid("max", "must be greater than min"));
+                }
+                if threshold.is_some() {
+                    return Err(EvalError::invalid(
+                        "threshold",
+                        "a range rule has no threshold (use min and max)",
+                    ));
+                }
+                Ok(RuleTest::Range { min, max })
             }
-            if min.is_some() || max.is_some() {
-                return Err(EvalError::invalid(
-                    if min.is_some() { "min" } else { "max" },
-                    format!("a {kind} rule has no min or max (use threshold)"),
-                ));
+            "yoy" | "zscore" => {
+                let t = match threshold {
+                    Some(t) if t > 0.0 => t,
+                    _ => {
+                        return Err(EvalError::invalid(
+                            "threshold",
+                            format!("a {kind} rule needs a threshold > 0"),
+                        ));
+                    }
+                };
+                if min.is_some() || max.is_some() {
+                    return Err(EvalError::invalid(
+                        if min.is_some() { "min" } else { "max" },
+                        format!("a {kind} rule has no min or max (use threshold)"),
+                    ));
+                }
+                Ok(if kind == "yoy" {
+                    RuleTest::Yoy { max_pct: t }
+                } else {
+                    RuleTest::Zscore { max_z: t }
+                })
             }
-        }
-        other => {
-            return Err(EvalError::invalid(
+            other => Err(EvalError::invalid(
                 "kind",
                 format!("unknown rule kind `{other}` (expected range, yoy or zscore)"),
-            ));
+            )),
         }
     }
-    Ok(())
+
+    /// The test of a stored rule (`None`: a row no longer valid, which checks nothing).
+    pub fn of(r: &rule::Model) -> Option<RuleTest> {
+        RuleTest::parse(&r.kind, r.min, r.max, r.threshold).ok()
+    }
+
+    /// The kind as stored and shown: `range`, `yoy` or `zscore`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RuleTest::Range { .. } => "range",
+            RuleTest::Yoy { .. } => "yoy",
+            RuleTest::Zscore { .. } => "zscore",
+        }
+    }
+
+    /// The stored columns (min, max, threshold).
+    pub fn columns(&self) -> (Option<f64>, Option<f64>, Option<f64>) {
+        match *self {
+            RuleTest::Range { min, max } => (min, max, None),
+            RuleTest::Yoy { max_pct: t } | RuleTest::Zscore { max_z: t } => (None, None, Some(t)),
+        }
+    }
 }
 
 /// Rules of a framework (defaults first, then by indicator). With `indicator`, only the rules
@@ -219,18 +263,18 @@ pub async fn create_rule(
             ));
         }
     }
-    let kind = r.kind.trim();
-    validate(kind, r.min, r.max, r.threshold)?;
+    let test = RuleTest::parse(r.kind.trim(), r.min, r.max, r.threshold)?;
+    let (min, max, threshold) = test.columns();
     let txn = db.begin_write().await?;
     let m = rule::ActiveModel {
         city_id: Set(p.city_id),
         id: Set(new_id()),
         framework_id: Set(framework_id),
         indicator_code: Set(code),
-        kind: Set(kind.into()),
-        min: Set(r.min),
-        max: Set(r.max),
-        threshold: Set(r.threshold),
+        kind: Set(test.kind().into()),
+        min: Set(min),
+        max: Set(max),
+        threshold: Set(threshold),
         active: Set(r.active.unwrap_or(true)),
     }
     .insert(&txn)
@@ -239,7 +283,7 @@ pub async fn create_rule(
         &txn,
         p.city_id,
         &Actor::from(p),
-        "create",
+        "evaluation.rule.create",
         "eval_rule",
         &m.id.to_string(),
         None,
@@ -260,10 +304,13 @@ pub async fn update_rule(
 ) -> Result<rule::Model> {
     p.require(Capability::EditFrameworks)?;
     let before = get_rule(db, p, framework_id, id).await?;
-    let min = patch.min.unwrap_or(before.min);
-    let max = patch.max.unwrap_or(before.max);
-    let threshold = patch.threshold.unwrap_or(before.threshold);
-    validate(&before.kind, min, max, threshold)?;
+    let test = RuleTest::parse(
+        &before.kind,
+        patch.min.unwrap_or(before.min),
+        patch.max.unwrap_or(before.max),
+        patch.threshold.unwrap_or(before.threshold),
+    )?;
+    let (min, max, threshold) = test.columns();
     let mut am = before.clone().into_active_model();
     am.min = Set(min);
     am.max = Set(max);
@@ -277,7 +324,7 @@ pub async fn update_rule(
         &txn,
         p.city_id,
         &Actor::from(p),
-        "update",
+        "evaluation.rule.update",
         "eval_rule",
         &id.to_string(),
         serde_json::to_value(RuleView::from(&before)).ok(),
@@ -305,7 +352,7 @@ pub async fn delete_rule(
         &txn,
         p.city_id,
         &Actor::from(p),
-        "delete",
+        "evaluation.rule.delete",
         "eval_rule",
         &id.to_string(),
         serde_json::to_value(RuleView::from(&before)).ok(),
@@ -320,19 +367,28 @@ pub async fn delete_rule(
 mod tests {
     use super::*;
 
+    fn parse(
+        kind: &str,
+        min: Option<f64>,
+        max: Option<f64>,
+        threshold: Option<f64>,
+    ) -> Result<RuleTest> {
+        RuleTest::parse(kind, min, max, threshold)
+    }
+
     #[test]
     fn parameters_are_checked_against_the_kind() {
-        assert!(validate("range", Some(0.0), Some(100.0), None).is_ok());
-        assert!(validate("range", None, Some(5.0), None).is_ok());
-        assert!(validate("range", None, None, None).is_err());
-        assert!(validate("range", Some(5.0), Some(5.0), None).is_err());
-        assert!(validate("range", Some(0.0), None, Some(3.0)).is_err());
-        assert!(validate("yoy", None, None, Some(30.0)).is_ok());
-        assert!(validate("yoy", None, None, Some(0.0)).is_err());
-        assert!(validate("zscore", None, None, None).is_err());
-        assert!(validate("zscore", Some(1.0), None, Some(3.0)).is_err());
-        assert!(validate("zscore", None, None, Some(f64::NAN)).is_err());
-        match validate("ratio", None, None, Some(1.0)) {
+        assert!(parse("range", Some(0.0), Some(100.0), None).is_ok());
+        assert!(parse("range", None, Some(5.0), None).is_ok());
+        assert!(parse("range", None, None, None).is_err());
+        assert!(parse("range", Some(5.0), Some(5.0), None).is_err());
+        assert!(parse("range", Some(0.0), None, Some(3.0)).is_err());
+        assert!(parse("yoy", None, None, Some(30.0)).is_ok());
+        assert!(parse("yoy", None, None, Some(0.0)).is_err());
+        assert!(parse("zscore", None, None, None).is_err());
+        assert!(parse("zscore", Some(1.0), None, Some(3.0)).is_err());
+        assert!(parse("zscore", None, None, Some(f64::NAN)).is_err());
+        match parse("ratio", None, None, Some(1.0)) {
             Err(EvalError::Invalid { field, .. }) => assert_eq!(field, "kind"),
             other => panic!("{other:?}"),
         }

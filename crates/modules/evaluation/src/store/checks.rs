@@ -2,6 +2,7 @@
 //! against the other regions of the same level, as warnings.
 
 use super::Result;
+use crate::rules::RuleTest;
 use crate::entity::{rule, value};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
@@ -42,21 +43,22 @@ pub async fn check_value(
     let applies =
         |r: &rule::Model| r.indicator_code.is_empty() || r.indicator_code == v.indicator_code;
     let mut peers: Option<Vec<value::Model>> = None;
-    for r in rules.iter().filter(|r| applies(r)) {
-        match r.kind.as_str() {
-            "range" if r.min.is_some_and(|m| v.value < m) || r.max.is_some_and(|m| v.value > m) => {
-                out.push(w(
-                    "range",
-                    format!(
-                        "{} outside the allowed range [{}, {}]",
-                        v.value,
-                        r.min.map(|x| x.to_string()).unwrap_or_else(|| "−∞".into()),
-                        r.max.map(|x| x.to_string()).unwrap_or_else(|| "∞".into())
-                    ),
-                ));
+    for test in rules.iter().filter(|r| applies(r)).filter_map(RuleTest::of) {
+        match test {
+            RuleTest::Range { min, max } => {
+                if min.is_some_and(|m| v.value < m) || max.is_some_and(|m| v.value > m) {
+                    out.push(w(
+                        "range",
+                        format!(
+                            "{} outside the allowed range [{}, {}]",
+                            v.value,
+                            min.map(|x| x.to_string()).unwrap_or_else(|| "−∞".into()),
+                            max.map(|x| x.to_string()).unwrap_or_else(|| "∞".into())
+                        ),
+                    ));
+                }
             }
-            "yoy" => {
-                let Some(th) = r.threshold else { continue };
+            RuleTest::Yoy { max_pct: th } => {
                 let prev = value::Entity::find()
                     .filter(value::Column::CityId.eq(city_id))
                     .filter(value::Column::FrameworkId.eq(v.framework_id))
@@ -79,8 +81,7 @@ pub async fn check_value(
                     }
                 }
             }
-            "zscore" => {
-                let Some(th) = r.threshold else { continue };
+            RuleTest::Zscore { max_z: th } => {
                 if peers.is_none() {
                     peers = Some(
                         value::Entity::find()
@@ -116,7 +117,6 @@ pub async fn check_value(
                     }
                 }
             }
-            _ => {}
         }
     }
     Ok(out)
