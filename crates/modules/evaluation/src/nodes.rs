@@ -393,7 +393,7 @@ pub async fn create_node(
         &txn,
         p.city_id,
         &Actor::from(p),
-        "create",
+        "evaluation.node.create",
         "eval_node",
         &format!("{framework_id}/{code}"),
         None,
@@ -467,9 +467,9 @@ pub async fn update_node(
         p.city_id,
         &Actor::from(p),
         if after.parent_code != before.parent_code {
-            "move"
+            "evaluation.node.move"
         } else {
-            "update"
+            "evaluation.node.update"
         },
         "eval_node",
         &format!("{framework_id}/{code}"),
@@ -568,7 +568,7 @@ pub async fn delete_node(
         &txn,
         p.city_id,
         &Actor::from(p),
-        "delete",
+        "evaluation.node.delete",
         "eval_node",
         &format!("{framework_id}/{code}"),
         Some(serde_json::json!({"nodes": removed, "rules_deleted": rules})),
@@ -614,7 +614,7 @@ pub async fn equalise(
         &txn,
         p.city_id,
         &Actor::from(p),
-        "equalise",
+        "evaluation.node.equalise",
         "eval_node",
         &format!("{framework_id}/{parent}"),
         Some(serde_json::json!(

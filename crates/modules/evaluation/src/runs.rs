@@ -553,7 +553,7 @@ pub async fn create_run(
     }
     .insert(&txn)
     .await?;
-    audit::record(&txn, p.city_id, &Actor::from(p), "create", "eval_run", &m.id.to_string(), None,
+    audit::record(&txn, p.city_id, &Actor::from(p), "evaluation.run.create", "eval_run", &m.id.to_string(), None,
         Some(serde_json::json!({"framework": fw.code, "years": years, "regions": regions, "uncertainty_n": n}))).await?;
     txn.commit().await?;
     Ok(m)

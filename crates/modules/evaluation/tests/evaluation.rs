@@ -1309,22 +1309,9 @@ async fn rules_are_managed_and_change_submit_warnings(b: Backend) {
     let (s, _) = send(&mut a, "DELETE", &format!("{base}/{rid}"), None).await;
     assert_eq!(s, 404);
     // every change is audited (create ×2, update ×2, delete; refused changes are not)
-    let actions: Vec<String> = {
-        use sea_orm::{ConnectionTrait, Statement};
-        e.t.db
-            .query_all_raw(Statement::from_string(
-                e.t.db.get_database_backend(),
-                "SELECT action FROM audit_log WHERE entity = 'eval_rule' ORDER BY action",
-            ))
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| r.try_get::<String>("", "action").unwrap())
-            .collect()
-    };
     assert_eq!(
-        actions,
-        vec!["create", "create", "delete", "update", "update"]
+        audit_actions(&e, "eval_rule").await,
+        ["create", "create", "delete", "update", "update"].map(|v| format!("evaluation.rule.{v}"))
     );
     // the rules are documented in the OpenAPI document
     let doc = a.get("/api/v1/openapi.json").await;
@@ -1879,10 +1866,11 @@ async fn structure_is_edited_and_past_runs_keep_their_copy(b: Backend) {
     // every change is audited; refused ones are not
     assert_eq!(
         audit_actions(&e, "eval_node").await,
-        vec![
+        [
             "create", "create", "create", "create", "create", "delete", "delete", "equalise",
             "move", "update"
         ]
+        .map(|v| format!("evaluation.node.{v}"))
     );
 
     // the past run keeps its own copy: same results, same spec, reproducible, old names
@@ -2137,6 +2125,6 @@ async fn structure_page_adds_edits_and_refuses(b: Backend) {
     );
     assert_eq!(
         audit_actions(&e, "eval_node").await,
-        vec!["create", "delete", "equalise", "move"]
+        ["create", "delete", "equalise", "move"].map(|v| format!("evaluation.node.{v}"))
     );
 }

@@ -48,6 +48,16 @@ impl Action {
             Action::Return => "return",
         }
     }
+    /// The audit action: `evaluation.value.<verb>`.
+    pub fn audit_action(self) -> &'static str {
+        match self {
+            Action::Submit => "evaluation.value.submit",
+            Action::Approve => "evaluation.value.approve",
+            Action::Reject => "evaluation.value.reject",
+            Action::Publish => "evaluation.value.publish",
+            Action::Return => "evaluation.value.return",
+        }
+    }
 }
 
 /// Moves a value through the workflow. Submitting a value with rule warnings needs
@@ -104,7 +114,7 @@ pub async fn transition(
         db,
         p.city_id,
         &Actor::from(p),
-        action.as_str(),
+        action.audit_action(),
         "eval_value",
         &id.to_string(),
         actor_json(&ValueView::from(&old)),
