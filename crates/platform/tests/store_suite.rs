@@ -184,7 +184,7 @@ async fn users_are_unique_per_city(b: Backend) {
         },
     )
     .await;
-    assert!(matches!(again, Err(StoreError::Conflict(_))));
+    assert!(matches!(again, Err(StoreError::Conflict { .. })));
     let nowhere = store::users::create(
         &t.db,
         city,

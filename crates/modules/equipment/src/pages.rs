@@ -728,8 +728,7 @@ async fn transition_submit(
     .await
     {
         Ok(_) => Ok(Redirect::to(&back).into_response()),
-        Err(qcity_platform::store::StoreError::Conflict(m))
-        | Err(qcity_platform::store::StoreError::ConflictCode { detail: m, .. })
+        Err(qcity_platform::store::StoreError::Conflict { detail: m, .. })
         | Err(qcity_platform::store::StoreError::Invalid { message: m, .. }) => {
             let sep = if back.contains('?') { '&' } else { '?' };
             Ok(Redirect::to(&format!(

@@ -264,7 +264,7 @@ pub async fn import_file(
                 column: "region_code".into(),
                 message: format!("{what} is not in your scope"),
             }),
-            Err(EvalError::Conflict(m)) => errors.push(RowError {
+            Err(EvalError::Conflict { detail: m, .. }) => errors.push(RowError {
                 row: *row,
                 column: "value".into(),
                 message: m,

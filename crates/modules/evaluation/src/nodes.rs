@@ -16,6 +16,7 @@ use crate::store::{self, EvalError, NodeView, Result};
 use qcity_platform::audit::{self, Actor};
 use qcity_platform::auth::{Capability, Principal};
 use qcity_platform::db::BeginWrite;
+use qcity_platform::store::ConflictCode;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel,
     PaginatorTrait, QueryFilter, Set,
@@ -113,7 +114,7 @@ fn constraint_conflict(e: sea_orm::DbErr, message: &str) -> EvalError {
         Some(
             sea_orm::SqlErr::UniqueConstraintViolation(_)
             | sea_orm::SqlErr::ForeignKeyConstraintViolation(_),
-        ) => EvalError::Conflict(message.to_string()),
+        ) => EvalError::conflict(ConflictCode::Conflict, message.to_string()),
         _ => EvalError::Db(e),
     }
 }
@@ -340,9 +341,10 @@ pub async fn create_node(
     }
     let all = store::nodes(db, p.city_id, framework_id).await?;
     if all.iter().any(|x| x.code.eq_ignore_ascii_case(&code)) {
-        return Err(EvalError::Conflict(format!(
-            "code: `{code}` is already used in this framework"
-        )));
+        return Err(EvalError::conflict(
+            ConflictCode::Conflict,
+            format!("code: `{code}` is already used in this framework"),
+        ));
     }
     let parent_code = n.parent.trim();
     let parent = all.iter().find(|x| x.code == parent_code).ok_or_else(|| {
@@ -493,9 +495,10 @@ pub async fn delete_node(
     p.require(Capability::EditFrameworks)?;
     let target = get_node(db, p, framework_id, code).await?;
     if target.parent_code.is_none() {
-        return Err(EvalError::Conflict(format!(
-            "`{code}` is the index (top of the framework) and cannot be deleted"
-        )));
+        return Err(EvalError::conflict(
+            ConflictCode::Conflict,
+            format!("`{code}` is the index (top of the framework) and cannot be deleted"),
+        ));
     }
     let all = store::nodes(db, p.city_id, framework_id).await?;
     let codes = subtree(&all, code);
@@ -506,14 +509,17 @@ pub async fn delete_node(
         .count(db)
         .await?;
     if n_values > 0 {
-        return Err(EvalError::Conflict(format!(
-            "`{code}` cannot be deleted: it{} holds {n_values} data value(s); keep it, or move its indicators elsewhere",
-            if codes.len() > 1 {
-                " or a node below it"
-            } else {
-                ""
-            }
-        )));
+        return Err(EvalError::conflict(
+            ConflictCode::Conflict,
+            format!(
+                "`{code}` cannot be deleted: it{} holds {n_values} data value(s); keep it, or move its indicators elsewhere",
+                if codes.len() > 1 {
+                    " or a node below it"
+                } else {
+                    ""
+                }
+            ),
+        ));
     }
     let set: BTreeSet<&str> = codes.iter().map(String::as_str).collect();
     let mut used_by = Vec::new();
@@ -532,10 +538,13 @@ pub async fn delete_node(
         }
     }
     if !used_by.is_empty() {
-        return Err(EvalError::Conflict(format!(
-            "`{code}` cannot be deleted: stored index run(s) {} used it; runs keep their framework, so the node stays",
-            used_by.join(", ")
-        )));
+        return Err(EvalError::conflict(
+            ConflictCode::Conflict,
+            format!(
+                "`{code}` cannot be deleted: stored index run(s) {} used it; runs keep their framework, so the node stays",
+                used_by.join(", ")
+            ),
+        ));
     }
     let removed: Vec<NodeView> = all
         .iter()

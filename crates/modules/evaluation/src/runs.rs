@@ -13,6 +13,7 @@ use qcity_platform::audit::{self, Actor};
 use qcity_platform::auth::{Capability, Principal};
 use qcity_platform::db::BeginWrite;
 use qcity_platform::ids::new_id;
+use qcity_platform::store::ConflictCode;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
     QueryOrder, Set,
@@ -579,7 +580,7 @@ pub async fn execute(
         })
     })
     .await
-    .map_err(|e| EvalError::Conflict(format!("run task failed: {e}")))?;
+    .map_err(|e| EvalError::conflict(ConflictCode::Conflict, format!("run task failed: {e}")))?;
     let mut am = m.clone().into_active_model();
     am.finished_at = Set(Some(Utc::now()));
     match out {
@@ -668,7 +669,9 @@ pub async fn reproduce(
     let seed = m.seed as u64;
     let fresh = tokio::task::spawn_blocking(move || compute(&inputs, &spec, n, seed, &|_| {}))
         .await
-        .map_err(|e| EvalError::Conflict(format!("run task failed: {e}")))??;
+        .map_err(|e| {
+            EvalError::conflict(ConflictCode::Conflict, format!("run task failed: {e}"))
+        })??;
     let stored: Option<RunResults> = m
         .results
         .as_deref()

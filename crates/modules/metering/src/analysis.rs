@@ -11,6 +11,7 @@ use qcity_mv::leak::{self, FindingKind, Schedule};
 use qcity_mv::series::{Reading, instant_from_unix};
 use qcity_mv::vee::{LocalDays, Quality, VeeConfig, run_vee};
 use qcity_platform::db::BeginWrite;
+use qcity_platform::store::ConflictCode;
 use qcity_platform::store::StoreError;
 use sea_orm::{ConnectionTrait, TransactionSession, TransactionTrait, Value};
 use serde::Serialize;
@@ -625,8 +626,9 @@ pub async fn ack_alert<C: ConnectionTrait + TransactionTrait>(
     };
     let status: String = row.try_get("", "status")?;
     if status != "open" {
-        return Err(StoreError::Conflict(
-            "告警已确认 / alert already acknowledged".into(),
+        return Err(StoreError::conflict(
+            ConflictCode::Conflict,
+            "告警已确认 / alert already acknowledged",
         ));
     }
     let txn = db.begin_write().await?;

@@ -9,6 +9,7 @@ use qcity_platform::audit::{self, Actor};
 use qcity_platform::db::BeginWrite;
 use qcity_platform::feeds::{OpenDataset, PublicLink, ReportSection};
 use qcity_platform::ids;
+use qcity_platform::store::ConflictCode;
 use qcity_platform::store::StoreError;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
@@ -435,10 +436,13 @@ pub async fn create(
         .iter()
         .find(|r| r.status != Status::Published.as_str())
     {
-        return Err(StoreError::Conflict(format!(
-            "report {year} already has an open version (v{}, {})",
-            open.version, open.status
-        )));
+        return Err(StoreError::conflict(
+            ConflictCode::Conflict,
+            format!(
+                "report {year} already has an open version (v{}, {})",
+                open.version, open.status
+            ),
+        ));
     }
     if !existing.is_empty() && change_note.is_empty() {
         return Err(StoreError::invalid(
@@ -492,16 +496,19 @@ async fn load_open(
         .await?
         .ok_or_else(|| StoreError::NotFound(format!("report version {id}")))?;
     if !allowed.iter().any(|s| s.as_str() == row.status) {
-        return Err(StoreError::Conflict(format!(
-            "report version v{} is {} and cannot be changed{}",
-            row.version,
-            row.status,
-            if row.status == "published" {
-                " (publish a correction as a new version)"
-            } else {
-                ""
-            }
-        )));
+        return Err(StoreError::conflict(
+            ConflictCode::Conflict,
+            format!(
+                "report version v{} is {} and cannot be changed{}",
+                row.version,
+                row.status,
+                if row.status == "published" {
+                    " (publish a correction as a new version)"
+                } else {
+                    ""
+                }
+            ),
+        ));
     }
     Ok(row)
 }
@@ -518,11 +525,14 @@ pub async fn regenerate(
 ) -> Result<(Version, usize), StoreError> {
     let current = get(db, city_id, id).await?;
     if current.status != Status::Draft {
-        return Err(StoreError::Conflict(format!(
-            "only a draft can be regenerated (v{} is {})",
-            current.row.version,
-            current.status.as_str()
-        )));
+        return Err(StoreError::conflict(
+            ConflictCode::Conflict,
+            format!(
+                "only a draft can be regenerated (v{} is {})",
+                current.row.version,
+                current.status.as_str()
+            ),
+        ));
     }
     let snapshot = assemble(db, modules, city_id, current.row.year).await?;
     let narrative = merge_narrative(
@@ -639,16 +649,20 @@ pub async fn transition(
     };
     let row = load_open(&txn, city_id, id, &[Status::Draft, Status::Review]).await?;
     if row.status != from.as_str() {
-        return Err(StoreError::Conflict(format!(
-            "cannot {} a version that is {} (it must be {})",
-            action.as_str(),
-            row.status,
-            from.as_str()
-        )));
+        return Err(StoreError::conflict(
+            ConflictCode::Conflict,
+            format!(
+                "cannot {} a version that is {} (it must be {})",
+                action.as_str(),
+                row.status,
+                from.as_str()
+            ),
+        ));
     }
     if action == Action::Publish && !may_publish {
-        return Err(StoreError::Conflict(
-            "publishing needs the PublishReports permission".into(),
+        return Err(StoreError::conflict(
+            ConflictCode::Conflict,
+            "publishing needs the PublishReports permission",
         ));
     }
     let v = Version::from_row(row.clone())?;

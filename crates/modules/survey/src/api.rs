@@ -13,6 +13,7 @@ use chrono::Utc;
 use qcity_platform::audit::{self, Actor};
 use qcity_platform::auth::{Capability, Principal};
 use qcity_platform::db::BeginWrite;
+use qcity_platform::store::ConflictCode;
 use qcity_platform::store::group_commit::GroupCommit;
 use qcity_platform::upload::Upload;
 use qcity_platform::web::{ApiError, ApiJson, ApiPath, ApiQuery, ApiUser, AppError, AppState};
@@ -799,7 +800,12 @@ pub async fn wave_analysis(
     })
     .await
     .map_err(AppError::internal)?
-    .map_err(|e| AppError::Conflict(format!("analysis not possible: {e}")))?;
+    .map_err(|e| {
+        AppError::conflict(
+            ConflictCode::Conflict,
+            format!("analysis not possible: {e}"),
+        )
+    })?;
     a.previous_wave_id = prev_id;
     Ok(a)
 }

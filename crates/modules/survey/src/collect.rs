@@ -6,6 +6,7 @@ use crate::model::{
 };
 use crate::store::{self, NewResponse, QuotaCell, Result, StoreError, Wave};
 use chrono::{DateTime, Utc};
+use qcity_platform::store::ConflictCode;
 use qcity_platform::upload::{self, Limits, UploadError};
 use sea_orm::ConnectionTrait;
 use serde_json::Value;
@@ -236,10 +237,13 @@ pub async fn complete_batch(
     subs: &[Submission],
 ) -> Result<(Vec<i64>, Vec<RowError>)> {
     if !matches!(wave.status.as_str(), "collecting" | "closed") {
-        return Err(StoreError::Conflict(format!(
-            "wave is {}: fieldwork is accepted while collecting or closed",
-            wave.status
-        )));
+        return Err(StoreError::conflict(
+            ConflictCode::Conflict,
+            format!(
+                "wave is {}: fieldwork is accepted while collecting or closed",
+                wave.status
+            ),
+        ));
     }
     let mut ids = Vec::new();
     let mut errors = Vec::new();

@@ -470,7 +470,7 @@ async fn analysis_page(
     let t = lang.tr();
     let (w, a) = match api::scoped_analysis(&st, &p, id).await {
         Ok(x) => x,
-        Err(AppError::Conflict(m)) => {
+        Err(AppError::Conflict { detail: m, .. }) => {
             #[derive(Template)]
             #[template(path = "survey_message_app.html")]
             struct Msg {

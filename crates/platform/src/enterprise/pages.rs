@@ -263,7 +263,7 @@ fn form_error(e: StoreError, t: &Tr) -> Result<(String, String, StatusCode), Pag
         StoreError::Invalid { field, message } => {
             Ok((field, message, StatusCode::UNPROCESSABLE_ENTITY))
         }
-        StoreError::Conflict(m) => Ok((
+        StoreError::Conflict { detail: m, .. } => Ok((
             "credit_code".into(),
             format!("{} ({m})", t.t("enterprise-duplicate")),
             StatusCode::CONFLICT,

@@ -3,6 +3,7 @@
 
 use super::uscc::Uscc;
 use crate::audit::{self, Actor};
+use crate::store::ConflictCode;
 use crate::store::StoreError;
 use crate::store::sql;
 use crate::upload::{Table, UploadError, UploadErrorKind, column_letter};
@@ -201,9 +202,10 @@ async fn check_region(db: &impl ConnectionTrait, city_id: i64, prefix: &str, cod
 }
 
 fn conflict(code: &Uscc) -> StoreError {
-    StoreError::Conflict(format!(
-        "统一社会信用代码 {code} 已登记 / credit code {code} is already registered"
-    ))
+    StoreError::conflict(
+        ConflictCode::Conflict,
+        format!("统一社会信用代码 {code} 已登记 / credit code {code} is already registered"),
+    )
 }
 
 async fn insert(db: &impl ConnectionTrait, city_id: i64, c: &Checked) -> R<i64> {

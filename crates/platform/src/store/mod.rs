@@ -7,6 +7,8 @@ pub mod regions;
 pub mod sql;
 pub mod users;
 
+pub use crate::web::error::ConflictCode;
+
 /// Errors of store functions, mapped by the web layer to problem+json.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -16,14 +18,18 @@ pub enum StoreError {
     Invalid { field: String, message: String },
     #[error("{0} not found")]
     NotFound(String),
-    #[error("{0}")]
-    Conflict(String),
-    /// A conflict with a stable domain `code` the API sends as the problem's `code`.
+    /// A conflict with the current state; `code` says which (the problem's `code`).
     #[error("{detail}")]
-    ConflictCode { code: &'static str, detail: String },
+    Conflict { code: ConflictCode, detail: String },
 }
 
 impl StoreError {
+    pub fn conflict(code: ConflictCode, detail: impl Into<String>) -> Self {
+        StoreError::Conflict {
+            code,
+            detail: detail.into(),
+        }
+    }
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         StoreError::Invalid {
             field: field.into(),

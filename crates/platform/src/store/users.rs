@@ -4,6 +4,7 @@ use super::StoreError;
 use crate::auth::{RegionScope, Role};
 use crate::entity::{region, user};
 use crate::ids;
+use crate::store::ConflictCode;
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
@@ -91,10 +92,10 @@ pub async fn create(
         .await?
         .is_some()
     {
-        return Err(StoreError::Conflict(format!(
-            "user `{}` already exists",
-            u.username.as_str()
-        )));
+        return Err(StoreError::conflict(
+            ConflictCode::Conflict,
+            format!("user `{}` already exists", u.username.as_str()),
+        ));
     }
     let now = Utc::now();
     Ok(user::ActiveModel {

@@ -42,7 +42,13 @@ fn api() -> OpenApiRouter<AppState> {
         title = "qcity API",
         description = "JSON API of qcity, the open platform for a quality-strong city (质量强市). Errors are RFC 9457 problem+json with a stable `code`. Authenticate with `Authorization: Bearer TOKEN`."
     ),
-    components(schemas(RegionView, Me, CityInfo, crate::web::error::Problem))
+    components(schemas(
+        RegionView,
+        Me,
+        CityInfo,
+        crate::web::error::Problem,
+        crate::web::error::ConflictCode
+    ))
 )]
 struct PlatformApi;
 

@@ -16,11 +16,9 @@ pub enum AppError {
     NotFound(String),
     #[error("{field}: {message}")]
     Validation { field: String, message: String },
-    #[error("{0}")]
-    Conflict(String),
-    /// A conflict with a stable domain `code` (e.g. `illegal_transition`, `stale_version`).
+    /// A conflict with the current state; `code` says which (the problem's `code`).
     #[error("{detail}")]
-    ConflictCode { code: &'static str, detail: String },
+    Conflict { code: ConflictCode, detail: String },
     /// A request refused before the handler ran: a body that is not JSON, a wrong content type,
     /// a query or path parameter that does not parse (see [`crate::web::api_extract`]).
     #[error("{detail}")]
@@ -58,6 +56,12 @@ impl From<crate::upload::UploadError> for AppError {
 }
 
 impl AppError {
+    pub fn conflict(code: ConflictCode, detail: impl Into<String>) -> Self {
+        AppError::Conflict {
+            code,
+            detail: detail.into(),
+        }
+    }
     pub fn validation(field: &str, message: impl Into<String>) -> Self {
         AppError::Validation {
             field: field.to_string(),
@@ -80,8 +84,8 @@ impl AppError {
             AppError::Forbidden => "forbidden",
             AppError::NotFound(_) => "not_found",
             AppError::Validation { .. } => "validation_failed",
-            AppError::Conflict(_) => "conflict",
-            AppError::ConflictCode { code, .. } | AppError::Rejected { code, .. } => code,
+            AppError::Conflict { code, .. } => code.as_str(),
+            AppError::Rejected { code, .. } => code,
             AppError::Csrf => "csrf_failed",
             AppError::RateLimited(_) => "rate_limited",
             AppError::PayloadTooLarge(_) => "payload_too_large",
@@ -96,7 +100,7 @@ impl AppError {
             AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::Conflict(_) | AppError::ConflictCode { .. } => StatusCode::CONFLICT,
+            AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::Rejected { status, .. } => *status,
             AppError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -123,8 +127,7 @@ impl From<StoreError> for AppError {
             StoreError::Db(e) => AppError::internal(e),
             StoreError::Invalid { field, message } => AppError::Validation { field, message },
             StoreError::NotFound(what) => AppError::NotFound(what),
-            StoreError::Conflict(m) => AppError::Conflict(m),
-            StoreError::ConflictCode { code, detail } => AppError::ConflictCode { code, detail },
+            StoreError::Conflict { code, detail } => AppError::Conflict { code, detail },
         }
     }
 }
@@ -141,6 +144,49 @@ pub fn is_storage_full(message: &str) -> bool {
     message.contains("database or disk is full")
         || message.contains("No space left on device")
         || message.contains("53100")
+}
+
+/// Why a request conflicts with the current state: the `code` of a 409 answer, one list for the
+/// whole API so that clients can branch on it (the OpenAPI document lists them). A new code is
+/// added here, for a new situation; an existing answer keeps its code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ConflictCode {
+    /// The current state does not allow the request (a duplicate key, a row still in use, a step
+    /// the record's status does not allow); `detail` says which.
+    Conflict,
+    /// An incident's state machine does not allow this step from its current state.
+    IllegalTransition,
+    /// The version the client last saw is no longer the current one (`If-Match`, `version`).
+    StaleVersion,
+}
+
+impl ConflictCode {
+    pub const ALL: [ConflictCode; 3] = [
+        ConflictCode::Conflict,
+        ConflictCode::IllegalTransition,
+        ConflictCode::StaleVersion,
+    ];
+
+    /// The code as sent.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConflictCode::Conflict => "conflict",
+            ConflictCode::IllegalTransition => "illegal_transition",
+            ConflictCode::StaleVersion => "stale_version",
+        }
+    }
+
+    /// What it means, as the OpenAPI document says it.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            ConflictCode::Conflict => "the current state does not allow the request",
+            ConflictCode::IllegalTransition => {
+                "the state machine does not allow this step from the current state"
+            }
+            ConflictCode::StaleVersion => "the version last seen is no longer current",
+        }
+    }
 }
 
 /// RFC 9457 problem details.
@@ -261,6 +307,22 @@ pub fn html_escape(s: &str) -> String {
 }
 
 #[cfg(test)]
+mod conflict_codes {
+    use super::ConflictCode;
+
+    /// The code sent is the code the schema documents (serde's name), and none repeats.
+    #[test]
+    fn each_code_is_sent_as_documented() {
+        let mut seen = std::collections::HashSet::new();
+        for c in ConflictCode::ALL {
+            assert_eq!(serde_json::to_value(c).unwrap(), c.as_str());
+            assert!(seen.insert(c.as_str()), "{} twice", c.as_str());
+            assert!(!c.meaning().is_empty());
+        }
+    }
+}
+
+#[cfg(test)]
 mod problem_snapshots {
     use super::*;
     use crate::upload::{UploadError, UploadErrorKind};
@@ -301,14 +363,17 @@ mod problem_snapshots {
             ),
             (
                 "conflict",
-                AppError::Conflict("an enterprise with this credit code exists".into()),
+                AppError::conflict(
+                    ConflictCode::Conflict,
+                    "an enterprise with this credit code exists",
+                ),
             ),
             (
                 "conflict_code",
-                AppError::ConflictCode {
-                    code: "illegal_transition",
-                    detail: "a closed incident cannot be dispatched".into(),
-                },
+                AppError::conflict(
+                    ConflictCode::IllegalTransition,
+                    "a closed incident cannot be dispatched",
+                ),
             ),
             (
                 "rejected",

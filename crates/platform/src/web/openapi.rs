@@ -7,6 +7,7 @@
 //! - bearer-token authentication is the document's security scheme; operations that need no
 //!   principal say so with an empty `security` list in their `#[utoipa::path]`.
 
+use crate::web::error::ConflictCode;
 use serde_json::{Map, Value, json};
 
 /// The shared error responses: name in `components/responses`, status, description.
@@ -34,7 +35,7 @@ const SHARED: &[(&str, &str, &str)] = &[
     (
         "Conflict",
         "409",
-        "The request conflicts with the current state (`conflict`, or a domain code such as `illegal_transition`).",
+        "The request conflicts with the current state; `code` says how (the `ConflictCode` schema):",
     ),
     (
         "PayloadTooLarge",
@@ -102,6 +103,20 @@ fn shared_errors(method: &str, op: &Map<String, Value>, path: &str) -> Vec<&'sta
     out
 }
 
+/// A shared error's description; a 409's is followed by every [`ConflictCode`] and what it means.
+fn shared_description(status: &str, head: &str) -> String {
+    let mut s = head.to_string();
+    if status != "409" {
+        return s;
+    }
+    for c in ConflictCode::ALL {
+        s.push_str(&format!(" `{}` ({});", c.as_str(), c.meaning()));
+    }
+    s.pop();
+    s.push('.');
+    s
+}
+
 fn is_problem_schema(media: &Value) -> bool {
     media["schema"]["$ref"] == "#/components/schemas/Problem"
 }
@@ -141,7 +156,7 @@ fn complete_operation(method: &str, path: &str, op: &mut Map<String, Value>) {
             .is_none_or(str::is_empty)
         {
             let d = match shared {
-                Some((_, _, d)) if is_error => (*d).to_string(),
+                Some((_, s, d)) if is_error => shared_description(s, d),
                 _ => status_reason(status).to_string(),
             };
             r.insert("description".into(), Value::String(d));
@@ -182,10 +197,10 @@ pub fn complete(doc: &utoipa::openapi::OpenApi) -> Value {
     if let Some(c) = components {
         let responses = c.entry("responses").or_insert_with(|| json!({}));
         if let Some(rs) = responses.as_object_mut() {
-            for (name, _, description) in SHARED {
+            for (name, status, description) in SHARED {
                 rs.insert(
                     (*name).to_string(),
-                    json!({"description": description, "content": problem_content()}),
+                    json!({"description": shared_description(status, description), "content": problem_content()}),
                 );
             }
         }

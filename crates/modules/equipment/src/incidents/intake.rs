@@ -12,6 +12,7 @@ use crate::sql::{self, all, exec, one};
 use chrono::{DateTime, Utc};
 use qcity_platform::audit::{self, Actor as AuditActor};
 use qcity_platform::db::BeginWrite;
+use qcity_platform::store::ConflictCode;
 use qcity_platform::store::StoreError;
 use qcity_platform::store::group_commit::GroupCommit;
 use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionSession, TransactionTrait};
@@ -238,8 +239,9 @@ pub async fn write_intake(txn: &impl ConnectionTrait, p: &PreparedIntake) -> R<W
             }
         }
         // Neither the key nor the guard: the (random) id itself collided.
-        return Err(StoreError::Conflict(
-            "incident id already taken; retry".into(),
+        return Err(StoreError::conflict(
+            ConflictCode::Conflict,
+            "incident id already taken; retry",
         ));
     }
     exec(
@@ -351,8 +353,9 @@ async fn written_incident(
     match get(db, &p.scope, id, true).await? {
         Some(i) => Ok((i, false)),
         // The key is held by an incident the caller may not see.
-        None => Err(StoreError::Conflict(
-            "Idempotency-Key already used for another incident".into(),
+        None => Err(StoreError::conflict(
+            ConflictCode::Conflict,
+            "Idempotency-Key already used for another incident",
         )),
     }
 }

@@ -95,7 +95,7 @@ pub async fn scan<C: ConnectionTrait + TransactionTrait>(
             .await
             {
                 Ok(_) => rep.escalated_l2 += 1,
-                Err(StoreError::Conflict(_)) => {}
+                Err(StoreError::Conflict { .. }) => {}
                 Err(e) => return Err(e),
             }
         } else if alert(

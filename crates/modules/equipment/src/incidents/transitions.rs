@@ -10,6 +10,7 @@ use crate::sql::{self, exec, one};
 use chrono::{DateTime, Utc};
 use qcity_platform::audit::{self, Actor as AuditActor};
 use qcity_platform::db::BeginWrite;
+use qcity_platform::store::ConflictCode;
 use qcity_platform::store::StoreError;
 use sea_orm::{ConnectionTrait, TransactionSession, TransactionTrait};
 use serde::Deserialize;
@@ -34,8 +35,9 @@ pub struct TransitionReq {
 
 fn machine_of(i: &Incident, last_at: DateTime<Utc>) -> R<Machine> {
     Ok(Machine {
-        state: State::parse(&i.state)
-            .ok_or_else(|| StoreError::Conflict(format!("unknown state {}", i.state)))?,
+        state: State::parse(&i.state).ok_or_else(|| {
+            StoreError::conflict(ConflictCode::Conflict, format!("unknown state {}", i.state))
+        })?,
         level: i.level,
         timers: i.timers,
         deadlines: i.deadlines,
@@ -46,14 +48,13 @@ fn machine_of(i: &Incident, last_at: DateTime<Utc>) -> R<Machine> {
 
 pub(super) fn fsm_conflict(e: FsmError) -> StoreError {
     match e {
-        FsmError::Illegal { from, to } => StoreError::ConflictCode {
-            code: "illegal_transition",
-            detail: format!("{from} → {to} is not allowed"),
-        },
-        FsmError::NotMonotone { .. } => StoreError::ConflictCode {
-            code: "illegal_transition",
-            detail: e.to_string(),
-        },
+        FsmError::Illegal { from, to } => StoreError::conflict(
+            ConflictCode::IllegalTransition,
+            format!("{from} → {to} is not allowed"),
+        ),
+        FsmError::NotMonotone { .. } => {
+            StoreError::conflict(ConflictCode::IllegalTransition, e.to_string())
+        }
     }
 }
 
@@ -125,8 +126,8 @@ pub async fn transition<C: ConnectionTrait + TransactionTrait>(
     if let Some(v) = req.version
         && cur.version != v
     {
-        return Err(StoreError::ConflictCode {
-            code: "stale_version",
+        return Err(StoreError::Conflict {
+            code: ConflictCode::StaleVersion,
             detail: format!(
                 "the incident is at version {}, you sent {v}; reload",
                 cur.version
@@ -266,8 +267,8 @@ pub(super) async fn apply<C: ConnectionTrait + TransactionTrait>(
     .await?;
     if res.rows_affected() != 1 {
         txn.rollback().await.ok();
-        return Err(StoreError::ConflictCode {
-            code: "stale_version",
+        return Err(StoreError::Conflict {
+            code: ConflictCode::StaleVersion,
             detail: "the incident was changed by someone else; reload".into(),
         });
     }

@@ -6,6 +6,7 @@ use super::{Cycle, R, Scope, company, cycles, first_due, region_exists, today};
 use crate::domain::{Category, EquipmentCode, EquipmentStatus, parse_rescue_code};
 use crate::sql::{self, all, exec, like, now, one};
 use chrono::{Datelike, NaiveDate};
+use qcity_platform::store::ConflictCode;
 use qcity_platform::store::StoreError;
 use sea_orm::{ConnectionTrait, QueryResult, Value};
 use serde::{Deserialize, Serialize};
@@ -298,8 +299,9 @@ pub(super) async fn insert_equipment(
     .await;
     match r {
         Ok(_) => Ok(id),
-        Err(err) if sql::is_unique_violation(&err) => Err(StoreError::Conflict(
-            "rescue_code or equipment_code already registered in this city".into(),
+        Err(err) if sql::is_unique_violation(&err) => Err(StoreError::conflict(
+            ConflictCode::Conflict,
+            "rescue_code or equipment_code already registered in this city",
         )),
         Err(err) => Err(err.into()),
     }
@@ -495,11 +497,10 @@ pub async fn set_status(
         .ok_or_else(|| StoreError::NotFound("equipment".into()))?;
     let from = EquipmentStatus::parse(&before.status).unwrap_or(EquipmentStatus::Registered);
     if !from.can_become(to) {
-        return Err(StoreError::Conflict(format!(
-            "status {} cannot become {}",
-            from.as_str(),
-            to.as_str()
-        )));
+        return Err(StoreError::conflict(
+            ConflictCode::Conflict,
+            format!("status {} cannot become {}", from.as_str(), to.as_str()),
+        ));
     }
     exec(
         db,

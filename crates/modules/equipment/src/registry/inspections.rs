@@ -4,6 +4,7 @@
 use super::{Cycle, R, Scope, cycle_for, cycles, equipment, schedule_anchor, today};
 use crate::sql::{all, exec, like, now, one};
 use chrono::{Months, NaiveDate};
+use qcity_platform::store::ConflictCode;
 use qcity_platform::store::StoreError;
 use sea_orm::{ConnectionTrait, QueryResult};
 use serde::{Deserialize, Serialize};
@@ -179,7 +180,10 @@ pub async fn close_rectification(
         .ok_or_else(|| StoreError::NotFound("inspection".into()))?;
     let mut i = inspection_from(&r)?;
     if i.rectification != "open" {
-        return Err(StoreError::Conflict("no open rectification".into()));
+        return Err(StoreError::conflict(
+            ConflictCode::Conflict,
+            "no open rectification",
+        ));
     }
     if on < i.inspected_on {
         return Err(StoreError::invalid("rectified_on", "before the inspection"));

@@ -2,8 +2,8 @@
 //! against the other regions of the same level, as warnings.
 
 use super::Result;
-use crate::rules::RuleTest;
 use crate::entity::{rule, value};
+use crate::rules::RuleTest;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use serde::{Deserialize, Serialize};
 

@@ -10,6 +10,7 @@ use qcity_platform::audit::{self, Actor};
 use qcity_platform::auth::{Capability, Principal};
 use qcity_platform::db::BeginWrite;
 use qcity_platform::ids::new_id;
+use qcity_platform::store::ConflictCode;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
     IntoActiveModel, QueryFilter, QueryOrder, Set,
@@ -111,10 +112,10 @@ pub async fn install_catalogue(
         .await?
         .is_some()
     {
-        return Err(EvalError::Conflict(format!(
-            "framework {} is already installed",
-            cat.code
-        )));
+        return Err(EvalError::conflict(
+            ConflictCode::Conflict,
+            format!("framework {} is already installed", cat.code),
+        ));
     }
     let txn = db.begin_write().await?;
     let fw = insert_catalogue(&txn, city_id, &cat).await?;

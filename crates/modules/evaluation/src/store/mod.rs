@@ -19,6 +19,7 @@ pub use frameworks::*;
 pub use values::*;
 pub use workflow::*;
 
+use qcity_platform::store::ConflictCode;
 use qcity_platform::web::AppError;
 use serde::Serialize;
 
@@ -31,8 +32,9 @@ pub enum EvalError {
     NotFound(String),
     #[error("{field}: {message}")]
     Invalid { field: String, message: String },
-    #[error("{0}")]
-    Conflict(String),
+    /// A conflict with the current state; `code` says which.
+    #[error("{detail}")]
+    Conflict { code: ConflictCode, detail: String },
     #[error("not permitted")]
     Forbidden,
     /// An import refused at a limit (413 / 422 problem+json naming the limit).
@@ -41,6 +43,12 @@ pub enum EvalError {
 }
 
 impl EvalError {
+    pub fn conflict(code: ConflictCode, detail: impl Into<String>) -> Self {
+        EvalError::Conflict {
+            code,
+            detail: detail.into(),
+        }
+    }
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
         EvalError::Invalid {
             field: field.into(),
@@ -56,8 +64,7 @@ impl From<qcity_platform::store::StoreError> for EvalError {
             S::Db(e) => EvalError::Db(e),
             S::Invalid { field, message } => EvalError::Invalid { field, message },
             S::NotFound(w) => EvalError::NotFound(w),
-            S::Conflict(m) => EvalError::Conflict(m),
-            S::ConflictCode { detail, .. } => EvalError::Conflict(detail),
+            S::Conflict { code, detail } => EvalError::Conflict { code, detail },
         }
     }
 }
@@ -74,7 +81,7 @@ impl From<EvalError> for AppError {
             EvalError::Db(e) => AppError::internal(e),
             EvalError::NotFound(w) => AppError::NotFound(w),
             EvalError::Invalid { field, message } => AppError::Validation { field, message },
-            EvalError::Conflict(m) => AppError::Conflict(m),
+            EvalError::Conflict { code, detail } => AppError::Conflict { code, detail },
             EvalError::Forbidden => AppError::Forbidden,
             EvalError::Upload(u) => AppError::Upload(u),
         }

@@ -7,6 +7,7 @@ use chrono::Utc;
 use qcity_platform::audit::{self, Actor};
 use qcity_platform::auth::{Capability, Principal};
 use qcity_platform::ids::new_id;
+use qcity_platform::store::ConflictCode;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
     QueryOrder, Set,
@@ -217,10 +218,13 @@ pub async fn save_value(
     let saved = match existing {
         Some(old) => {
             if old.status != DRAFT && !p.can(Capability::ApproveData) {
-                return Err(EvalError::Conflict(format!(
-                    "value {} of {} {} {} is {}; only drafts can be edited",
-                    old.id, v.indicator, v.region_code, v.year, old.status
-                )));
+                return Err(EvalError::conflict(
+                    ConflictCode::Conflict,
+                    format!(
+                        "value {} of {} {} {} is {}; only drafts can be edited",
+                        old.id, v.indicator, v.region_code, v.year, old.status
+                    ),
+                ));
             }
             let mut am = old.clone().into_active_model();
             am.value = Set(x);

@@ -9,6 +9,7 @@ use crate::entity::value;
 use chrono::Utc;
 use qcity_platform::audit::{self, Actor};
 use qcity_platform::auth::{Capability, Principal};
+use qcity_platform::store::ConflictCode;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, IntoActiveModel, Set};
 use serde::{Deserialize, Serialize};
 
@@ -84,23 +85,29 @@ pub async fn transition(
     };
     p.require(cap)?;
     if !from.contains(&old.status.as_str()) {
-        return Err(EvalError::Conflict(format!(
-            "cannot {} a value that is {} (needs {})",
-            action.as_str(),
-            old.status,
-            from.join(" or ")
-        )));
+        return Err(EvalError::conflict(
+            ConflictCode::Conflict,
+            format!(
+                "cannot {} a value that is {} (needs {})",
+                action.as_str(),
+                old.status,
+                from.join(" or ")
+            ),
+        ));
     }
     let warnings = check_value(db, p.city_id, &old).await?;
     if action == Action::Submit && !warnings.is_empty() && !acknowledge {
-        return Err(EvalError::Conflict(format!(
-            "validation warnings must be acknowledged before submitting: {}",
-            warnings
-                .iter()
-                .map(|w| format!("[{}] {}", w.rule, w.message))
-                .collect::<Vec<_>>()
-                .join("; ")
-        )));
+        return Err(EvalError::conflict(
+            ConflictCode::Conflict,
+            format!(
+                "validation warnings must be acknowledged before submitting: {}",
+                warnings
+                    .iter()
+                    .map(|w| format!("[{}] {}", w.rule, w.message))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ),
+        ));
     }
     let mut am = old.clone().into_active_model();
     am.status = Set(to.into());

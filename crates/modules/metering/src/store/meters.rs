@@ -5,6 +5,7 @@ use super::{Scope, g, unit};
 use crate::domain;
 use crate::sql;
 use chrono::Utc;
+use qcity_platform::store::ConflictCode;
 use qcity_platform::store::StoreError;
 use sea_orm::{ConnectionTrait, QueryResult};
 use serde::{Deserialize, Serialize};
@@ -179,10 +180,13 @@ pub async fn create_meter(
     )
     .await;
     match r {
-        Err(e) if sql::is_unique_violation(&e) => Err(StoreError::Conflict(format!(
-            "表计编号 {} 已存在 / meter number already used in this unit",
-            m.code.trim()
-        ))),
+        Err(e) if sql::is_unique_violation(&e) => Err(StoreError::conflict(
+            ConflictCode::Conflict,
+            format!(
+                "表计编号 {} 已存在 / meter number already used in this unit",
+                m.code.trim()
+            ),
+        )),
         Err(e) => Err(e.into()),
         Ok(_) => meter(db, s, id)
             .await?

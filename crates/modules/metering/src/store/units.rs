@@ -5,6 +5,7 @@ use super::{Scope, g};
 use crate::domain::Uscc;
 use crate::sql;
 use chrono::Utc;
+use qcity_platform::store::ConflictCode;
 use qcity_platform::store::StoreError;
 use sea_orm::{ConnectionTrait, QueryResult};
 use serde::{Deserialize, Serialize};
@@ -133,10 +134,13 @@ pub async fn create_unit(
     )
     .await;
     match r {
-        Err(e) if sql::is_unique_violation(&e) => Err(StoreError::Conflict(format!(
-            "统一社会信用代码 {} 已登记 / already registered",
-            uscc.as_str()
-        ))),
+        Err(e) if sql::is_unique_violation(&e) => Err(StoreError::conflict(
+            ConflictCode::Conflict,
+            format!(
+                "统一社会信用代码 {} 已登记 / already registered",
+                uscc.as_str()
+            ),
+        )),
         Err(e) => Err(e.into()),
         Ok(_) => unit(db, s, id)
             .await?
