@@ -4,13 +4,14 @@ use crate::domain::EquipmentStatus;
 use crate::fsm::Timers;
 use crate::incidents::{self, AlarmFrame, IncidentFilter, IntakeOpts, NewIncident, TransitionReq};
 use crate::registry::{
-    self, EquipmentFilter, NewCompany, NewEquipment, NewInspection, NewMaintenance, Scope,
+    self, EquipmentFilter, NewCompany, NewEquipment, NewInspection, NewMaintenance,
 };
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use qcity_platform::Scope;
 use qcity_platform::audit::{self, Actor};
 use qcity_platform::auth::{Capability, Principal, Role};
 use qcity_platform::db::BeginWrite;
@@ -819,7 +820,7 @@ async fn iot_alarms(
     if frames.len() > 1000 {
         return Err(AppError::validation("body", "at most 1000 frames per request").into());
     }
-    let out = crate::ingest_batch(&st.db, p.city_id, &p.scope.prefix, &frames, "http").await?;
+    let out = crate::ingest_batch(&st.db, &Scope::of(&p), &frames, "http").await?;
     Ok(Json(out))
 }
 

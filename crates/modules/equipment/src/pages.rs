@@ -4,7 +4,7 @@
 use crate::api::{self, KpiQuery};
 use crate::fsm::State as FsmState;
 use crate::incidents::{self, Incident, IncidentFilter, IntakeOpts, NewIncident, TransitionReq};
-use crate::registry::{self, Equipment, EquipmentFilter, Scope};
+use crate::registry::{self, Equipment, EquipmentFilter};
 use askama::Template;
 use axum::Router;
 use axum::extract::{Form, Path, Query};
@@ -16,6 +16,7 @@ use qcity_platform::auth::{Capability, Principal};
 use qcity_platform::db::BeginWrite;
 use qcity_platform::web::render::{embed_json, page_ctx, render};
 use qcity_platform::web::{AppError, AppState, Page, PageCtx, PageError, ReqLang};
+use qcity_platform::{Owner, Scope};
 use serde::{Deserialize, Serialize};
 
 mod oversight;
@@ -788,7 +789,7 @@ async fn jobs_page(Page(st, p, lang, csrf): Page, Query(m): Query<Msg>) -> PageR
         ctx,
         rows,
         causes,
-        bound: p.company_id.is_some() || p.role != qcity_platform::auth::Role::Maintainer,
+        bound: s.owner != Owner::Nobody,
         message: m.msg.unwrap_or_default(),
     })?
     .into_response())

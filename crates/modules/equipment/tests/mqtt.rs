@@ -10,8 +10,9 @@ mod pg_proxy;
 
 use common::{company, count, modules};
 use qcity_equipment::mqtt;
-use qcity_equipment::registry::{self, NewEquipment, Scope};
+use qcity_equipment::registry::{self, NewEquipment};
 use qcity_platform::testing::{Backend, TestDb, seed_small_city};
+use qcity_platform::{CityId, Scope};
 use rumqttc::{AsyncClient, MqttOptions, QoS};
 use std::time::Duration;
 
@@ -33,7 +34,7 @@ async fn duplicate_alarm_flood_makes_one_incident() {
         "{}",
         10_000_000 + (qcity_platform::ids::new_id().rem_euclid(89_999_999))
     );
-    let s = Scope::city(city, "9901");
+    let s = Scope::city(CityId(city));
     registry::create_equipment(
         &t.db,
         &s,
@@ -178,7 +179,7 @@ async fn city_with_elevator(db: &sea_orm::DatabaseConnection) -> String {
     );
     registry::create_equipment(
         db,
-        &Scope::city(city, "9901"),
+        &Scope::city(CityId(city)),
         &NewEquipment {
             category: "3000".into(),
             variety: "3110".into(),

@@ -5,12 +5,13 @@
 use super::{CAUSES, Incident, R, get, insert_event, next_seq};
 use crate::domain::haversine_km;
 use crate::fsm::{FsmError, Machine, State};
-use crate::registry::{self, Scope};
+use crate::registry;
 use crate::sql::{self, exec, one};
 use chrono::{DateTime, Utc};
 use qcity_platform::audit::{self, Actor as AuditActor};
 use qcity_platform::db::BeginWrite;
 use qcity_platform::store::StoreError;
+use qcity_platform::{CityId, Scope};
 use sea_orm::{ConnectionTrait, TransactionSession, TransactionTrait};
 use serde::Deserialize;
 
@@ -136,7 +137,7 @@ pub async fn transition<C: ConnectionTrait + TransactionTrait>(
     let last: DateTime<Utc> = one(
         db,
         "SELECT last_event_at FROM eq_incidents WHERE city_id = ? AND id = ?",
-        vec![s.city_id.into(), id.into()],
+        vec![s.region.city_id.into(), id.into()],
     )
     .await?
     .map(|r| r.try_get("", "last_event_at"))
@@ -144,7 +145,7 @@ pub async fn transition<C: ConnectionTrait + TransactionTrait>(
     .unwrap_or_else(sql::now);
     // Clock skew between servers must not make the timeline go backwards.
     let at = sql::now().max(last);
-    apply(db, s.city_id, &cur, last, to, at, actor, req).await
+    apply(db, s.region.city_id, &cur, last, to, at, actor, req).await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -298,12 +299,7 @@ pub(super) async fn apply<C: ConnectionTrait + TransactionTrait>(
     )
     .await?;
     txn.commit().await?;
-    let s = Scope {
-        city_id,
-        prefix: String::new(),
-        company_id: None,
-    };
-    get(db, &s, cur.id, true)
+    get(db, &Scope::city(CityId(city_id)), cur.id, true)
         .await?
         .ok_or_else(|| StoreError::NotFound("incident".into()))
 }
