@@ -14,6 +14,7 @@ pub mod mqtt;
 pub mod pages;
 pub mod registry;
 pub mod schedule;
+pub mod service;
 pub mod sql;
 
 use axum::Router;

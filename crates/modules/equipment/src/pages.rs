@@ -5,6 +5,7 @@ use crate::api::{self, KpiQuery};
 use crate::fsm::State as FsmState;
 use crate::incidents::{self, Incident, IncidentFilter, IntakeOpts, NewIncident, TransitionReq};
 use crate::registry::{self, Equipment, EquipmentFilter};
+use crate::service;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Form, Path, Query};
@@ -13,7 +14,6 @@ use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use qcity_platform::audit::Actor;
 use qcity_platform::auth::{Capability, Principal};
-use qcity_platform::db::BeginWrite;
 use qcity_platform::web::render::{embed_json, page_ctx, render};
 use qcity_platform::web::{AppError, AppState, Page, PageCtx, PageError, ReqLang};
 use qcity_platform::{Owner, Scope};
@@ -321,20 +321,7 @@ async fn inspection_submit(
         inspector: f.inspector,
         kind: f.kind.filter(|k| !k.is_empty()),
     };
-    let txn = st.db.begin_write().await?;
-    let i = registry::record_inspection(&txn, &Scope::of(&p), id, &n).await?;
-    qcity_platform::audit::record(
-        &txn,
-        p.city_id,
-        &Actor::from(&p),
-        "inspection.record",
-        "eq_inspection",
-        &i.id.to_string(),
-        None,
-        serde_json::to_value(&i).ok(),
-    )
-    .await?;
-    txn.commit().await?;
+    service::record_inspection(&st.db, &p, id, &n).await?;
     Ok(Redirect::to(&format!("/app/equipment/registry/{id}?msg=saved")).into_response())
 }
 
@@ -362,20 +349,7 @@ async fn maintenance_submit(
         engineer: f.engineer,
         notes: f.notes,
     };
-    let txn = st.db.begin_write().await?;
-    let m = registry::record_maintenance(&txn, &Scope::of(&p), id, &n).await?;
-    qcity_platform::audit::record(
-        &txn,
-        p.city_id,
-        &Actor::from(&p),
-        "maintenance.record",
-        "eq_maintenance",
-        &m.id.to_string(),
-        None,
-        serde_json::to_value(&m).ok(),
-    )
-    .await?;
-    txn.commit().await?;
+    service::record_maintenance(&st.db, &p, id, &n).await?;
     Ok(Redirect::to(&format!("/app/equipment/registry/{id}?msg=saved")).into_response())
 }
 
@@ -719,15 +693,8 @@ async fn transition_submit(
         Some("jobs") => "/app/equipment/jobs".to_string(),
         _ => format!("/app/equipment/incidents/{id}"),
     };
-    match incidents::transition(
-        &st.db,
-        &Scope::of(&p),
-        &api::transition_actor(&p, "web"),
-        id,
-        &req,
-    )
-    .await
-    {
+    let actor = incidents::Actor::of(&p, "web");
+    match incidents::transition(&st.db, &Scope::of(&p), &actor, id, &req).await {
         Ok(_) => Ok(Redirect::to(&back).into_response()),
         Err(qcity_platform::store::StoreError::Conflict(m))
         | Err(qcity_platform::store::StoreError::ConflictCode { detail: m, .. })

@@ -824,7 +824,8 @@ async fn incident_intake_is_idempotent_and_transitions_are_checked(b: Backend) {
     // The audit log has the intake and each transition.
     let audit = admin.get("/api/v1/audit?entity=eq_incident").await;
     assert!(
-        audit.body.contains("incident.transition") && audit.body.contains("incident.create"),
+        audit.body.contains("equipment.incident.transition")
+            && audit.body.contains("equipment.incident.create"),
         "{}",
         audit.body
     );

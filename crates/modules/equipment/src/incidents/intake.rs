@@ -265,7 +265,7 @@ pub async fn write_intake(txn: &impl ConnectionTrait, p: &PreparedIntake) -> R<W
             .collect(),
     )
     .await?;
-    audit::record(txn, city_id, &p.who, "incident.create", "eq_incident", &id.to_string(), None, Some(serde_json::json!({"rescue_code": p.rescue, "channel": p.channel, "idempotency_key": p.idem_key}))).await?;
+    audit::record(txn, city_id, &p.who, "equipment.incident.create", "eq_incident", &id.to_string(), None, Some(serde_json::json!({"rescue_code": p.rescue, "channel": p.channel, "idempotency_key": p.idem_key}))).await?;
     Ok(Written::Created(id))
 }
 

@@ -9,6 +9,7 @@ use crate::registry;
 use crate::sql::{self, exec, one};
 use chrono::{DateTime, Utc};
 use qcity_platform::audit::{self, Actor as AuditActor};
+use qcity_platform::auth::{Principal, Role};
 use qcity_platform::db::BeginWrite;
 use qcity_platform::store::StoreError;
 use qcity_platform::{CityId, Scope};
@@ -66,6 +67,18 @@ pub struct Actor {
     /// Maintenance engineers may only accept, arrive, release and report the cause.
     pub maintainer: bool,
     pub channel: String,
+}
+
+impl Actor {
+    /// A signed-in principal asking through `channel` (`api`, `web`, or an `X-Channel` name).
+    pub fn of(p: &Principal, channel: &str) -> Actor {
+        Actor {
+            name: p.actor_name(),
+            audit: AuditActor::from(p),
+            maintainer: p.role == Role::Maintainer,
+            channel: channel.into(),
+        }
+    }
 }
 
 /// The nearest maintenance company other than `exclude`, by distance from the elevator.
@@ -291,7 +304,7 @@ pub(super) async fn apply<C: ConnectionTrait + TransactionTrait>(
         &txn,
         city_id,
         &actor.audit,
-        "incident.transition",
+        "equipment.incident.transition",
         "eq_incident",
         &cur.id.to_string(),
         Some(serde_json::json!({"state": from.as_str(), "version": cur.version})),
