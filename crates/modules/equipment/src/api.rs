@@ -14,7 +14,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use qcity_platform::Scope;
 use qcity_platform::audit::Actor;
-use qcity_platform::auth::{Capability, Principal};
+use qcity_platform::auth::{Capability, Forbidden, Principal};
 use qcity_platform::upload::Upload;
 use qcity_platform::web::{ApiError, ApiJson, ApiPath, ApiQuery, ApiUser, AppError, AppState};
 use serde::{Deserialize, Serialize};
@@ -151,12 +151,9 @@ pub const VIEW_CAPS: [Capability; 4] = [
     Capability::RecordMaintenance,
 ];
 
-/// Whether the principal may read the registry and incidents ([`VIEW_CAPS`]).
-pub fn can_view(p: &Principal) -> bool {
-    p.require_any(&VIEW_CAPS).is_ok()
-}
-
-fn view(p: &Principal) -> Result<Scope, AppError> {
+/// What the principal may read of the registry and incidents, if they may read them at all
+/// ([`VIEW_CAPS`]): the API's, the pages' and the dashboard's one check.
+pub fn view(p: &Principal) -> Result<Scope, Forbidden> {
     p.require_any(&VIEW_CAPS)?;
     Ok(Scope::of(p))
 }

@@ -206,7 +206,7 @@ pub async fn board_stream(
     Page(st, p, lang, ..): Page,
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
-    p.require_any(&api::VIEW_CAPS)?;
+    let scope = api::view(&p)?;
     let streams = LiveStreams::of(&st);
     let Some(permit) = streams.acquire(p.city_id, p.user_id) else {
         return Ok(problem_response(&AppError::RateLimited(RETRY_AFTER_SECS)));
@@ -215,7 +215,7 @@ pub async fn board_stream(
     let hub = st.extensions.get_or_init(BoardHub::default);
     let rx = hub.subscribe(&st, p.city_id);
     let stream = Stream {
-        scope: Scope::of(&p),
+        scope,
         lang,
         headers,
         rx,

@@ -156,10 +156,9 @@ impl Module for EquipmentModule {
         ]
     }
     async fn dashboard_tiles(&self, st: &AppState, p: &Principal, t: &Tr) -> Vec<Tile> {
-        if !api::can_view(p) {
+        let Ok(s) = api::view(p) else {
             return Vec::new();
-        }
-        let s = Scope::of(p);
+        };
         let mut tiles = Vec::new();
         let elevators = registry::list_equipment(
             &st.db,

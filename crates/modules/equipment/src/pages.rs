@@ -57,11 +57,6 @@ pub fn routes() -> Router<AppState> {
 
 type PageResult = Result<Response, PageError>;
 
-fn scope(p: &Principal) -> Result<Scope, PageError> {
-    p.require_any(&api::VIEW_CAPS)?;
-    Ok(Scope::of(p))
-}
-
 fn d(x: Option<chrono::NaiveDate>) -> String {
     x.map(|d| d.to_string()).unwrap_or_default()
 }
@@ -188,7 +183,7 @@ async fn registry_page(
     Page(st, p, lang, csrf): Page,
     Query(mut f): Query<EquipmentFilter>,
 ) -> PageResult {
-    let s = scope(&p)?;
+    let s = api::view(&p)?;
     f.limit = Some(50);
     let (items, total) = registry::list_equipment(&st.db, &s, &f).await?;
     let ctx = page_ctx(
@@ -247,7 +242,7 @@ async fn detail_page(
     Path(id): Path<i64>,
     Query(m): Query<Msg>,
 ) -> PageResult {
-    let s = scope(&p)?;
+    let s = api::view(&p)?;
     let e = registry::equipment(&st.db, &s, id)
         .await?
         .ok_or_else(|| AppError::NotFound("equipment".into()))?;
@@ -294,6 +289,12 @@ async fn detail_page(
     Ok(render(&tpl)?.into_response())
 }
 
+/// A form's `YYYY-MM-DD` date field.
+fn form_date(v: &str, field: &str) -> Result<chrono::NaiveDate, AppError> {
+    chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
+        .map_err(|_| AppError::validation(field, "YYYY-MM-DD"))
+}
+
 #[derive(Deserialize)]
 struct InspectionForm {
     inspected_on: String,
@@ -312,10 +313,8 @@ async fn inspection_submit(
     Form(f): Form<InspectionForm>,
 ) -> PageResult {
     p.require(Capability::RecordInspections)?;
-    let on = chrono::NaiveDate::parse_from_str(&f.inspected_on, "%Y-%m-%d")
-        .map_err(|_| AppError::validation("inspected_on", "YYYY-MM-DD"))?;
     let n = registry::NewInspection {
-        inspected_on: on,
+        inspected_on: form_date(&f.inspected_on, "inspected_on")?,
         conclusion: f.conclusion,
         defects: f.defects.lines().map(str::to_string).collect(),
         inspector: f.inspector,
@@ -341,10 +340,8 @@ async fn maintenance_submit(
     Form(f): Form<MaintenanceForm>,
 ) -> PageResult {
     p.require(Capability::RecordMaintenance)?;
-    let on = chrono::NaiveDate::parse_from_str(&f.done_on, "%Y-%m-%d")
-        .map_err(|_| AppError::validation("done_on", "YYYY-MM-DD"))?;
     let n = registry::NewMaintenance {
-        done_on: on,
+        done_on: form_date(&f.done_on, "done_on")?,
         kind: f.kind,
         engineer: f.engineer,
         notes: f.notes,
@@ -597,7 +594,7 @@ async fn incident_page(
     Path(id): Path<i64>,
     Query(m): Query<Msg>,
 ) -> PageResult {
-    let s = scope(&p)?;
+    let s = api::view(&p)?;
     let i = incidents::get(&st.db, &s, id, true)
         .await?
         .ok_or_else(|| AppError::NotFound("incident".into()))?;

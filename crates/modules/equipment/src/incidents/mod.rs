@@ -169,12 +169,13 @@ fn incident_from(r: &QueryResult) -> R<Incident> {
     })
 }
 
+/// Appends an event to an incident's timeline, numbered after the last one (in the caller's
+/// transaction, after the version-checked update of the incident that serialises writers).
 #[allow(clippy::too_many_arguments)]
-async fn insert_event(
+async fn append_event(
     db: &impl ConnectionTrait,
     city_id: i64,
     incident_id: i64,
-    seq: i32,
     at: DateTime<Utc>,
     kind: &str,
     from: Option<&str>,
@@ -183,6 +184,7 @@ async fn insert_event(
     channel: &str,
     note: &str,
 ) -> R<()> {
+    let seq = next_seq(db, city_id, incident_id).await?;
     exec(
         db,
         "INSERT INTO eq_incident_events (city_id, incident_id, seq, at, kind, from_state, to_state, actor, channel, note) VALUES (?,?,?,?,?,?,?,?,?,?)",

@@ -2,7 +2,7 @@
 //! version check, level-2 escalation to the nearest other maintenance unit (二级响应), the cause
 //! report, and the timeline and audit entries written with each step.
 
-use super::{CAUSES, Incident, R, get, insert_event, next_seq};
+use super::{CAUSES, Incident, R, append_event, get};
 use crate::domain::haversine_km;
 use crate::fsm::{FsmError, Machine, State};
 use crate::registry;
@@ -285,12 +285,10 @@ pub(super) async fn apply<C: ConnectionTrait + TransactionTrait>(
             detail: "the incident was changed by someone else; reload".into(),
         });
     }
-    let seq = next_seq(&txn, city_id, cur.id).await?;
-    insert_event(
+    append_event(
         &txn,
         city_id,
         cur.id,
-        seq,
         at,
         "transition",
         Some(from.as_str()),
