@@ -8,10 +8,35 @@ mod common;
 use chrono::Duration;
 use common::*;
 use qcity_equipment::{incidents, registry};
-use qcity_platform::testing::{Backend, TestClient};
+use qcity_platform::testing::{Backend, TestClient, TestResponse};
 use serde_json::json;
 
 use qcity_platform::on_both_backends;
+
+/// POSTs `body` to `path` as `content_type`, with `headers`.
+async fn post_as(
+    c: &mut TestClient,
+    path: &str,
+    content_type: &str,
+    body: impl Into<Vec<u8>>,
+    headers: &[(&str, &str)],
+) -> TestResponse {
+    c.request("POST", path, Some(content_type), body.into(), headers)
+        .await
+}
+
+/// An intake of `body` with an `Idempotency-Key`.
+async fn intake_keyed(c: &mut TestClient, body: &serde_json::Value, key: &str) -> TestResponse {
+    let headers = [("idempotency-key", key)];
+    post_as(
+        c,
+        "/api/v1/incidents",
+        "application/json",
+        body.to_string(),
+        &headers,
+    )
+    .await
+}
 
 on_both_backends!(
     incident_intake_is_idempotent_and_transitions_are_checked,
@@ -56,16 +81,9 @@ async fn retries_in_one_group_commit_make_one_incident(b: Backend) {
     let mut calls = Vec::new();
     for n in 0..2 {
         let mut d = dispatchers.remove(0);
-        let body = body.to_string().into_bytes();
+        let body = body.clone();
         calls.push(tokio::spawn(async move {
-            d.request(
-                "POST",
-                "/api/v1/incidents",
-                Some("application/json"),
-                body,
-                &[("idempotency-key", "call-same-group")],
-            )
-            .await
+            intake_keyed(&mut d, &body, "call-same-group").await
         }));
         for _ in 0..1000 {
             if gc.queued() > n {
@@ -115,15 +133,7 @@ async fn retries_in_one_group_commit_make_one_incident(b: Backend) {
     );
     // The writer carries on: a new call gets a new incident.
     let mut d = dispatchers.remove(0);
-    let r = d
-        .request(
-            "POST",
-            "/api/v1/incidents",
-            Some("application/json"),
-            body.to_string().into_bytes(),
-            &[("idempotency-key", "call-next")],
-        )
-        .await;
+    let r = intake_keyed(&mut d, &body, "call-next").await;
     assert_eq!(r.status, 201, "{}", r.body);
     assert_ne!(r.json()["id"], id0);
 }
@@ -134,15 +144,7 @@ async fn incident_intake_is_idempotent_and_transitions_are_checked(b: Backend) {
     add_elevator(&mut admin, "123456", "990101001", e.company_a, 1).await;
     let mut d = e.client("dispatcher").await;
     let body = json!({"rescue_code": "123456", "channel": "phone", "caller_phone": "13900000000"});
-    let r = d
-        .request(
-            "POST",
-            "/api/v1/incidents",
-            Some("application/json"),
-            body.to_string().into_bytes(),
-            &[("idempotency-key", "call-1")],
-        )
-        .await;
+    let r = intake_keyed(&mut d, &body, "call-1").await;
     assert_eq!(r.status, 201, "{}", r.body);
     let inc = r.json();
     assert_eq!(inc["state"], "located");
@@ -158,15 +160,7 @@ async fn incident_intake_is_idempotent_and_transitions_are_checked(b: Backend) {
     // The answer is built from what was written, not read back: it is what a read shows.
     assert_eq!(d.get(&format!("/api/v1/incidents/{id}")).await.json(), inc);
     // The same key again: the same incident, not a new one.
-    let again = d
-        .request(
-            "POST",
-            "/api/v1/incidents",
-            Some("application/json"),
-            body.to_string().into_bytes(),
-            &[("idempotency-key", "call-1")],
-        )
-        .await;
+    let again = intake_keyed(&mut d, &body, "call-1").await;
     assert_eq!(again.status, 200);
     assert_eq!(again.json()["id"], id);
     assert_eq!(
@@ -328,28 +322,26 @@ async fn transition_body_is_to_with_an_optional_version(b: Backend) {
         (409, json!("stale_version"))
     );
     let body = json!({"to": "acknowledged"}).to_string().into_bytes();
-    let r = d
-        .request(
-            "POST",
-            &path,
-            Some("application/json"),
-            body.clone(),
-            &[("if-match", "\"1\"")],
-        )
-        .await;
+    let r = post_as(
+        &mut d,
+        &path,
+        "application/json",
+        body.clone(),
+        &[("if-match", "\"1\"")],
+    )
+    .await;
     assert_eq!(
         (r.status, r.json()["code"].clone()),
         (409, json!("stale_version"))
     );
-    let r = d
-        .request(
-            "POST",
-            &path,
-            Some("application/json"),
-            body,
-            &[("if-match", "\"2\"")],
-        )
-        .await;
+    let r = post_as(
+        &mut d,
+        &path,
+        "application/json",
+        body,
+        &[("if-match", "\"2\"")],
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.json()["state"], "acknowledged");
     // A body that does not match: 422 problem+json naming the field, not text/plain.
@@ -366,28 +358,12 @@ async fn transition_body_is_to_with_an_optional_version(b: Backend) {
         (422, json!("version"))
     );
     // Not JSON at all, and not declared as JSON.
-    let r = d
-        .request(
-            "POST",
-            &path,
-            Some("application/json"),
-            b"{\"to\":".to_vec(),
-            &[],
-        )
-        .await;
+    let r = post_as(&mut d, &path, "application/json", b"{\"to\":".to_vec(), &[]).await;
     assert_eq!(
         (r.status, r.json()["code"].clone()),
         (400, json!("malformed_json"))
     );
-    let r = d
-        .request(
-            "POST",
-            &path,
-            Some("text/plain"),
-            b"to=on_scene".to_vec(),
-            &[],
-        )
-        .await;
+    let r = post_as(&mut d, &path, "text/plain", b"to=on_scene".to_vec(), &[]).await;
     assert_eq!(
         (r.status, r.json()["code"].clone()),
         (415, json!("unsupported_media_type"))
