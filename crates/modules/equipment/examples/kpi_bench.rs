@@ -4,8 +4,9 @@
 //!
 //! `cargo run --release -p qcity-equipment --example kpi_bench -- [N] [postgres://…]`
 
-use qcity_equipment::{EquipmentModule, demo, incidents, registry::Scope};
+use qcity_equipment::{EquipmentModule, demo, incidents};
 use qcity_platform::Module;
+use qcity_platform::{CityId, Scope};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -65,7 +66,7 @@ async fn main() {
             .expect("analyze");
         println!("ran ANALYZE after the bulk load (PostgreSQL)");
     }
-    let s = Scope::city(city.city_id, "9901");
+    let s = Scope::city(CityId(city.city_id));
     let month = (chrono::Utc::now() - chrono::Duration::days(20))
         .format("%Y-%m")
         .to_string();

@@ -6,29 +6,31 @@
 //! elevators their company maintains. Frames from unknown elevators belong to no region: only a
 //! principal whose scope is the whole city, bound to no company, sees them.
 
-use crate::registry::Scope;
-use crate::sql::{self, all, like};
+use crate::registry::EQUIPMENT_OWNER;
+use crate::sql::{self, all};
 use chrono::{DateTime, Duration, Utc};
 use qcity_platform::store::StoreError;
+use qcity_platform::{Owner, Scope};
 use sea_orm::{ConnectionTrait, Value};
 use std::collections::BTreeMap;
 
 type R<T> = Result<T, StoreError>;
 
+/// Whether the scope sees every frame of the city, unknown elevators' included.
+fn sees_all(s: &Scope, whole_city: bool) -> bool {
+    whole_city && s.owner == Owner::Any
+}
+
 /// Which frames a scope sees: `(SQL condition on alias a, its values)`.
 fn visible(s: &Scope, whole_city: bool) -> (String, Vec<Value>) {
-    if whole_city && s.company_id.is_none() {
+    if sees_all(s, whole_city) {
         return (String::new(), vec![]);
     }
-    let mut w = String::from(
-        " AND EXISTS (SELECT 1 FROM eq_equipment e WHERE e.city_id = a.city_id AND e.rescue_code = a.rescue_code AND e.region_code LIKE ?",
+    let mut v: Vec<Value> = Vec::new();
+    let w = format!(
+        " AND EXISTS (SELECT 1 FROM eq_equipment e WHERE{} AND e.city_id = a.city_id AND e.rescue_code = a.rescue_code)",
+        s.clause("e", EQUIPMENT_OWNER, &mut v)
     );
-    let mut v: Vec<Value> = vec![like(&s.prefix).into()];
-    if let Some(c) = s.company_id {
-        w.push_str(" AND e.company_id = ?");
-        v.push(c.into());
-    }
-    w.push(')');
     (w, v)
 }
 
@@ -41,7 +43,7 @@ pub async fn summary(
 ) -> R<BTreeMap<String, i64>> {
     let since = sql::now() - Duration::days(days);
     let (w, extra) = visible(s, whole_city);
-    let mut v: Vec<Value> = vec![s.city_id.into(), since.into()];
+    let mut v: Vec<Value> = vec![s.region.city_id.into(), since.into()];
     v.extend(extra);
     let mut out = BTreeMap::new();
     for r in all(
@@ -63,10 +65,10 @@ pub async fn unknown(
     s: &Scope,
     whole_city: bool,
 ) -> R<Vec<(DateTime<Utc>, String, String, String)>> {
-    if !(whole_city && s.company_id.is_none()) {
+    if !sees_all(s, whole_city) {
         return Ok(Vec::new());
     }
-    all(db, "SELECT received_at, rescue_code, device_id, alarm_code FROM eq_iot_alarms WHERE city_id = ? AND outcome = 'unknown_elevator' ORDER BY received_at DESC LIMIT 50", vec![s.city_id.into()])
+    all(db, "SELECT received_at, rescue_code, device_id, alarm_code FROM eq_iot_alarms WHERE city_id = ? AND outcome = 'unknown_elevator' ORDER BY received_at DESC LIMIT 50", vec![s.region.city_id.into()])
         .await?
         .iter()
         .map(|r| Ok((r.try_get("", "received_at")?, r.try_get("", "rescue_code")?, r.try_get("", "device_id")?, r.try_get("", "alarm_code")?)))

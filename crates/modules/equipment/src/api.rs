@@ -4,15 +4,16 @@ use crate::domain::EquipmentStatus;
 use crate::fsm::Timers;
 use crate::incidents::{self, AlarmFrame, IncidentFilter, IntakeOpts, NewIncident, TransitionReq};
 use crate::registry::{
-    self, EquipmentFilter, NewCompany, NewEquipment, NewInspection, NewMaintenance, Scope,
+    self, EquipmentFilter, NewCompany, NewEquipment, NewInspection, NewMaintenance,
 };
+use crate::service;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use qcity_platform::audit::{self, Actor};
-use qcity_platform::auth::{Capability, Principal, Role};
-use qcity_platform::db::BeginWrite;
+use qcity_platform::Scope;
+use qcity_platform::audit::Actor;
+use qcity_platform::auth::{Capability, Forbidden, Principal};
 use qcity_platform::upload::Upload;
 use qcity_platform::web::{ApiError, ApiJson, ApiPath, ApiQuery, ApiUser, AppError, AppState};
 use serde::{Deserialize, Serialize};
@@ -78,7 +79,7 @@ pub fn api() -> OpenApiRouter<AppState> {
     registry::CycleEdit,
     registry::InspectionPlan,
     registry::PlanYear,
-    TimersReq,
+    incidents::TimersReq,
     RectifyReq,
     Imported
 )))]
@@ -101,12 +102,9 @@ pub const VIEW_CAPS: [Capability; 4] = [
     Capability::RecordMaintenance,
 ];
 
-/// Whether the principal may read the registry and incidents ([`VIEW_CAPS`]).
-pub fn can_view(p: &Principal) -> bool {
-    p.require_any(&VIEW_CAPS).is_ok()
-}
-
-fn view(p: &Principal) -> Result<Scope, AppError> {
+/// What the principal may read of the registry and incidents, if they may read them at all
+/// ([`VIEW_CAPS`]): the API's, the pages' and the dashboard's one check.
+pub fn view(p: &Principal) -> Result<Scope, Forbidden> {
     p.require_any(&VIEW_CAPS)?;
     Ok(Scope::of(p))
 }
@@ -143,34 +141,7 @@ async fn create_equipment(
     ApiJson(n): ApiJson<NewEquipment>,
 ) -> ApiResult<(StatusCode, Json<registry::Equipment>)> {
     p.require(Capability::ManageEquipment)?;
-    let s = Scope::of(&p);
-    let txn = st.db.begin_write().await?;
-    let e = registry::create_equipment(&txn, &s, &n).await?;
-    crate::enterprise::link_use_unit(
-        &txn,
-        p.city_id,
-        &Actor::from(&p),
-        e.id,
-        &e.use_unit,
-        &e.region_code,
-        n.use_unit_credit_code.as_deref(),
-    )
-    .await?;
-    let e = registry::equipment(&txn, &s, e.id)
-        .await?
-        .ok_or_else(|| AppError::NotFound("equipment".into()))?;
-    audit::record(
-        &txn,
-        p.city_id,
-        &Actor::from(&p),
-        "equipment.create",
-        "eq_equipment",
-        &e.id.to_string(),
-        None,
-        serde_json::to_value(&e).ok(),
-    )
-    .await?;
-    txn.commit().await?;
+    let e = service::create_equipment(&st.db, &p, &n).await?;
     Ok((StatusCode::CREATED, Json(e)))
 }
 
@@ -222,21 +193,7 @@ async fn set_status(
     let to = EquipmentStatus::parse(&r.status).ok_or_else(|| {
         AppError::validation("status", "registered, in_use, suspended or scrapped")
     })?;
-    let txn = st.db.begin_write().await?;
-    let (before, after) = registry::set_status(&txn, &Scope::of(&p), id, to).await?;
-    audit::record(
-        &txn,
-        p.city_id,
-        &Actor::from(&p),
-        "equipment.status",
-        "eq_equipment",
-        &id.to_string(),
-        Some(serde_json::json!({"status": before.status})),
-        Some(serde_json::json!({"status": after.status})),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(Json(after))
+    Ok(Json(service::set_status(&st.db, &p, id, to).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/equipment/export.csv", params(EquipmentFilter), responses((status = 200, content_type = "text/csv", body = String)))]
@@ -344,20 +301,7 @@ async fn import_csv(
     let table = tokio::task::spawn_blocking(move || registry::read_upload(&up.bytes, &up.limits))
         .await
         .map_err(AppError::internal)??;
-    let txn = st.db.begin_write().await?;
-    let n = registry::import_table(&txn, &Scope::of(&p), table).await?;
-    audit::record(
-        &txn,
-        p.city_id,
-        &Actor::from(&p),
-        "equipment.import",
-        "eq_equipment",
-        format,
-        None,
-        Some(serde_json::json!({"imported": n})),
-    )
-    .await?;
-    txn.commit().await?;
+    let n = service::import_equipment(&st.db, &p, format, table).await?;
     Ok((StatusCode::CREATED, Json(Imported { imported: n })))
 }
 
@@ -377,31 +321,7 @@ async fn create_company(
     ApiJson(n): ApiJson<NewCompany>,
 ) -> ApiResult<(StatusCode, Json<registry::Company>)> {
     p.require(Capability::ManageEquipment)?;
-    let txn = st.db.begin_write().await?;
-    let c = registry::create_company(&txn, p.city_id, &n).await?;
-    crate::enterprise::link_company(
-        &txn,
-        p.city_id,
-        &Actor::from(&p),
-        c.id,
-        n.credit_code.as_deref(),
-    )
-    .await?;
-    let c = registry::company(&txn, p.city_id, c.id)
-        .await?
-        .ok_or_else(|| AppError::NotFound("company".into()))?;
-    audit::record(
-        &txn,
-        p.city_id,
-        &Actor::from(&p),
-        "company.create",
-        "eq_company",
-        &c.id.to_string(),
-        None,
-        serde_json::to_value(&c).ok(),
-    )
-    .await?;
-    txn.commit().await?;
+    let c = service::create_company(&st.db, &p, &n).await?;
     Ok((StatusCode::CREATED, Json(c)))
 }
 
@@ -427,19 +347,7 @@ async fn update_cycle(
     if !city_wide(&p) {
         return Err(AppError::Forbidden.into());
     }
-    let txn = st.db.begin_write().await?;
-    registry::update_cycle(&txn, p.city_id, id, &r).await?;
-    audit::record(&txn, p.city_id, &Actor::from(&p), "cycle.update", "eq_cycle", &id.to_string(), None, Some(serde_json::json!({"first_after_months": r.first_after_months, "interval_months": r.interval_months, "schedule_years": r.schedule_years, "early_months": r.early_months}))).await?;
-    txn.commit().await?;
-    Ok(Json(registry::cycles(&st.db, p.city_id).await?))
-}
-
-#[derive(Deserialize, utoipa::ToSchema)]
-pub struct TimersReq {
-    pub region_code: String,
-    pub dispatch_secs: Option<i64>,
-    pub ack_secs: Option<i64>,
-    pub arrive_secs: Option<i64>,
+    Ok(Json(service::update_cycle(&st.db, &p, id, &r).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/equipment/timers", params(("region_code" = Option<String>, Query, description = "the region whose timers apply; the caller's own region when absent")), responses((status = 200, body = Timers)))]
@@ -457,37 +365,14 @@ async fn get_timers(
 }
 
 /// Sets a region's 96333 timers (missing values keep the current ones).
-#[utoipa::path(post, path = "/api/v1/equipment/timers", request_body = TimersReq, responses((status = 200, body = Timers)))]
+#[utoipa::path(post, path = "/api/v1/equipment/timers", request_body = incidents::TimersReq, responses((status = 200, body = Timers)))]
 async fn set_timers(
     State(st): State<AppState>,
     ApiUser(p): ApiUser,
-    ApiJson(r): ApiJson<TimersReq>,
+    ApiJson(r): ApiJson<incidents::TimersReq>,
 ) -> ApiResult<Json<Timers>> {
     p.require_any(&[Capability::ManageEquipment, Capability::DispatchIncidents])?;
-    if !p.scope.contains(p.city_id, &r.region_code) {
-        return Err(AppError::NotFound("region".into()).into());
-    }
-    let cur = incidents::timers_for(&st.db, p.city_id, &r.region_code).await?;
-    let t = Timers {
-        dispatch_secs: r.dispatch_secs.unwrap_or(cur.dispatch_secs),
-        ack_secs: r.ack_secs.unwrap_or(cur.ack_secs),
-        arrive_secs: r.arrive_secs.unwrap_or(cur.arrive_secs),
-    };
-    let txn = st.db.begin_write().await?;
-    incidents::set_timers(&txn, p.city_id, &r.region_code, t).await?;
-    audit::record(
-        &txn,
-        p.city_id,
-        &Actor::from(&p),
-        "timers.set",
-        "eq_timers",
-        &r.region_code,
-        serde_json::to_value(cur).ok(),
-        serde_json::to_value(t).ok(),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(Json(t))
+    Ok(Json(service::set_timers(&st.db, &p, &r).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/equipment/{id}/inspections", params(("id" = i64, Path, description = "id of the equipment")), request_body = NewInspection, responses((status = 201, body = registry::Inspection)))]
@@ -498,20 +383,7 @@ async fn record_inspection(
     ApiJson(n): ApiJson<NewInspection>,
 ) -> ApiResult<(StatusCode, Json<registry::Inspection>)> {
     p.require(Capability::RecordInspections)?;
-    let txn = st.db.begin_write().await?;
-    let i = registry::record_inspection(&txn, &Scope::of(&p), id, &n).await?;
-    audit::record(
-        &txn,
-        p.city_id,
-        &Actor::from(&p),
-        "inspection.record",
-        "eq_inspection",
-        &i.id.to_string(),
-        None,
-        serde_json::to_value(&i).ok(),
-    )
-    .await?;
-    txn.commit().await?;
+    let i = service::record_inspection(&st.db, &p, id, &n).await?;
     Ok((StatusCode::CREATED, Json(i)))
 }
 
@@ -541,20 +413,7 @@ async fn rectify(
     ApiJson(r): ApiJson<RectifyReq>,
 ) -> ApiResult<Json<registry::Inspection>> {
     p.require(Capability::RecordInspections)?;
-    let txn = st.db.begin_write().await?;
-    let i = registry::close_rectification(&txn, &Scope::of(&p), id, r.rectified_on).await?;
-    audit::record(
-        &txn,
-        p.city_id,
-        &Actor::from(&p),
-        "inspection.rectified",
-        "eq_inspection",
-        &id.to_string(),
-        None,
-        serde_json::to_value(&i).ok(),
-    )
-    .await?;
-    txn.commit().await?;
+    let i = service::close_rectification(&st.db, &p, id, r.rectified_on).await?;
     Ok(Json(i))
 }
 
@@ -566,20 +425,7 @@ async fn record_maintenance(
     ApiJson(n): ApiJson<NewMaintenance>,
 ) -> ApiResult<(StatusCode, Json<registry::Maintenance>)> {
     p.require(Capability::RecordMaintenance)?;
-    let txn = st.db.begin_write().await?;
-    let m = registry::record_maintenance(&txn, &Scope::of(&p), id, &n).await?;
-    audit::record(
-        &txn,
-        p.city_id,
-        &Actor::from(&p),
-        "maintenance.record",
-        "eq_maintenance",
-        &m.id.to_string(),
-        None,
-        serde_json::to_value(&m).ok(),
-    )
-    .await?;
-    txn.commit().await?;
+    let m = service::record_maintenance(&st.db, &p, id, &n).await?;
     Ok((StatusCode::CREATED, Json(m)))
 }
 
@@ -684,15 +530,6 @@ async fn get_incident(
     ))
 }
 
-pub fn transition_actor(p: &Principal, channel: &str) -> incidents::Actor {
-    incidents::Actor {
-        name: p.actor_name(),
-        audit: Actor::from(p),
-        maintainer: p.role == Role::Maintainer,
-        channel: channel.into(),
-    }
-}
-
 /// Moves an incident to another state: `{"to": STATE}`, optionally with the `version` last seen
 /// (in the body or as `If-Match`). An illegal transition is `409` with `code`
 /// `illegal_transition`, a stale version `409` with `code` `stale_version`.
@@ -724,14 +561,8 @@ async fn transition(
         .chars()
         .take(32)
         .collect::<String>();
-    let i = incidents::transition(
-        &st.db,
-        &Scope::of(&p),
-        &transition_actor(&p, &channel),
-        id,
-        &r,
-    )
-    .await?;
+    let actor = incidents::Actor::of(&p, &channel);
+    let i = incidents::transition(&st.db, &Scope::of(&p), &actor, id, &r).await?;
     Ok(Json(i))
 }
 
@@ -770,7 +601,7 @@ async fn iot_alarms(
     if frames.len() > 1000 {
         return Err(AppError::validation("body", "at most 1000 frames per request").into());
     }
-    let out = crate::ingest_batch(&st.db, p.city_id, &p.scope.prefix, &frames, "http").await?;
+    let out = crate::ingest_batch(&st.db, &Scope::of(&p), &frames, "http").await?;
     Ok(Json(out))
 }
 

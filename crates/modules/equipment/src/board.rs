@@ -15,13 +15,13 @@
 use crate::api;
 use crate::incidents::{self, Incident, IncidentFilter};
 use crate::pages::{board_json, incident_row};
-use crate::registry::Scope;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use qcity_platform::web::error::problem_response;
 use qcity_platform::web::live::{self, LiveStreams, StreamPermit};
 use qcity_platform::web::{AppError, AppState, Page, PageError, ReqLang};
+use qcity_platform::{CityId, Scope};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -80,7 +80,7 @@ fn board_key(list: &[Incident]) -> Vec<(i64, i32)> {
 async fn poll(hub: Arc<BoardHub>, st: AppState, city_id: i64, tx: watch::Sender<Snapshot>) {
     let mut every = tokio::time::interval(POLL_EVERY);
     every.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let city = Scope::city(city_id, "");
+    let city = Scope::city(CityId(city_id));
     let filter = IncidentFilter {
         limit: Some(POLL_LIMIT),
         ..Default::default()
@@ -136,8 +136,7 @@ impl Stream {
         let s = &self.scope;
         let mine: Vec<Incident> = snap
             .iter()
-            .filter(|i| i.region_code.starts_with(&s.prefix))
-            .filter(|i| s.company_id.is_none_or(|c| i.company_id == Some(c)))
+            .filter(|i| s.admits(s.city_id(), &i.region_code, i.company_id, None))
             .take(BOARD_ROWS)
             .cloned()
             .collect();
@@ -207,7 +206,7 @@ pub async fn board_stream(
     Page(st, p, lang, ..): Page,
     headers: HeaderMap,
 ) -> Result<Response, PageError> {
-    p.require_any(&api::VIEW_CAPS)?;
+    let scope = api::view(&p)?;
     let streams = LiveStreams::of(&st);
     let Some(permit) = streams.acquire(p.city_id, p.user_id) else {
         return Ok(problem_response(&AppError::RateLimited(RETRY_AFTER_SECS)));
@@ -216,7 +215,7 @@ pub async fn board_stream(
     let hub = st.extensions.get_or_init(BoardHub::default);
     let rx = hub.subscribe(&st, p.city_id);
     let stream = Stream {
-        scope: Scope::of(&p),
+        scope,
         lang,
         headers,
         rx,

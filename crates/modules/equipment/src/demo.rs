@@ -45,6 +45,19 @@ const COMPANY_NAMES: [(&str, &str); COMPANIES] = [
 
 use crate::sql::insert_many;
 
+/// The ids of the city's maintenance companies, in licence order (the order they were seeded).
+async fn company_ids(db: &DatabaseConnection, cid: i64) -> R<Vec<i64>> {
+    all(
+        db,
+        "SELECT id FROM eq_companies WHERE city_id = ? ORDER BY license_no",
+        vec![cid.into()],
+    )
+    .await?
+    .iter()
+    .map(|r| Ok(r.try_get("", "id")?))
+    .collect()
+}
+
 fn bbox(boundary: &Option<String>) -> Option<(f64, f64, f64, f64)> {
     let v: serde_json::Value = serde_json::from_str(boundary.as_deref()?).ok()?;
     let ring = v.get("coordinates")?.get(0)?.as_array()?;
@@ -115,15 +128,7 @@ pub async fn seed_with(ctx: &DemoContext, elevators: usize, background: bool) ->
     .await?;
     if done.is_none() {
         let plans = load_plans(db, cid).await?;
-        let companies: Vec<i64> = all(
-            db,
-            "SELECT id FROM eq_companies WHERE city_id = ? ORDER BY license_no",
-            vec![cid.into()],
-        )
-        .await?
-        .iter()
-        .map(|r| r.try_get("", "id"))
-        .collect::<Result<_, _>>()?;
+        let companies = company_ids(db, cid).await?;
         let job = ctx.jobs.start("equipment: 96333 history", 12);
         let dbc = ctx.db.clone();
         let seed = ctx.seed;

@@ -14,6 +14,7 @@ pub mod mqtt;
 pub mod pages;
 pub mod registry;
 pub mod schedule;
+pub mod service;
 pub mod sql;
 
 use axum::Router;
@@ -22,7 +23,7 @@ use qcity_platform::feeds::{FedValue, ReportChart, ReportFigure, ReportSection, 
 use qcity_platform::i18n::Tr;
 use qcity_platform::module::HookError;
 use qcity_platform::web::{AppState, NavItem, Pillar};
-use qcity_platform::{DemoContext, Module, Tile};
+use qcity_platform::{CityId, DemoContext, Module, Scope, Tile};
 use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
 use std::time::Duration;
 
@@ -38,26 +39,24 @@ static INGEST_LOCK: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 /// yields one incident even before the database guard is reached.
 pub async fn ingest<C: ConnectionTrait + TransactionTrait>(
     db: &C,
-    city_id: i64,
-    city_prefix: &str,
+    s: &Scope,
     f: &incidents::AlarmFrame,
     source: &str,
 ) -> Result<incidents::AlarmOutcome, qcity_platform::store::StoreError> {
     let _g = INGEST_LOCK.lock().await;
-    incidents::ingest_alarm(db, city_id, city_prefix, f, source).await
+    incidents::ingest_alarm(db, s, f, source).await
 }
 
 /// Ingests a batch of alarm frames of one city in order (few statements, one commit for the
 /// frames), serialised with every other ingest of this process.
 pub async fn ingest_batch<C: ConnectionTrait + TransactionTrait>(
     db: &C,
-    city_id: i64,
-    city_prefix: &str,
+    s: &Scope,
     frames: &[incidents::AlarmFrame],
     source: &str,
 ) -> Result<Vec<incidents::AlarmOutcome>, qcity_platform::store::StoreError> {
     let _g = INGEST_LOCK.lock().await;
-    incidents::ingest_batch(db, city_id, city_prefix, frames, source).await
+    incidents::ingest_batch(db, s, frames, source).await
 }
 
 /// Starts the escalation scanner over stored deadlines.
@@ -156,10 +155,9 @@ impl Module for EquipmentModule {
         ]
     }
     async fn dashboard_tiles(&self, st: &AppState, p: &Principal, t: &Tr) -> Vec<Tile> {
-        if !api::can_view(p) {
+        let Ok(s) = api::view(p) else {
             return Vec::new();
-        }
-        let s = registry::Scope::of(p);
+        };
         let mut tiles = Vec::new();
         let elevators = registry::list_equipment(
             &st.db,
@@ -282,7 +280,7 @@ pub async fn feed(
     if city.is_empty() {
         return Ok(Vec::new());
     }
-    let s = registry::Scope::city(city_id, &qcity_platform::auth::scope::scope_prefix(&city));
+    let s = Scope::city(CityId(city_id));
     let mut out = Vec::new();
     let mut codes = vec![city.clone()];
     codes.extend(districts.into_iter().map(|d| d.0));
@@ -338,7 +336,7 @@ pub async fn report(
     if city.is_empty() {
         return Ok(Vec::new());
     }
-    let s = registry::Scope::city(city_id, &qcity_platform::auth::scope::scope_prefix(&city));
+    let s = Scope::city(CityId(city_id));
     let k = incidents::kpis_year(db, &s, &city, year).await?;
     let prev = incidents::kpis_year(db, &s, &city, year - 1).await?;
     if k.elevators == 0 && k.trappings == 0 {

@@ -11,6 +11,7 @@ use qcity_platform::mqtt::{
 };
 use qcity_platform::store::StoreError;
 use qcity_platform::web::metrics::Metrics;
+use qcity_platform::{CityId, Scope};
 use sea_orm::DatabaseConnection;
 use serde::Deserialize;
 use std::sync::Arc;
@@ -145,7 +146,9 @@ impl Handler for AlarmHandler {
         if let Some(city) = known
             && !readable.is_empty()
         {
-            match crate::ingest_batch(&self.db, city.id, &city.prefix, &readable, "mqtt").await {
+            match crate::ingest_batch(&self.db, &Scope::city(CityId(city.id)), &readable, "mqtt")
+                .await
+            {
                 Ok(_) => {}
                 Err(StoreError::Db(e)) => return Err(Transient(e.to_string())),
                 Err(e) => {

@@ -4,7 +4,8 @@
 use crate::api::{self, KpiQuery};
 use crate::fsm::State as FsmState;
 use crate::incidents::{self, Incident, IncidentFilter, IntakeOpts, NewIncident, TransitionReq};
-use crate::registry::{self, Equipment, EquipmentFilter, Scope};
+use crate::registry::{self, Equipment, EquipmentFilter};
+use crate::service;
 use askama::Template;
 use axum::Router;
 use axum::extract::{Form, Path, Query};
@@ -13,9 +14,9 @@ use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use qcity_platform::audit::Actor;
 use qcity_platform::auth::{Capability, Principal};
-use qcity_platform::db::BeginWrite;
 use qcity_platform::web::render::{embed_json, page_ctx, render};
 use qcity_platform::web::{AppError, AppState, Page, PageCtx, PageError, ReqLang};
+use qcity_platform::{Owner, Scope};
 use serde::{Deserialize, Serialize};
 
 mod oversight;
@@ -55,11 +56,6 @@ pub fn routes() -> Router<AppState> {
 }
 
 type PageResult = Result<Response, PageError>;
-
-fn scope(p: &Principal) -> Result<Scope, PageError> {
-    p.require_any(&api::VIEW_CAPS)?;
-    Ok(Scope::of(p))
-}
 
 fn d(x: Option<chrono::NaiveDate>) -> String {
     x.map(|d| d.to_string()).unwrap_or_default()
@@ -187,7 +183,7 @@ async fn registry_page(
     Page(st, p, lang, csrf): Page,
     Query(mut f): Query<EquipmentFilter>,
 ) -> PageResult {
-    let s = scope(&p)?;
+    let s = api::view(&p)?;
     f.limit = Some(50);
     let (items, total) = registry::list_equipment(&st.db, &s, &f).await?;
     let ctx = page_ctx(
@@ -246,7 +242,7 @@ async fn detail_page(
     Path(id): Path<i64>,
     Query(m): Query<Msg>,
 ) -> PageResult {
-    let s = scope(&p)?;
+    let s = api::view(&p)?;
     let e = registry::equipment(&st.db, &s, id)
         .await?
         .ok_or_else(|| AppError::NotFound("equipment".into()))?;
@@ -293,6 +289,12 @@ async fn detail_page(
     Ok(render(&tpl)?.into_response())
 }
 
+/// A form's `YYYY-MM-DD` date field.
+fn form_date(v: &str, field: &str) -> Result<chrono::NaiveDate, AppError> {
+    chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
+        .map_err(|_| AppError::validation(field, "YYYY-MM-DD"))
+}
+
 #[derive(Deserialize)]
 struct InspectionForm {
     inspected_on: String,
@@ -311,29 +313,14 @@ async fn inspection_submit(
     Form(f): Form<InspectionForm>,
 ) -> PageResult {
     p.require(Capability::RecordInspections)?;
-    let on = chrono::NaiveDate::parse_from_str(&f.inspected_on, "%Y-%m-%d")
-        .map_err(|_| AppError::validation("inspected_on", "YYYY-MM-DD"))?;
     let n = registry::NewInspection {
-        inspected_on: on,
+        inspected_on: form_date(&f.inspected_on, "inspected_on")?,
         conclusion: f.conclusion,
         defects: f.defects.lines().map(str::to_string).collect(),
         inspector: f.inspector,
         kind: f.kind.filter(|k| !k.is_empty()),
     };
-    let txn = st.db.begin_write().await?;
-    let i = registry::record_inspection(&txn, &Scope::of(&p), id, &n).await?;
-    qcity_platform::audit::record(
-        &txn,
-        p.city_id,
-        &Actor::from(&p),
-        "inspection.record",
-        "eq_inspection",
-        &i.id.to_string(),
-        None,
-        serde_json::to_value(&i).ok(),
-    )
-    .await?;
-    txn.commit().await?;
+    service::record_inspection(&st.db, &p, id, &n).await?;
     Ok(Redirect::to(&format!("/app/equipment/registry/{id}?msg=saved")).into_response())
 }
 
@@ -353,28 +340,13 @@ async fn maintenance_submit(
     Form(f): Form<MaintenanceForm>,
 ) -> PageResult {
     p.require(Capability::RecordMaintenance)?;
-    let on = chrono::NaiveDate::parse_from_str(&f.done_on, "%Y-%m-%d")
-        .map_err(|_| AppError::validation("done_on", "YYYY-MM-DD"))?;
     let n = registry::NewMaintenance {
-        done_on: on,
+        done_on: form_date(&f.done_on, "done_on")?,
         kind: f.kind,
         engineer: f.engineer,
         notes: f.notes,
     };
-    let txn = st.db.begin_write().await?;
-    let m = registry::record_maintenance(&txn, &Scope::of(&p), id, &n).await?;
-    qcity_platform::audit::record(
-        &txn,
-        p.city_id,
-        &Actor::from(&p),
-        "maintenance.record",
-        "eq_maintenance",
-        &m.id.to_string(),
-        None,
-        serde_json::to_value(&m).ok(),
-    )
-    .await?;
-    txn.commit().await?;
+    service::record_maintenance(&st.db, &p, id, &n).await?;
     Ok(Redirect::to(&format!("/app/equipment/registry/{id}?msg=saved")).into_response())
 }
 
@@ -622,7 +594,7 @@ async fn incident_page(
     Path(id): Path<i64>,
     Query(m): Query<Msg>,
 ) -> PageResult {
-    let s = scope(&p)?;
+    let s = api::view(&p)?;
     let i = incidents::get(&st.db, &s, id, true)
         .await?
         .ok_or_else(|| AppError::NotFound("incident".into()))?;
@@ -718,15 +690,8 @@ async fn transition_submit(
         Some("jobs") => "/app/equipment/jobs".to_string(),
         _ => format!("/app/equipment/incidents/{id}"),
     };
-    match incidents::transition(
-        &st.db,
-        &Scope::of(&p),
-        &api::transition_actor(&p, "web"),
-        id,
-        &req,
-    )
-    .await
-    {
+    let actor = incidents::Actor::of(&p, "web");
+    match incidents::transition(&st.db, &Scope::of(&p), &actor, id, &req).await {
         Ok(_) => Ok(Redirect::to(&back).into_response()),
         Err(qcity_platform::store::StoreError::Conflict { detail: m, .. })
         | Err(qcity_platform::store::StoreError::Invalid { message: m, .. }) => {
@@ -787,7 +752,7 @@ async fn jobs_page(Page(st, p, lang, csrf): Page, Query(m): Query<Msg>) -> PageR
         ctx,
         rows,
         causes,
-        bound: p.company_id.is_some() || p.role != qcity_platform::auth::Role::Maintainer,
+        bound: s.owner != Owner::Nobody,
         message: m.msg.unwrap_or_default(),
     })?
     .into_response())

@@ -1,5 +1,5 @@
-//! Who may change city-wide equipment configuration and who sees which IoT alarm frames,
-//! through the real router on SQLite (and PostgreSQL when `QCITY_TEST_POSTGRES_URL` is set).
+//! Who may change city-wide equipment configuration, who sees which IoT alarm frames, and what
+//! a maintenance engineer bound to no company sees (nothing), through the real router on SQLite (and PostgreSQL when `QCITY_TEST_POSTGRES_URL` is set).
 
 mod common;
 
@@ -13,6 +13,7 @@ use qcity_platform::on_both_backends;
 on_both_backends!(
     district_inspector_cannot_change_city_wide_cycles,
     iot_summary_is_scoped_by_region_and_company,
+    a_maintainer_bound_to_no_company_sees_nothing,
 );
 
 /// Adds a user `name` with `role` in `region` (password `password-{name}`).
@@ -119,4 +120,90 @@ async fn iot_summary_is_scoped_by_region_and_company(b: Backend) {
     let r = fixer.get(PATH).await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(summary(&r.json()), (1, 0, 0));
+}
+
+async fn a_maintainer_bound_to_no_company_sees_nothing(b: Backend) {
+    let e = setup(b).await;
+    add_user(&e, "loose", Role::Maintainer, "990100").await;
+    let mut admin = e.client("admin").await;
+    let ea = add_elevator(&mut admin, "111111", "990101", e.company_a, 1).await;
+    let mut d = e.client("dispatcher").await;
+    let id = open_incident(&mut d, "111111").await;
+    walk(&mut d, id, &["dispatched"], 1).await;
+    let r = d
+        .post_json(
+            "/api/v1/iot/elevator-alarms",
+            &json!({"rescue_code": "111111", "alarm_code": "02", "device_id": "gw-1"}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    // Company A's engineer sees the elevator, the incident and the frame …
+    let mut fixer = e.client("fixer").await;
+    assert_eq!(fixer.get("/api/v1/equipment").await.json()["total"], 1);
+    assert_eq!(
+        fixer
+            .get("/api/v1/incidents")
+            .await
+            .json()
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    // … one bound to no company sees none of it, and may change none of it.
+    let mut loose = e.client("loose").await;
+    let r = loose.get("/api/v1/equipment").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json()["total"], 0);
+    assert_eq!(
+        loose.get(&format!("/api/v1/equipment/{ea}")).await.status,
+        404
+    );
+    let r = loose.get("/api/v1/incidents?state=all").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.json(), json!([]));
+    assert_eq!(
+        loose.get(&format!("/api/v1/incidents/{id}")).await.status,
+        404
+    );
+    assert_eq!(
+        transition(&mut loose, id, "acknowledged", 2).await.status,
+        404
+    );
+    let r = loose
+        .post_json(
+            &format!("/api/v1/equipment/{ea}/maintenance"),
+            &json!({"done_on": "2024-01-02", "kind": "half_month"}),
+        )
+        .await;
+    assert_eq!(r.status, 404, "{}", r.body);
+    assert_eq!(
+        loose
+            .get("/api/v1/equipment/maintenance/overdue")
+            .await
+            .json(),
+        json!([])
+    );
+    assert_eq!(loose.get("/api/v1/equipment/risk").await.json(), json!([]));
+    let k = loose.get("/api/v1/kpis/elevators").await;
+    assert_eq!(k.status, 200, "{}", k.body);
+    assert_eq!(
+        (
+            k.json()["elevators"].as_i64(),
+            k.json()["incidents"].as_i64()
+        ),
+        (Some(0), Some(0))
+    );
+    let r = loose
+        .get("/api/v1/iot/elevator-alarms/summary")
+        .await
+        .json();
+    assert_eq!(r["last_30_days"], json!({}));
+    assert_eq!(r["unknown_elevators"], json!([]));
+    // The incident is untouched.
+    let i = d.get(&format!("/api/v1/incidents/{id}")).await.json();
+    assert_eq!(
+        (i["state"].as_str(), i["version"].as_i64()),
+        (Some("dispatched"), Some(2))
+    );
 }

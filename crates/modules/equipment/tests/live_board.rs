@@ -11,7 +11,6 @@ use qcity_platform::testing::{Backend, TestClient};
 use qcity_platform::web::live::{LiveSettings, LiveStreams};
 use sea_orm::ConnectionTrait;
 use std::time::Duration;
-use tower::ServiceExt;
 
 use qcity_platform::on_both_backends;
 
@@ -38,20 +37,7 @@ async fn setup_live(b: Backend, per_user: usize) -> Env {
 
 /// Opens the stream with `c`'s cookies or bearer token: status, headers and the body.
 async fn open(c: &TestClient) -> (u16, axum::http::HeaderMap, BodyDataStream) {
-    let mut b = axum::http::Request::builder().method("GET").uri(STREAM);
-    if !c.cookies.is_empty() {
-        let v: Vec<String> = c.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        b = b.header("cookie", v.join("; "));
-    }
-    if let Some(t) = &c.bearer {
-        b = b.header("authorization", format!("Bearer {t}"));
-    }
-    let resp = c
-        .router
-        .clone()
-        .oneshot(b.body(axum::body::Body::empty()).unwrap())
-        .await
-        .unwrap();
+    let resp = get_raw(c, STREAM).await;
     let status = resp.status().as_u16();
     let headers = resp.headers().clone();
     (status, headers, resp.into_body().into_data_stream())

@@ -10,8 +10,9 @@ mod pg_proxy;
 
 use common::{company, count, modules};
 use qcity_equipment::mqtt;
-use qcity_equipment::registry::{self, NewEquipment, Scope};
+use qcity_equipment::registry::{self, NewEquipment};
 use qcity_platform::testing::{Backend, TestDb, seed_small_city};
+use qcity_platform::{CityId, Scope};
 use rumqttc::{AsyncClient, MqttOptions, QoS};
 use std::time::Duration;
 
@@ -24,33 +25,8 @@ async fn duplicate_alarm_flood_makes_one_incident() {
     let url =
         std::env::var("QCITY_TEST_MQTT_URL").unwrap_or_else(|_| "mqtt://127.0.0.1:1883".into());
     let t = TestDb::migrated(Backend::Sqlite, &modules()).await;
-    let city = seed_small_city(&t.db, &[]).await;
-    let c = registry::create_company(&t.db, city, &company("甲", "L", "990101"))
-        .await
-        .unwrap();
     // A rescue code unique to this run, so retained or stray messages of other runs do not count.
-    let rescue = format!(
-        "{}",
-        10_000_000 + (qcity_platform::ids::new_id().rem_euclid(89_999_999))
-    );
-    let s = Scope::city(city, "9901");
-    registry::create_equipment(
-        &t.db,
-        &s,
-        &NewEquipment {
-            category: "3000".into(),
-            variety: "3110".into(),
-            rescue_code: Some(rescue.clone()),
-            name: "1号梯".into(),
-            use_unit: "物业".into(),
-            company_id: Some(c.id),
-            address: "幸福路1号".into(),
-            region_code: "990101".into(),
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap();
+    let rescue = city_with_elevator(&t.db).await;
 
     let consumer = tokio::spawn(mqtt::run(
         t.db.clone(),
@@ -178,7 +154,7 @@ async fn city_with_elevator(db: &sea_orm::DatabaseConnection) -> String {
     );
     registry::create_equipment(
         db,
-        &Scope::city(city, "9901"),
+        &Scope::city(CityId(city)),
         &NewEquipment {
             category: "3000".into(),
             variety: "3110".into(),

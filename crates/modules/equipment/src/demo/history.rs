@@ -4,15 +4,7 @@
 use super::*;
 
 pub(super) async fn load_plans(db: &DatabaseConnection, cid: i64) -> R<Vec<ElevatorPlan>> {
-    let companies: Vec<i64> = all(
-        db,
-        "SELECT id FROM eq_companies WHERE city_id = ? ORDER BY license_no",
-        vec![cid.into()],
-    )
-    .await?
-    .iter()
-    .map(|r| r.try_get("", "id"))
-    .collect::<Result<_, _>>()?;
+    let companies = company_ids(db, cid).await?;
     let t = today();
     let rows = all(db, "SELECT id, company_id, region_code, rescue_code, manufacture_date, last_inspection_on, last_conclusion, next_inspection_due FROM eq_equipment WHERE city_id = ? AND category = '3000' ORDER BY id", vec![cid.into()]).await?;
     let mut out = Vec::with_capacity(rows.len());

@@ -3,9 +3,10 @@
 
 use super::{IntakeOpts, NewIncident, R, create};
 use crate::domain::AlarmCode;
-use crate::registry::Scope;
-use crate::sql::{self, all, like};
+use crate::registry::EQUIPMENT_OWNER;
+use crate::sql::{self, all};
 use chrono::{DateTime, Utc};
+use qcity_platform::Scope;
 use qcity_platform::audit::Actor as AuditActor;
 use qcity_platform::db::BeginWrite;
 use qcity_platform::store::StoreError;
@@ -36,12 +37,11 @@ pub struct AlarmOutcome {
 /// Ingests one frame (see [`ingest_batch`]).
 pub async fn ingest_alarm<C: ConnectionTrait + TransactionTrait>(
     db: &C,
-    city_id: i64,
-    city_prefix: &str,
+    s: &Scope,
     f: &AlarmFrame,
     source: &str,
 ) -> R<AlarmOutcome> {
-    let mut v = ingest_batch(db, city_id, city_prefix, std::slice::from_ref(f), source).await?;
+    let mut v = ingest_batch(db, s, std::slice::from_ref(f), source).await?;
     v.pop()
         .ok_or_else(|| StoreError::NotFound("alarm outcome".into()))
 }
@@ -49,7 +49,8 @@ pub async fn ingest_alarm<C: ConnectionTrait + TransactionTrait>(
 /// States in which passengers may still be waiting (an IoT alarm then is a duplicate).
 const OPEN_STATES: &str = "('received','located','reassured','dispatched','acknowledged','escalated_l2','escalated_l3','on_scene')";
 
-/// Ingests a batch of frames of one city, in order, with a few statements for the whole batch:
+/// Ingests a batch of frames of one city, in order, with a few statements for the whole batch
+/// (the elevators are looked up in `s`: the city, or the region of the caller posting them):
 /// every frame is recorded (one multi-row insert in one transaction); a trapped-type alarm on
 /// a known elevator creates an incident unless one is already open for that elevator, from
 /// the database or from an earlier frame of the batch (de-duplication). Incidents are created
@@ -57,15 +58,14 @@ const OPEN_STATES: &str = "('received','located','reassured','dispatched','ackno
 /// per process ([`crate::ingest_batch`]); the open-incident guard covers other processes.
 pub async fn ingest_batch<C: ConnectionTrait + TransactionTrait>(
     db: &C,
-    city_id: i64,
-    city_prefix: &str,
+    s: &Scope,
     frames: &[AlarmFrame],
     source: &str,
 ) -> R<Vec<AlarmOutcome>> {
     if frames.is_empty() {
         return Ok(Vec::new());
     }
-    let s = Scope::city(city_id, city_prefix);
+    let city_id = s.region.city_id;
     let parsed: Vec<(Option<AlarmCode>, Option<String>)> = frames
         .iter()
         .map(|f| {
@@ -85,12 +85,13 @@ pub async fn ingest_batch<C: ConnectionTrait + TransactionTrait>(
     codes.dedup();
     let mut elevators: std::collections::HashMap<String, i64> = Default::default();
     for chunk in codes.chunks(500) {
-        let mut v: Vec<Value> = vec![city_id.into(), like(&s.prefix).into()];
+        let mut v: Vec<Value> = Vec::new();
+        let w = s.clause("e", EQUIPMENT_OWNER, &mut v);
         v.extend(chunk.iter().map(|c| Value::from(*c)));
         for r in all(
             db,
             &format!(
-                "SELECT id, rescue_code FROM eq_equipment WHERE city_id = ? AND region_code LIKE ? AND rescue_code IN {}",
+                "SELECT e.id, e.rescue_code FROM eq_equipment e WHERE{w} AND e.rescue_code IN {}",
                 sql::placeholders(chunk.len())
             ),
             v,
@@ -154,7 +155,7 @@ pub async fn ingest_batch<C: ConnectionTrait + TransactionTrait>(
                             "iot {}",
                             f.device_id.chars().take(64).collect::<String>()
                         ));
-                        let (i, created) = create(db, &s, &actor, &n, &opts).await?;
+                        let (i, created) = create(db, s, &actor, &n, &opts).await?;
                         outcome = if created { "created" } else { "duplicate" };
                         incident_id = Some(i.id);
                         open.insert(eid, i.id);

@@ -7,9 +7,10 @@ use super::{
     local_hour, timers_from,
 };
 use crate::fsm::{Deadlines, Machine, Milestones, State, Timers};
-use crate::registry::{self, Equipment, Scope};
+use crate::registry::{self, Equipment};
 use crate::sql::{self, all, exec, one};
 use chrono::{DateTime, Utc};
+use qcity_platform::Scope;
 use qcity_platform::audit::{self, Actor as AuditActor};
 use qcity_platform::db::BeginWrite;
 use qcity_platform::store::ConflictCode;
@@ -189,7 +190,7 @@ async fn resolve_intake(
 /// commit), or, on PostgreSQL, by a concurrent writer, which it waits for — and the holder is
 /// then looked up in the same transaction.
 pub async fn write_intake(txn: &impl ConnectionTrait, p: &PreparedIntake) -> R<Written> {
-    let city_id = p.scope.city_id;
+    let city_id = p.scope.region.city_id;
     let (e, m, timers, at, id) = (&p.equipment, &p.machine, p.timers, p.at, p.id);
     let actor = p.actor.as_str();
     let r = exec(
@@ -266,7 +267,7 @@ pub async fn write_intake(txn: &impl ConnectionTrait, p: &PreparedIntake) -> R<W
             .collect(),
     )
     .await?;
-    audit::record(txn, city_id, &p.who, "incident.create", "eq_incident", &id.to_string(), None, Some(serde_json::json!({"rescue_code": p.rescue, "channel": p.channel, "idempotency_key": p.idem_key}))).await?;
+    audit::record(txn, city_id, &p.who, "equipment.incident.create", "eq_incident", &id.to_string(), None, Some(serde_json::json!({"rescue_code": p.rescue, "channel": p.channel, "idempotency_key": p.idem_key}))).await?;
     Ok(Written::Created(id))
 }
 
@@ -427,7 +428,7 @@ async fn by_idem_key(db: &impl ConnectionTrait, s: &Scope, key: &str) -> R<Optio
     let r = one(
         db,
         "SELECT id FROM eq_incidents WHERE city_id = ? AND idem_key = ?",
-        vec![s.city_id.into(), key.into()],
+        vec![s.region.city_id.into(), key.into()],
     )
     .await?;
     match r {

@@ -4,10 +4,11 @@
 //! Standard Time month, year and hour they count in.
 
 use super::R;
-use crate::registry::{self, Scope};
+use crate::registry::{self, EQUIPMENT_OWNER};
 use crate::sql::{all, like, one};
 use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 use qcity_platform::store::StoreError;
+use qcity_platform::{OwnerColumns, Scope};
 use sea_orm::{ConnectionTrait, Value};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -92,11 +93,11 @@ fn r1(x: Option<f64>) -> Option<f64> {
     x.map(|v| (v * 10.0).round() / 10.0)
 }
 
-/// `AND {col} …` restricting a region-code column to a region prefix: `LIKE 'prefix%'`, and for
-/// a prefix of digits (region codes are) also the equivalent range `>= prefix AND < next`, which
-/// an index on the column can use on both backends (SQLite's `LIKE` is case-insensitive and
-/// PostgreSQL's follows the collation, so neither uses a plain index for it).
-fn region_filter(col: &str, prefix: &str, v: &mut Vec<Value>) -> String {
+/// `AND {col} >= prefix AND {col} < next` for a prefix of digits (region codes are): the range
+/// equivalent to the scope clause's `LIKE 'prefix%'`, which an index on the column can use on
+/// both backends (SQLite's `LIKE` is case-insensitive and PostgreSQL's follows the collation, so
+/// neither uses a plain index for it). Nothing for another prefix.
+fn region_range(col: &str, prefix: &str, v: &mut Vec<Value>) -> String {
     let mut w = String::new();
     if !prefix.is_empty() && prefix.bytes().all(|b| b.is_ascii_digit()) {
         w.push_str(&format!(" AND {col} >= ?"));
@@ -110,10 +111,15 @@ fn region_filter(col: &str, prefix: &str, v: &mut Vec<Value>) -> String {
             v.push(next.into());
         }
     }
-    w.push_str(&format!(" AND {col} LIKE ?"));
-    v.push(like(prefix).into());
     w
 }
+
+/// The owner column of the KPIs' incidents: a maintenance company's staff see the incidents of
+/// the elevators it is contracted for (level 1), as the company ranking counts them.
+const KPI_OWNER: OwnerColumns<'static> = OwnerColumns {
+    company: Some("l1_company_id"),
+    enterprise: None,
+};
 
 /// States that end an incident without anyone trapped: not counted as trappings.
 const NOT_TRAPPED: &str = "('cancelled','false_alarm','not_trapped')";
@@ -134,35 +140,29 @@ pub async fn kpis(
     to: DateTime<Utc>,
     months: i64,
 ) -> R<ElevatorKpis> {
-    let prefix = qcity_platform::auth::scope::scope_prefix(region);
-    if !prefix.starts_with(&s.prefix) {
-        return Err(StoreError::NotFound("region".into()));
-    }
-    let mut v: Vec<Value> = vec![s.city_id.into()];
-    let mut w = String::from(
-        "FROM eq_equipment WHERE city_id = ? AND category = '3000' AND status = 'in_use'",
+    let s = &registry::within(s, region).ok_or_else(|| StoreError::NotFound("region".into()))?;
+    let mut v: Vec<Value> = Vec::new();
+    let mut w = format!(
+        "FROM eq_equipment e WHERE{} AND e.category = '3000' AND e.status = 'in_use'",
+        s.clause("e", EQUIPMENT_OWNER, &mut v)
     );
-    w.push_str(&region_filter("region_code", &prefix, &mut v));
-    if let Some(c) = s.company_id {
-        w.push_str(" AND company_id = ?");
-        v.push(c.into());
-    }
+    w.push_str(&region_range("e.region_code", s.prefix(), &mut v));
     let elevators: i64 = one(db, &format!("SELECT COUNT(*) AS n {w}"), v)
         .await?
         .map(|r| r.try_get("", "n"))
         .transpose()?
         .unwrap_or(0);
 
-    // The period's incidents in scope: `FROM eq_incidents WHERE …` and its values.
-    let mut v: Vec<Value> = vec![s.city_id.into(), from.into(), to.into()];
-    let mut w = String::from(
-        "FROM eq_incidents WHERE city_id = ? AND received_at >= ? AND received_at < ?",
+    // The period's incidents in scope: `FROM eq_incidents i WHERE …` and its values.
+    let mut v: Vec<Value> = Vec::new();
+    let mut w = format!(
+        "FROM eq_incidents i WHERE{}",
+        s.clause("i", KPI_OWNER, &mut v)
     );
-    w.push_str(&region_filter("region_code", &prefix, &mut v));
-    if let Some(c) = s.company_id {
-        w.push_str(" AND l1_company_id = ?");
-        v.push(c.into());
-    }
+    w.push_str(" AND i.received_at >= ? AND i.received_at < ?");
+    v.push(from.into());
+    v.push(to.into());
+    w.push_str(&region_range("i.region_code", s.prefix(), &mut v));
 
     // Per contracted company, in one pass.
     let rows = all(
@@ -262,7 +262,7 @@ pub async fn kpis(
     let p90_rescue = p90("rescue_secs", res_n).await?;
     let mean_min = |sum: i64, n: i64| (n > 0).then(|| sum as f64 / 60.0 / n as f64);
 
-    let names: BTreeMap<i64, (String, String)> = registry::companies(db, s.city_id)
+    let names: BTreeMap<i64, (String, String)> = registry::companies(db, s.region.city_id)
         .await?
         .into_iter()
         .map(|c| (c.id, (c.name_zh, c.name_en)))

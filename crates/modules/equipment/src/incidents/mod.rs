@@ -23,11 +23,11 @@ pub use timers::*;
 pub use transitions::*;
 
 use crate::fsm::{Deadlines, Milestones, State, Timers};
-use crate::registry::Scope;
 use crate::sql::{all, exec, like, one};
 use chrono::{DateTime, Utc};
 use qcity_platform::audit::Actor as AuditActor;
 use qcity_platform::store::StoreError;
+use qcity_platform::{OwnerColumns, Scope};
 use sea_orm::{ConnectionTrait, QueryResult, Value};
 use serde::{Deserialize, Serialize};
 
@@ -169,12 +169,13 @@ fn incident_from(r: &QueryResult) -> R<Incident> {
     })
 }
 
+/// Appends an event to an incident's timeline, numbered after the last one (in the caller's
+/// transaction, after the version-checked update of the incident that serialises writers).
 #[allow(clippy::too_many_arguments)]
-async fn insert_event(
+async fn append_event(
     db: &impl ConnectionTrait,
     city_id: i64,
     incident_id: i64,
-    seq: i32,
     at: DateTime<Utc>,
     kind: &str,
     from: Option<&str>,
@@ -183,6 +184,7 @@ async fn insert_event(
     channel: &str,
     note: &str,
 ) -> R<()> {
+    let seq = next_seq(db, city_id, incident_id).await?;
     exec(
         db,
         "INSERT INTO eq_incident_events (city_id, incident_id, seq, at, kind, from_state, to_state, actor, channel, note) VALUES (?,?,?,?,?,?,?,?,?,?)",
@@ -212,13 +214,16 @@ async fn next_seq(db: &impl ConnectionTrait, city_id: i64, id: i64) -> R<i32> {
         + 1)
 }
 
+/// The owner column of `eq_incidents` for [`Scope::clause`]: a maintenance company's staff see
+/// the incidents their company is currently responsible for.
+pub const INCIDENT_OWNER: OwnerColumns<'static> = OwnerColumns {
+    company: Some("company_id"),
+    enterprise: None,
+};
+
 fn scope_sql(s: &Scope) -> (String, Vec<Value>) {
-    let mut w = String::from(" WHERE i.city_id = ? AND i.region_code LIKE ?");
-    let mut v: Vec<Value> = vec![s.city_id.into(), like(&s.prefix).into()];
-    if let Some(c) = s.company_id {
-        w.push_str(" AND i.company_id = ?");
-        v.push(c.into());
-    }
+    let mut v: Vec<Value> = Vec::new();
+    let w = format!(" WHERE{}", s.clause("i", INCIDENT_OWNER, &mut v));
     (w, v)
 }
 
@@ -236,7 +241,7 @@ pub async fn get(
     };
     let mut i = incident_from(&r)?;
     if with_timeline {
-        i.timeline = Some(timeline(db, s.city_id, id).await?);
+        i.timeline = Some(timeline(db, s.region.city_id, id).await?);
     }
     Ok(Some(i))
 }

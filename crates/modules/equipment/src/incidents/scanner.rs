@@ -2,9 +2,7 @@
 //! a missed level-2 acknowledgement or arrival alerts the dispatcher and proposes level 3
 //! (三级响应, 110/119).
 
-use super::{
-    Actor, INC_SELECT, Incident, R, TransitionReq, apply, incident_from, insert_event, next_seq,
-};
+use super::{Actor, INC_SELECT, Incident, R, TransitionReq, append_event, apply, incident_from};
 use crate::fsm::State;
 use crate::sql::{all, exec};
 use chrono::{DateTime, Utc};
@@ -28,12 +26,10 @@ async fn alert<C: ConnectionTrait + TransactionTrait>(
         txn.rollback().await.ok();
         return Ok(false);
     }
-    let seq = next_seq(&txn, city_id, cur.id).await?;
-    insert_event(
+    append_event(
         &txn,
         city_id,
         cur.id,
-        seq,
         at,
         "alert",
         Some(&cur.state),

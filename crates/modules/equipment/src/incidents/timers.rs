@@ -6,6 +6,17 @@ use crate::fsm::Timers;
 use crate::sql::{all, exec, one};
 use qcity_platform::store::StoreError;
 use sea_orm::{ConnectionTrait, QueryResult};
+use serde::Deserialize;
+
+// A change of a region's timers: the values left out keep the ones that apply now. (A plain
+// comment: a doc comment would become the schema's description in the OpenAPI document.)
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+pub struct TimersReq {
+    pub region_code: String,
+    pub dispatch_secs: Option<i64>,
+    pub ack_secs: Option<i64>,
+    pub arrive_secs: Option<i64>,
+}
 
 /// The timers that apply in a region: the most specific configured row along the region's
 /// ancestry, else the defaults by `regions.urban`.

@@ -2,16 +2,18 @@
 //! version check, level-2 escalation to the nearest other maintenance unit (二级响应), the cause
 //! report, and the timeline and audit entries written with each step.
 
-use super::{CAUSES, Incident, R, get, insert_event, next_seq};
+use super::{CAUSES, Incident, R, append_event, get};
 use crate::domain::haversine_km;
 use crate::fsm::{FsmError, Machine, State};
-use crate::registry::{self, Scope};
+use crate::registry;
 use crate::sql::{self, exec, one};
 use chrono::{DateTime, Utc};
 use qcity_platform::audit::{self, Actor as AuditActor};
+use qcity_platform::auth::{Principal, Role};
 use qcity_platform::db::BeginWrite;
 use qcity_platform::store::ConflictCode;
 use qcity_platform::store::StoreError;
+use qcity_platform::{CityId, Scope};
 use sea_orm::{ConnectionTrait, TransactionSession, TransactionTrait};
 use serde::Deserialize;
 
@@ -66,6 +68,18 @@ pub struct Actor {
     /// Maintenance engineers may only accept, arrive, release and report the cause.
     pub maintainer: bool,
     pub channel: String,
+}
+
+impl Actor {
+    /// A signed-in principal asking through `channel` (`api`, `web`, or an `X-Channel` name).
+    pub fn of(p: &Principal, channel: &str) -> Actor {
+        Actor {
+            name: p.actor_name(),
+            audit: AuditActor::from(p),
+            maintainer: p.role == Role::Maintainer,
+            channel: channel.into(),
+        }
+    }
 }
 
 /// The nearest maintenance company other than `exclude`, by distance from the elevator.
@@ -137,7 +151,7 @@ pub async fn transition<C: ConnectionTrait + TransactionTrait>(
     let last: DateTime<Utc> = one(
         db,
         "SELECT last_event_at FROM eq_incidents WHERE city_id = ? AND id = ?",
-        vec![s.city_id.into(), id.into()],
+        vec![s.region.city_id.into(), id.into()],
     )
     .await?
     .map(|r| r.try_get("", "last_event_at"))
@@ -145,7 +159,7 @@ pub async fn transition<C: ConnectionTrait + TransactionTrait>(
     .unwrap_or_else(sql::now);
     // Clock skew between servers must not make the timeline go backwards.
     let at = sql::now().max(last);
-    apply(db, s.city_id, &cur, last, to, at, actor, req).await
+    apply(db, s.region.city_id, &cur, last, to, at, actor, req).await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -272,12 +286,10 @@ pub(super) async fn apply<C: ConnectionTrait + TransactionTrait>(
             detail: "the incident was changed by someone else; reload".into(),
         });
     }
-    let seq = next_seq(&txn, city_id, cur.id).await?;
-    insert_event(
+    append_event(
         &txn,
         city_id,
         cur.id,
-        seq,
         at,
         "transition",
         Some(from.as_str()),
@@ -291,7 +303,7 @@ pub(super) async fn apply<C: ConnectionTrait + TransactionTrait>(
         &txn,
         city_id,
         &actor.audit,
-        "incident.transition",
+        "equipment.incident.transition",
         "eq_incident",
         &cur.id.to_string(),
         Some(serde_json::json!({"state": from.as_str(), "version": cur.version})),
@@ -299,12 +311,7 @@ pub(super) async fn apply<C: ConnectionTrait + TransactionTrait>(
     )
     .await?;
     txn.commit().await?;
-    let s = Scope {
-        city_id,
-        prefix: String::new(),
-        company_id: None,
-    };
-    get(db, &s, cur.id, true)
+    get(db, &Scope::city(CityId(city_id)), cur.id, true)
         .await?
         .ok_or_else(|| StoreError::NotFound("incident".into()))
 }

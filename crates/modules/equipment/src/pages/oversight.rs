@@ -32,7 +32,7 @@ struct DueQuery {
 }
 
 async fn inspections_page(Page(st, p, lang, csrf): Page, Query(q): Query<DueQuery>) -> PageResult {
-    let s = scope(&p)?;
+    let s = api::view(&p)?;
     let due = q
         .due
         .clone()
@@ -84,7 +84,7 @@ struct RegionQuery {
 }
 
 async fn risk_page(Page(st, p, lang, csrf): Page, Query(q): Query<RegionQuery>) -> PageResult {
-    let s = scope(&p)?;
+    let s = api::view(&p)?;
     let rows = registry::risk_list(&st.db, &s, q.region.as_deref(), 200).await?;
     let t = lang.tr();
     let top: Vec<&registry::RiskRow> = rows.iter().take(20).collect();
@@ -162,7 +162,7 @@ struct KpiTpl {
 }
 
 async fn kpi_page(Page(st, p, lang, csrf): Page, Query(q): Query<KpiQuery>) -> PageResult {
-    let s = scope(&p)?;
+    let s = api::view(&p)?;
     let k = api::kpi_for(&st, &p, &s, &q).await?;
     let t = lang.tr();
     let f = |x: Option<f64>, unit: &str| {
@@ -258,7 +258,7 @@ async fn kpi_page(Page(st, p, lang, csrf): Page, Query(q): Query<KpiQuery>) -> P
 }
 
 async fn kpi_export(Page(st, p, lang, ..): Page, Query(q): Query<KpiQuery>) -> PageResult {
-    let s = scope(&p)?;
+    let s = api::view(&p)?;
     let k = api::kpi_for(&st, &p, &s, &q).await?;
     let t = lang.tr();
     let mut w = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);

@@ -2,10 +2,11 @@
 //! registration, the scoped list and its filters, look-up by 应急救援识别码, and the status
 //! lifecycle.
 
-use super::{Cycle, R, Scope, company, cycles, first_due, region_exists, today};
+use super::{Cycle, EQUIPMENT_OWNER, R, company, cycles, first_due, region_exists, today};
 use crate::domain::{Category, EquipmentCode, EquipmentStatus, parse_rescue_code};
 use crate::sql::{self, all, exec, like, now, one};
 use chrono::{Datelike, NaiveDate};
+use qcity_platform::Scope;
 use qcity_platform::store::ConflictCode;
 use qcity_platform::store::StoreError;
 use sea_orm::{ConnectionTrait, QueryResult, Value};
@@ -316,20 +317,21 @@ pub async fn create_equipment(
     if let Some((f, m)) = check_new(e).into_iter().next() {
         return Err(StoreError::invalid(f, m));
     }
-    region_exists(db, s.city_id, &e.region_code, "region_code").await?;
-    if !e.region_code.trim().starts_with(&s.prefix) {
+    let city = s.region.city_id;
+    region_exists(db, city, &e.region_code, "region_code").await?;
+    if !e.region_code.trim().starts_with(s.prefix()) {
         return Err(StoreError::invalid("region_code", "outside your region"));
     }
     if let Some(c) = e.company_id
-        && company(db, s.city_id, c).await?.is_none()
+        && company(db, city, c).await?.is_none()
     {
         return Err(StoreError::invalid(
             "company_id",
             "unknown maintenance company",
         ));
     }
-    let cycles = cycles(db, s.city_id).await?;
-    let id = insert_equipment(db, s.city_id, e, &cycles).await?;
+    let cycles = cycles(db, city).await?;
+    let id = insert_equipment(db, city, e, &cycles).await?;
     equipment(db, s, id)
         .await?
         .ok_or_else(|| StoreError::NotFound("equipment".into()))
@@ -360,12 +362,8 @@ pub struct EquipmentFilter {
 }
 
 pub(crate) fn where_clause(s: &Scope, f: &EquipmentFilter) -> R<(String, Vec<Value>)> {
-    let mut w = String::from(" WHERE e.city_id = ? AND e.region_code LIKE ?");
-    let mut v: Vec<Value> = vec![s.city_id.into(), like(&s.prefix).into()];
-    if let Some(c) = s.company_id {
-        w.push_str(" AND e.company_id = ?");
-        v.push(c.into());
-    }
+    let mut v: Vec<Value> = Vec::new();
+    let mut w = format!(" WHERE{}", s.clause("e", EQUIPMENT_OWNER, &mut v));
     if let Some(rc) = f.rescue_code.as_deref().filter(|x| !x.is_empty()) {
         w.push_str(" AND e.rescue_code = ?");
         v.push(rc.trim().into());
@@ -508,7 +506,7 @@ pub async fn set_status(
         vec![
             to.as_str().into(),
             now().into(),
-            s.city_id.into(),
+            s.region.city_id.into(),
             id.into(),
         ],
     )

@@ -1,9 +1,10 @@
 //! 检验: recording an inspection (the next due date from the cycle table; a failure with
 //! defects opens a rectification, 整改, and is due again at once) and closing the rectification.
 
-use super::{Cycle, R, Scope, cycle_for, cycles, equipment, schedule_anchor, today};
-use crate::sql::{all, exec, like, now, one};
+use super::{Cycle, EQUIPMENT_OWNER, R, cycle_for, cycles, equipment, schedule_anchor, today};
+use crate::sql::{all, exec, now, one};
 use chrono::{Months, NaiveDate};
+use qcity_platform::Scope;
 use qcity_platform::store::ConflictCode;
 use qcity_platform::store::StoreError;
 use sea_orm::{ConnectionTrait, QueryResult};
@@ -83,7 +84,7 @@ pub async fn record_inspection(
             "must be periodic (定期检验) or supervision (监督检验)",
         ));
     }
-    let cs = cycles(db, s.city_id).await?;
+    let cs = cycles(db, s.region.city_id).await?;
     let cycle = cycle_for(&cs, &e.category, &e.variety, e.safety_grade);
     let failed = n.conclusion == "fail";
     // A passed supervision inspection (installation, modification, major repair) is the new
@@ -101,7 +102,7 @@ pub async fn record_inspection(
     } else if let Some(sched) = cycle.and_then(Cycle::schedule) {
         let anchor = schedule_anchor(supervised_on, e.install_date, e.registration_date)
             .unwrap_or(n.inspected_on);
-        let earlier: Option<NaiveDate> = one(db, "SELECT inspected_on FROM eq_inspections WHERE city_id = ? AND equipment_id = ? AND kind = 'periodic' AND conclusion IN ('pass','recheck_pass') ORDER BY inspected_on DESC LIMIT 1", vec![s.city_id.into(), equipment_id.into()])
+        let earlier: Option<NaiveDate> = one(db, "SELECT inspected_on FROM eq_inspections WHERE city_id = ? AND equipment_id = ? AND kind = 'periodic' AND conclusion IN ('pass','recheck_pass') ORDER BY inspected_on DESC LIMIT 1", vec![s.region.city_id.into(), equipment_id.into()])
             .await?
             .map(|r| r.try_get::<NaiveDate>("", "inspected_on"))
             .transpose()?;
@@ -124,7 +125,7 @@ pub async fn record_inspection(
         db,
         "INSERT INTO eq_inspections (city_id, id, equipment_id, inspected_on, kind, conclusion, defects, rectification, rectified_on, inspector, next_due, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
         vec![
-            s.city_id.into(),
+            s.region.city_id.into(),
             id.into(),
             equipment_id.into(),
             n.inspected_on.into(),
@@ -149,7 +150,7 @@ pub async fn record_inspection(
             supervised_on.into(),
             (!defects.is_empty()).into(),
             now().into(),
-            s.city_id.into(),
+            s.region.city_id.into(),
             equipment_id.into(),
         ],
     )
@@ -175,7 +176,10 @@ pub async fn close_rectification(
     inspection_id: i64,
     on: NaiveDate,
 ) -> R<Inspection> {
-    let r = one(db, "SELECT i.* FROM eq_inspections i JOIN eq_equipment e ON e.city_id = i.city_id AND e.id = i.equipment_id WHERE i.city_id = ? AND i.id = ? AND e.region_code LIKE ?", vec![s.city_id.into(), inspection_id.into(), like(&s.prefix).into()])
+    let mut v = Vec::new();
+    let w = s.clause("e", EQUIPMENT_OWNER, &mut v);
+    v.push(inspection_id.into());
+    let r = one(db, &format!("SELECT i.* FROM eq_inspections i JOIN eq_equipment e ON e.city_id = i.city_id AND e.id = i.equipment_id WHERE{w} AND i.id = ?"), v)
         .await?
         .ok_or_else(|| StoreError::NotFound("inspection".into()))?;
     let mut i = inspection_from(&r)?;
@@ -188,8 +192,8 @@ pub async fn close_rectification(
     if on < i.inspected_on {
         return Err(StoreError::invalid("rectified_on", "before the inspection"));
     }
-    exec(db, "UPDATE eq_inspections SET rectification = 'closed', rectified_on = ? WHERE city_id = ? AND id = ?", vec![on.into(), s.city_id.into(), inspection_id.into()]).await?;
-    let open: i64 = one(db, "SELECT COUNT(*) AS n FROM eq_inspections WHERE city_id = ? AND equipment_id = ? AND rectification = 'open'", vec![s.city_id.into(), i.equipment_id.into()])
+    exec(db, "UPDATE eq_inspections SET rectification = 'closed', rectified_on = ? WHERE city_id = ? AND id = ?", vec![on.into(), s.region.city_id.into(), inspection_id.into()]).await?;
+    let open: i64 = one(db, "SELECT COUNT(*) AS n FROM eq_inspections WHERE city_id = ? AND equipment_id = ? AND rectification = 'open'", vec![s.region.city_id.into(), i.equipment_id.into()])
         .await?
         .map(|r| r.try_get("", "n"))
         .transpose()?
@@ -197,7 +201,11 @@ pub async fn close_rectification(
     exec(
         db,
         "UPDATE eq_equipment SET open_defects = ? WHERE city_id = ? AND id = ?",
-        vec![(open > 0).into(), s.city_id.into(), i.equipment_id.into()],
+        vec![
+            (open > 0).into(),
+            s.region.city_id.into(),
+            i.equipment_id.into(),
+        ],
     )
     .await?;
     i.rectification = "closed".into();

@@ -1,9 +1,10 @@
 //! 维保: maintenance records, the maintenance interval (TSG T5002, 15 days unless set), and
 //! overdue maintenance per company.
 
-use super::{R, Scope, equipment, today};
-use crate::sql::{all, exec, like, now, one};
+use super::{EQUIPMENT_OWNER, R, equipment, today};
+use crate::sql::{all, exec, now, one};
 use chrono::NaiveDate;
+use qcity_platform::Scope;
 use qcity_platform::store::StoreError;
 use sea_orm::{ConnectionTrait, Value};
 use serde::{Deserialize, Serialize};
@@ -85,12 +86,16 @@ pub async fn record_maintenance(
         return Err(StoreError::invalid("done_on", "in the future"));
     }
     let id = qcity_platform::ids::new_id();
-    exec(db, "INSERT INTO eq_maintenance (city_id, id, equipment_id, company_id, done_on, kind, engineer, notes, created_at) VALUES (?,?,?,?,?,?,?,?,?)", vec![s.city_id.into(), id.into(), equipment_id.into(), company_id.into(), n.done_on.into(), n.kind.clone().into(), n.engineer.trim().into(), n.notes.trim().into(), now().into()]).await?;
+    exec(db, "INSERT INTO eq_maintenance (city_id, id, equipment_id, company_id, done_on, kind, engineer, notes, created_at) VALUES (?,?,?,?,?,?,?,?,?)", vec![s.region.city_id.into(), id.into(), equipment_id.into(), company_id.into(), n.done_on.into(), n.kind.clone().into(), n.engineer.trim().into(), n.notes.trim().into(), now().into()]).await?;
     if e.last_maintenance_on.is_none_or(|d| d < n.done_on) {
         exec(
             db,
             "UPDATE eq_equipment SET last_maintenance_on = ? WHERE city_id = ? AND id = ?",
-            vec![n.done_on.into(), s.city_id.into(), equipment_id.into()],
+            vec![
+                n.done_on.into(),
+                s.region.city_id.into(),
+                equipment_id.into(),
+            ],
         )
         .await?;
     }
@@ -121,15 +126,11 @@ pub async fn maintenance_overdue_by_company(
     db: &impl ConnectionTrait,
     s: &Scope,
 ) -> R<Vec<CompanyMaintenance>> {
-    let days = maintenance_interval_days(db, s.city_id).await?;
+    let days = maintenance_interval_days(db, s.region.city_id).await?;
     let cutoff = today() - chrono::Duration::days(days);
-    let mut v: Vec<Value> = vec![cutoff.into(), s.city_id.into(), like(&s.prefix).into()];
-    let mut extra = String::new();
-    if let Some(c) = s.company_id {
-        extra = " AND e.company_id = ?".into();
-        v.push(c.into());
-    }
-    let rows = all(db, &format!("SELECT c.id, c.name_zh, c.name_en, COUNT(*) AS n, SUM(CASE WHEN e.last_maintenance_on IS NULL OR e.last_maintenance_on < ? THEN 1 ELSE 0 END) AS overdue FROM eq_equipment e JOIN eq_companies c ON c.city_id = e.city_id AND c.id = e.company_id WHERE e.city_id = ? AND e.region_code LIKE ? AND e.category = '3000' AND e.status = 'in_use'{extra} GROUP BY c.id, c.name_zh, c.name_en"), v).await?;
+    let mut v: Vec<Value> = vec![cutoff.into()];
+    let w = s.clause("e", EQUIPMENT_OWNER, &mut v);
+    let rows = all(db, &format!("SELECT c.id, c.name_zh, c.name_en, COUNT(*) AS n, SUM(CASE WHEN e.last_maintenance_on IS NULL OR e.last_maintenance_on < ? THEN 1 ELSE 0 END) AS overdue FROM eq_equipment e JOIN eq_companies c ON c.city_id = e.city_id AND c.id = e.company_id WHERE{w} AND e.category = '3000' AND e.status = 'in_use' GROUP BY c.id, c.name_zh, c.name_en"), v).await?;
     let mut out: Vec<CompanyMaintenance> = rows
         .iter()
         .map(|r| {

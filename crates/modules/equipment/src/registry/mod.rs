@@ -5,7 +5,8 @@
 //! `companies` (维保单位), `equipment` (the register itself), `transfer` (CSV / XLSX import and
 //! export), `cycles` (检验周期 and the elevator schedule), `inspections` (检验, 整改),
 //! `maintenance` (维保) and `risk` (the elevator risk score). This file holds what they share:
-//! the caller's [`Scope`] and the bureau's working day.
+//! the owner column the platform's [`Scope`](qcity_platform::Scope) filters by and the bureau's
+//! working day.
 
 mod companies;
 mod cycles;
@@ -24,41 +25,29 @@ pub use risk::*;
 pub use transfer::*;
 
 use chrono::NaiveDate;
-use qcity_platform::auth::{Principal, Role};
+use qcity_platform::auth::RegionScope;
 use qcity_platform::store::StoreError;
+use qcity_platform::{OwnerColumns, Scope};
 
 type R<T> = Result<T, StoreError>;
 
-/// What a caller may see: a region subtree of one city, and for maintenance engineers only
-/// their own company's equipment and incidents.
-#[derive(Debug, Clone)]
-pub struct Scope {
-    pub city_id: i64,
-    pub prefix: String,
-    pub company_id: Option<i64>,
-}
+/// The owner column of `eq_equipment` for [`Scope::clause`](qcity_platform::Scope::clause): a maintenance company's staff
+/// see the equipment their company maintains. No equipment role acts for a use unit, so a
+/// scope limited to an enterprise sees none of it.
+pub const EQUIPMENT_OWNER: OwnerColumns<'static> = OwnerColumns {
+    company: Some("company_id"),
+    enterprise: None,
+};
 
-impl Scope {
-    pub fn of(p: &Principal) -> Self {
-        Self {
-            city_id: p.city_id,
-            prefix: p.scope.prefix.clone(),
-            company_id: if p.role == Role::Maintainer {
-                // A maintainer bound to no company sees nothing.
-                Some(p.company_id.unwrap_or(-1))
-            } else {
-                None
-            },
-        }
-    }
-    /// The whole city (background jobs, hooks).
-    pub fn city(city_id: i64, city_prefix: &str) -> Self {
-        Self {
-            city_id,
-            prefix: city_prefix.to_string(),
-            company_id: None,
-        }
-    }
+/// The part of `s` under region `code` (a region picked to narrow the caller's view), or `None`
+/// when that region lies outside `s`.
+pub fn within(s: &Scope, code: &str) -> Option<Scope> {
+    let region = RegionScope::new(s.region.city_id, code);
+    let inside = region.prefix.starts_with(s.prefix());
+    inside.then_some(Scope {
+        region,
+        owner: s.owner,
+    })
 }
 
 /// Today in China time (the bureau's working day).

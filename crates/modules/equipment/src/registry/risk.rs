@@ -1,9 +1,10 @@
 //! The elevator risk score (老旧电梯更新改造 priority): its published rule and the ranked list of
 //! the elevators in scope.
 
-use super::{R, Scope, maintenance_interval_days, today, years_between};
-use crate::sql::{self, all, like};
+use super::{EQUIPMENT_OWNER, R, maintenance_interval_days, today, within, years_between};
+use crate::sql::{self, all};
 use chrono::{Datelike, NaiveDate};
+use qcity_platform::Scope;
 use sea_orm::{ConnectionTrait, Value};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -74,15 +75,16 @@ pub async fn risk_list(
     limit: usize,
 ) -> R<Vec<RiskRow>> {
     let t = today();
-    let prefix = match region.filter(|r| !r.is_empty()) {
-        Some(r) => qcity_platform::auth::scope::scope_prefix(r),
-        None => s.prefix.clone(),
+    let s = match region.filter(|r| !r.is_empty()) {
+        Some(r) => match within(s, r) {
+            Some(narrow) => narrow,
+            None => return Ok(Vec::new()),
+        },
+        None => s.clone(),
     };
-    if !prefix.starts_with(&s.prefix) {
-        return Ok(Vec::new());
-    }
+    let (city, pattern) = (s.region.city_id, s.region.like_pattern());
     let year_ago = sql::now() - chrono::Duration::days(365);
-    let counts = all(db, "SELECT i.equipment_id, SUM(CASE WHEN i.state <> 'not_trapped' THEN 1 ELSE 0 END) AS trap, SUM(CASE WHEN i.state = 'not_trapped' THEN 1 ELSE 0 END) AS fault FROM eq_incidents i WHERE i.city_id = ? AND i.region_code LIKE ? AND i.received_at >= ? AND i.state NOT IN ('cancelled','false_alarm') GROUP BY i.equipment_id", vec![s.city_id.into(), like(&prefix).into(), year_ago.into()]).await?;
+    let counts = all(db, "SELECT i.equipment_id, SUM(CASE WHEN i.state <> 'not_trapped' THEN 1 ELSE 0 END) AS trap, SUM(CASE WHEN i.state = 'not_trapped' THEN 1 ELSE 0 END) AS fault FROM eq_incidents i WHERE i.city_id = ? AND i.region_code LIKE ? AND i.received_at >= ? AND i.state NOT IN ('cancelled','false_alarm') GROUP BY i.equipment_id", vec![city.into(), pattern.clone().into(), year_ago.into()]).await?;
     let mut inc: HashMap<i64, (i64, i64)> = HashMap::new();
     for r in counts {
         inc.insert(
@@ -94,20 +96,16 @@ pub async fn risk_list(
         );
     }
     let three_y = t - chrono::Duration::days(3 * 365);
-    let failed = all(db, "SELECT i.equipment_id, COUNT(*) AS n FROM eq_inspections i JOIN eq_equipment e ON e.city_id = i.city_id AND e.id = i.equipment_id WHERE i.city_id = ? AND e.region_code LIKE ? AND i.conclusion = 'fail' AND i.inspected_on >= ? GROUP BY i.equipment_id", vec![s.city_id.into(), like(&prefix).into(), three_y.into()]).await?;
+    let failed = all(db, "SELECT i.equipment_id, COUNT(*) AS n FROM eq_inspections i JOIN eq_equipment e ON e.city_id = i.city_id AND e.id = i.equipment_id WHERE i.city_id = ? AND e.region_code LIKE ? AND i.conclusion = 'fail' AND i.inspected_on >= ? GROUP BY i.equipment_id", vec![city.into(), pattern.into(), three_y.into()]).await?;
     let mut fails: HashMap<i64, i64> = HashMap::new();
     for r in failed {
         fails.insert(r.try_get("", "equipment_id")?, r.try_get("", "n")?);
     }
-    let days = maintenance_interval_days(db, s.city_id).await?;
+    let days = maintenance_interval_days(db, city).await?;
     let cutoff = t - chrono::Duration::days(days);
-    let mut v: Vec<Value> = vec![s.city_id.into(), like(&prefix).into()];
-    let mut extra = String::new();
-    if let Some(c) = s.company_id {
-        extra = " AND company_id = ?".into();
-        v.push(c.into());
-    }
-    let rows = all(db, &format!("SELECT id, rescue_code, address, region_code, use_unit, manufacture_date, renovated_year, last_maintenance_on, next_inspection_due FROM eq_equipment WHERE city_id = ? AND region_code LIKE ? AND category = '3000' AND status = 'in_use'{extra}"), v).await?;
+    let mut v: Vec<Value> = Vec::new();
+    let w = s.clause("e", EQUIPMENT_OWNER, &mut v);
+    let rows = all(db, &format!("SELECT e.id, e.rescue_code, e.address, e.region_code, e.use_unit, e.manufacture_date, e.renovated_year, e.last_maintenance_on, e.next_inspection_due FROM eq_equipment e WHERE{w} AND e.category = '3000' AND e.status = 'in_use'"), v).await?;
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
         let id: i64 = r.try_get("", "id")?;

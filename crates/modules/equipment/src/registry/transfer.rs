@@ -3,11 +3,12 @@
 //! import's format, and the import template with its help sheet.
 
 use super::{
-    EQ_SELECT, EquipmentFilter, NewEquipment, R, Scope, check_new, companies, cycles,
-    equipment_from, insert_equipment, today, where_clause,
+    EQ_SELECT, EquipmentFilter, NewEquipment, R, check_new, companies, cycles, equipment_from,
+    insert_equipment, today, where_clause,
 };
 use crate::sql::{all, exec};
 use chrono::NaiveDate;
+use qcity_platform::Scope;
 use qcity_platform::db::BeginWrite;
 use qcity_platform::store::StoreError;
 use qcity_platform::upload::{self, Limits, UploadError, UploadErrorKind};
@@ -168,13 +169,13 @@ pub async fn import_table<C: ConnectionTrait + TransactionTrait>(
     let regions: HashMap<String, bool> = all(
         db,
         "SELECT code, urban FROM regions WHERE city_id = ?",
-        vec![s.city_id.into()],
+        vec![s.region.city_id.into()],
     )
     .await?
     .iter()
     .map(|r| Ok((r.try_get("", "code")?, r.try_get("", "urban")?)))
     .collect::<R<_>>()?;
-    let companies: HashMap<String, i64> = companies(db, s.city_id)
+    let companies: HashMap<String, i64> = companies(db, s.region.city_id)
         .await?
         .into_iter()
         .map(|c| (c.license_no, c.id))
@@ -182,7 +183,7 @@ pub async fn import_table<C: ConnectionTrait + TransactionTrait>(
     let existing_rescue: HashSet<String> = all(
         db,
         "SELECT rescue_code FROM eq_equipment WHERE city_id = ? AND rescue_code IS NOT NULL",
-        vec![s.city_id.into()],
+        vec![s.region.city_id.into()],
     )
     .await?
     .iter()
@@ -191,7 +192,7 @@ pub async fn import_table<C: ConnectionTrait + TransactionTrait>(
     let existing_codes: HashSet<String> = all(
         db,
         "SELECT equipment_code FROM eq_equipment WHERE city_id = ? AND equipment_code IS NOT NULL",
-        vec![s.city_id.into()],
+        vec![s.region.city_id.into()],
     )
     .await?
     .iter()
@@ -321,7 +322,7 @@ pub async fn import_table<C: ConnectionTrait + TransactionTrait>(
                 "region_code",
                 format!("unknown region code `{}`", e.region_code),
             );
-        } else if !e.region_code.starts_with(&s.prefix) {
+        } else if !e.region_code.starts_with(s.prefix()) {
             row_err("region_code", "outside your region".into());
         }
         if let Some(rc) = &e.rescue_code {
@@ -354,21 +355,21 @@ pub async fn import_table<C: ConnectionTrait + TransactionTrait>(
     if rows.is_empty() {
         return Err(StoreError::invalid("file", "no data rows"));
     }
-    let cycles = cycles(db, s.city_id).await?;
+    let cycles = cycles(db, s.region.city_id).await?;
     let txn = db.begin_write().await?;
     for (e, due) in &rows {
-        let id = insert_equipment(&txn, s.city_id, e, &cycles).await?;
+        let id = insert_equipment(&txn, s.region.city_id, e, &cycles).await?;
         if let Some(d) = due {
             exec(
                 &txn,
                 "UPDATE eq_equipment SET next_inspection_due = ? WHERE city_id = ? AND id = ?",
-                vec![(*d).into(), s.city_id.into(), id.into()],
+                vec![(*d).into(), s.region.city_id.into(), id.into()],
             )
             .await?;
         }
     }
     // Imported use units are linked to the register by exact name (the file has no codes).
-    crate::enterprise::link_use_units_by_name(&txn, s.city_id).await?;
+    crate::enterprise::link_use_units_by_name(&txn, s.region.city_id).await?;
     txn.commit().await?;
     Ok(rows.len())
 }
@@ -396,7 +397,7 @@ pub async fn export_rows(
         v,
     )
     .await?;
-    let lic: HashMap<i64, String> = companies(db, s.city_id)
+    let lic: HashMap<i64, String> = companies(db, s.region.city_id)
         .await?
         .into_iter()
         .map(|c| (c.id, c.license_no))

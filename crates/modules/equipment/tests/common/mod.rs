@@ -190,19 +190,28 @@ pub async fn import(c: &mut TestClient, content_type: &str, body: Vec<u8>) -> Te
     .await
 }
 
-/// A GET whose body is kept as bytes (XLSX downloads): status, content type, body.
-pub async fn get_bytes(c: &TestClient, path: &str) -> (u16, String, Vec<u8>) {
+/// A GET with `c`'s cookies or bearer token, answered as the router sends it (the body
+/// unread: downloads, event streams).
+pub async fn get_raw(c: &TestClient, path: &str) -> axum::response::Response {
     use tower::ServiceExt;
     let mut b = axum::http::Request::builder().method("GET").uri(path);
+    if !c.cookies.is_empty() {
+        let v: Vec<String> = c.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        b = b.header("cookie", v.join("; "));
+    }
     if let Some(t) = &c.bearer {
         b = b.header("authorization", format!("Bearer {t}"));
     }
-    let resp = c
-        .router
+    c.router
         .clone()
         .oneshot(b.body(axum::body::Body::empty()).unwrap())
         .await
-        .unwrap();
+        .unwrap()
+}
+
+/// A GET whose body is kept as bytes (XLSX downloads): status, content type, body.
+pub async fn get_bytes(c: &TestClient, path: &str) -> (u16, String, Vec<u8>) {
+    let resp = get_raw(c, path).await;
     let status = resp.status().as_u16();
     let ct = resp
         .headers()
