@@ -606,6 +606,34 @@ async fn refused(
     Ok((status, page).into_response())
 }
 
+/// Saves `next` and answers as every builder action does: back to the builder, or the builder
+/// again with the refusal (the question editor's `form` and the JSON box's `json_text` shown
+/// as they were posted).
+#[allow(clippy::too_many_arguments)]
+async fn save(
+    st: &AppState,
+    p: &Principal,
+    lang: ReqLang,
+    csrf: &CsrfToken,
+    h: &HeaderMap,
+    id: i64,
+    next: &QuestionnaireDef,
+    form: Option<QuestionForm>,
+    json_text: Option<String>,
+) -> Result<Response, PageError> {
+    match apply(st, p, id, next).await? {
+        Ok(rev) => Ok(after_save(h, &rev)),
+        Err((field, message)) => {
+            // Under the question editor, name its field rather than `questions[i].x`.
+            let field = match form {
+                Some(_) => field.rsplit('.').next().unwrap_or(&field).to_string(),
+                None => field,
+            };
+            refused(st, p, lang, csrf, h, id, (field, message), form, json_text).await
+        }
+    }
+}
+
 async fn save_question(
     Page(st, p, lang, csrf): Page,
     headers: HeaderMap,
@@ -620,25 +648,7 @@ async fn save_question(
         Ok(d) => d,
         Err(e) => return refused(&st, &p, lang, &csrf, &headers, id, e, Some(f), None).await,
     };
-    match apply(&st, &p, id, &next).await? {
-        Ok(rev) => Ok(after_save(&headers, &rev)),
-        Err(e) => {
-            // Name the editor's field rather than `questions[i].x`.
-            let field = e.0.rsplit('.').next().unwrap_or(&e.0).to_string();
-            refused(
-                &st,
-                &p,
-                lang,
-                &csrf,
-                &headers,
-                id,
-                (field, e.1),
-                Some(f),
-                None,
-            )
-            .await
-        }
-    }
+    save(&st, &p, lang, &csrf, &headers, id, &next, Some(f), None).await
 }
 
 #[derive(Deserialize)]
@@ -667,10 +677,7 @@ async fn move_question(
         )
         .await;
     };
-    match apply(&st, &p, id, &next).await? {
-        Ok(rev) => Ok(after_save(&headers, &rev)),
-        Err(e) => refused(&st, &p, lang, &csrf, &headers, id, e, None, None).await,
-    }
+    save(&st, &p, lang, &csrf, &headers, id, &next, None, None).await
 }
 
 async fn delete_question(
@@ -695,10 +702,7 @@ async fn delete_question(
         );
         return refused(&st, &p, lang, &csrf, &headers, id, e, None, None).await;
     }
-    match apply(&st, &p, id, &next).await? {
-        Ok(rev) => Ok(after_save(&headers, &rev)),
-        Err(e) => refused(&st, &p, lang, &csrf, &headers, id, e, None, None).await,
-    }
+    save(&st, &p, lang, &csrf, &headers, id, &next, None, None).await
 }
 
 #[derive(Deserialize)]
@@ -718,10 +722,7 @@ async fn save_meta(
     let mut next = q.definition.clone();
     next.title_zh = f.title_zh.trim().to_string();
     next.title_en = f.title_en.trim().to_string();
-    match apply(&st, &p, id, &next).await? {
-        Ok(rev) => Ok(after_save(&headers, &rev)),
-        Err(e) => refused(&st, &p, lang, &csrf, &headers, id, e, None, None).await,
-    }
+    save(&st, &p, lang, &csrf, &headers, id, &next, None, None).await
 }
 
 #[derive(Deserialize)]
@@ -755,23 +756,18 @@ async fn revise_json(
             .await;
         }
     };
-    match apply(&st, &p, id, &def).await? {
-        Ok(rev) => Ok(after_save(&headers, &rev)),
-        Err(e) => {
-            refused(
-                &st,
-                &p,
-                lang,
-                &csrf,
-                &headers,
-                id,
-                e,
-                None,
-                Some(f.definition),
-            )
-            .await
-        }
-    }
+    save(
+        &st,
+        &p,
+        lang,
+        &csrf,
+        &headers,
+        id,
+        &def,
+        None,
+        Some(f.definition),
+    )
+    .await
 }
 
 #[derive(Deserialize)]
