@@ -585,10 +585,7 @@ async fn meter_page(
         ctx.t.pick(&m.name_zh, &m.name_en),
         m.code
     );
-    let last = store::last_ts(&st.db, p.city_id, m.id)
-        .await?
-        .unwrap_or_else(domain::now_ts);
-    let end = domain::day_bucket(last) + 86400;
+    let end = data_end(&st, p.city_id, m.id).await?;
     // Load curve: 7 days of validated intervals, raw beside it.
     let rs = store::readings(&st.db, p.city_id, m.id, end - 7 * 86400, end).await?;
     let chart_load = embed_json(&json!({
@@ -692,16 +689,28 @@ async fn meter_page(
     Ok(render(&tpl)?.into_response())
 }
 
-async fn meter_vee(Page(st, p, ..): Page, Path(id): Path<i64>) -> PageResult {
-    let s = scope(&p)?;
+/// The meter a manager runs VEE or detection on from its page, and [`data_end`] (the runs
+/// cover the days before it).
+async fn meter_to_run(st: &AppState, p: &Principal, id: i64) -> Result<(Meter, i64), PageError> {
+    let s = scope(p)?;
     p.require(Capability::ManageMetering)?;
     let m = store::meter(&st.db, &s, id)
         .await?
         .ok_or_else(|| AppError::NotFound("meter".into()))?;
-    let last = store::last_ts(&st.db, p.city_id, m.id)
+    let end = data_end(st, p.city_id, m.id).await?;
+    Ok((m, end))
+}
+
+/// The end of the day of a meter's latest data (of today when it has none).
+async fn data_end(st: &AppState, city_id: i64, meter_id: i64) -> Result<i64, StoreError> {
+    let last = store::last_ts(&st.db, city_id, meter_id)
         .await?
         .unwrap_or_else(domain::now_ts);
-    let end = domain::day_bucket(last) + 86400;
+    Ok(domain::day_bucket(last) + 86400)
+}
+
+async fn meter_vee(Page(st, p, ..): Page, Path(id): Path<i64>) -> PageResult {
+    let (m, end) = meter_to_run(&st, &p, id).await?;
     let r = service::run_vee(&st.db, &p, &m, end - 7 * 86400, end).await?;
     Ok(Redirect::to(&format!(
         "/app/metering/meters/{id}?msg=vee-{}-{}",
@@ -711,15 +720,7 @@ async fn meter_vee(Page(st, p, ..): Page, Path(id): Path<i64>) -> PageResult {
 }
 
 async fn meter_detect(Page(st, p, ..): Page, Path(id): Path<i64>) -> PageResult {
-    let s = scope(&p)?;
-    p.require(Capability::ManageMetering)?;
-    let m = store::meter(&st.db, &s, id)
-        .await?
-        .ok_or_else(|| AppError::NotFound("meter".into()))?;
-    let last = store::last_ts(&st.db, p.city_id, m.id)
-        .await?
-        .unwrap_or_else(domain::now_ts);
-    let end = domain::day_bucket(last) + 86400;
+    let (m, end) = meter_to_run(&st, &p, id).await?;
     let n = service::detect(&st.db, &p, &m, end - 30 * 86400, end).await?;
     Ok(Redirect::to(&format!("/app/metering/meters/{id}?msg=detect-{n}")).into_response())
 }
