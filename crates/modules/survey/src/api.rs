@@ -287,7 +287,7 @@ async fn get_wave(
     ))
 }
 
-/// A wave's next status: `draft`, `collecting`, `closed` or `published`.
+/// Wave status change (audited).
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct StatusBody {
     pub status: String,
