@@ -603,20 +603,20 @@ fn s_clause(s: &Scope, v: &mut Vec<Value>) -> String {
     crate::store::unit_clause(s, "a", "unit_id", v)
 }
 
-/// Acknowledges an open alert (audited in the same transaction). Out of scope → not found.
-pub async fn ack_alert<C: ConnectionTrait + TransactionTrait>(
-    db: &C,
+/// Acknowledges an open alert inside `txn` (the caller audits and commits). Out of scope →
+/// not found; already acknowledged → conflict.
+pub async fn ack(
+    txn: &impl ConnectionTrait,
     s: &Scope,
-    actor: &qcity_platform::audit::Actor,
     actor_name: &str,
     id: i64,
     note: &str,
-) -> Result<Alert, StoreError> {
+) -> Result<(), StoreError> {
     let mut v = Vec::new();
     let c = s_clause(s, &mut v);
     v.push(id.into());
     let Some(row) = sql::one(
-        db,
+        txn,
         &format!("SELECT a.status FROM mt_alerts a WHERE{c} AND a.id = ?"),
         v,
     )
@@ -631,20 +631,12 @@ pub async fn ack_alert<C: ConnectionTrait + TransactionTrait>(
             "告警已确认 / alert already acknowledged",
         ));
     }
-    let txn = db.begin_write().await?;
-    sql::exec(&txn, "UPDATE mt_alerts SET status = 'acked', acked_by = ?, acked_at = ?, ack_note = ? WHERE city_id = ? AND id = ? AND status = 'open'", vec![actor_name.into(), chrono::Utc::now().into(), note.trim().into(), s.region.city_id.into(), id.into()]).await?;
-    qcity_platform::audit::record(
-        &txn,
-        s.region.city_id,
-        actor,
-        "metering.alert.ack",
-        "mt_alert",
-        &id.to_string(),
-        Some(serde_json::json!({"status": "open"})),
-        Some(serde_json::json!({"status": "acked", "note": note.trim()})),
-    )
-    .await?;
-    txn.commit().await?;
+    sql::exec(txn, "UPDATE mt_alerts SET status = 'acked', acked_by = ?, acked_at = ?, ack_note = ? WHERE city_id = ? AND id = ? AND status = 'open'", vec![actor_name.into(), chrono::Utc::now().into(), note.into(), s.region.city_id.into(), id.into()]).await?;
+    Ok(())
+}
+
+/// One alert in scope (acknowledged or not); not found outside it.
+pub async fn alert(db: &impl ConnectionTrait, s: &Scope, id: i64) -> Result<Alert, StoreError> {
     alerts(db, s, false, None, 100_000)
         .await?
         .into_iter()

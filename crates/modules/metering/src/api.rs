@@ -2,6 +2,7 @@
 
 use crate::analysis::{self, Alert, DayCheck, MonthCheck, Savings, UnitEnergy, VeeReport};
 use crate::domain;
+use crate::service;
 use crate::store::{
     self, Coverage, IngestReport, Meter, NewMeter, NewUnit, RawReading, Scope, Unit,
 };
@@ -9,9 +10,7 @@ use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
-use qcity_platform::audit::Actor;
 use qcity_platform::auth::{Capability, Principal, Role};
-use qcity_platform::db::BeginWrite;
 use qcity_platform::upload::{self, Limits, Upload};
 use qcity_platform::web::{ApiError, ApiJson, ApiPath, ApiQuery, ApiUser, AppError, AppState};
 use serde::{Deserialize, Serialize};
@@ -178,26 +177,15 @@ async fn create_unit(
     ApiUser(p): ApiUser,
     ApiJson(n): ApiJson<NewUnit>,
 ) -> ApiResult<(StatusCode, Json<Unit>)> {
-    let s = need_manage(&p)?;
+    need_manage(&p)?;
     if p.role == Role::EnergyManager {
         // An energy manager manages their own enterprise, not the register of units.
         return Err(AppError::Forbidden.into());
     }
-    let txn = st.db.begin_write().await?;
-    let u = store::create_unit(&txn, &s, &Actor::from(&p), &n).await?;
-    qcity_platform::audit::record(
-        &txn,
-        p.city_id,
-        &Actor::from(&p),
-        "metering.unit.create",
-        "mt_unit",
-        &u.id.to_string(),
-        None,
-        serde_json::to_value(&u).ok(),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok((StatusCode::CREATED, Json(u)))
+    Ok((
+        StatusCode::CREATED,
+        Json(service::create_unit(&st.db, &p, &n).await?),
+    ))
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -263,22 +251,11 @@ async fn create_meter(
     ApiUser(p): ApiUser,
     ApiJson(n): ApiJson<NewMeter>,
 ) -> ApiResult<(StatusCode, Json<Meter>)> {
-    let s = need_manage(&p)?;
-    let txn = st.db.begin_write().await?;
-    let m = store::create_meter(&txn, &s, &n).await?;
-    qcity_platform::audit::record(
-        &txn,
-        p.city_id,
-        &Actor::from(&p),
-        "metering.meter.create",
-        "mt_meter",
-        &m.id.to_string(),
-        None,
-        serde_json::to_value(&m).ok(),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok((StatusCode::CREATED, Json(m)))
+    need_manage(&p)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(service::create_meter(&st.db, &p, &n).await?),
+    ))
 }
 
 async fn meter_in_scope(st: &AppState, s: &Scope, id: i64) -> Result<Meter, AppError> {
@@ -352,61 +329,7 @@ async fn vee(
     let s = need_manage(&p)?;
     let m = meter_in_scope(&st, &s, id).await?;
     let (from, to) = r.resolve_run(7)?;
-    Ok(Json(vee_run(&st, &p, &m, from, to).await?))
-}
-
-/// Runs VEE on a meter's readings in `[from, to)` and records it in the audit log, in one
-/// transaction (the API and the page).
-pub(crate) async fn vee_run(
-    st: &AppState,
-    p: &Principal,
-    m: &Meter,
-    from: i64,
-    to: i64,
-) -> Result<VeeReport, AppError> {
-    let txn = st.db.begin_write().await?;
-    let r = analysis::run_vee_for(&txn, p.city_id, m, from, to, &p.actor_name()).await?;
-    qcity_platform::audit::record(
-        &txn,
-        p.city_id,
-        &Actor::from(p),
-        "metering.readings.vee",
-        "mt_meter",
-        &m.id.to_string(),
-        None,
-        Some(
-            serde_json::json!({"from": from, "to": to, "estimated": r.estimated, "edits": r.edits}),
-        ),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(r)
-}
-
-/// Runs anomaly detection on a meter in `[from, to)` (new alerts) and records it in the audit
-/// log, in one transaction (the API and the page).
-pub(crate) async fn detect_run(
-    st: &AppState,
-    p: &Principal,
-    m: &Meter,
-    from: i64,
-    to: i64,
-) -> Result<usize, AppError> {
-    let txn = st.db.begin_write().await?;
-    let n = analysis::detect(&txn, p.city_id, m, from, to).await?;
-    qcity_platform::audit::record(
-        &txn,
-        p.city_id,
-        &Actor::from(p),
-        "metering.meter.detect",
-        "mt_meter",
-        &m.id.to_string(),
-        None,
-        Some(serde_json::json!({"from": from, "to": to, "new_alerts": n})),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(n)
+    Ok(Json(service::run_vee(&st.db, &p, &m, from, to).await?))
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -427,7 +350,7 @@ async fn detect(
     let m = meter_in_scope(&st, &s, id).await?;
     let (from, to) = r.resolve_run(30)?;
     Ok(Json(Detected {
-        new_alerts: detect_run(&st, &p, &m, from, to).await?,
+        new_alerts: service::detect(&st.db, &p, &m, from, to).await?,
     }))
 }
 
@@ -502,10 +425,8 @@ async fn ack_alert(
     ApiPath(id): ApiPath<i64>,
     ApiJson(r): ApiJson<AckReq>,
 ) -> ApiResult<Json<Alert>> {
-    let s = need_manage(&p)?;
-    Ok(Json(
-        analysis::ack_alert(&st.db, &s, &Actor::from(&p), &p.actor_name(), id, &r.note).await?,
-    ))
+    need_manage(&p)?;
+    Ok(Json(service::ack_alert(&st.db, &p, id, &r.note).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/metering/projects", tag = "metering", params(MeterFilter), responses((status = 200, body = [analysis::Project])))]
@@ -584,8 +505,7 @@ async fn put_settings(
     // Read from an object only: serde would take `[null, null]` for this all-optional struct.
     let n: crate::retention::Settings = serde_json::from_value(serde_json::Value::Object(body))
         .map_err(|e| AppError::validation("body", e.to_string()))?;
-    let after = crate::retention::update_audited(&st.db, p.city_id, &Actor::from(&p), &n).await?;
-    Ok(Json(after))
+    Ok(Json(service::update_settings(&st.db, &p, &n).await?))
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -662,7 +582,7 @@ async fn post_weather(
             .collect();
         crate::weather::parse_weather_csv(csv.as_bytes(), &up.limits.with_max_bytes(csv.len()))?
     };
-    let rep = crate::weather::import(&st.db, p.city_id, &rows, rejects).await?;
+    let rep = service::import_weather(&st.db, &p, &rows, rejects).await?;
     if rep.rejected > 0 {
         let r = &rep.rejects[0];
         return Err(AppError::validation(
@@ -793,23 +713,8 @@ async fn put_hours(
     ApiPath(id): ApiPath<i64>,
     ApiJson(h): ApiJson<Hours>,
 ) -> ApiResult<Json<Hours>> {
-    let s = need_manage(&p)?;
-    let txn = st.db.begin_write().await?;
-    let before = analysis::operating_hours(&txn, p.city_id, id).await?;
-    let after = analysis::set_operating_hours(&txn, &s, id, &h.days).await?;
-    qcity_platform::audit::record(
-        &txn,
-        p.city_id,
-        &Actor::from(&p),
-        "metering.unit.hours",
-        "mt_unit",
-        &id.to_string(),
-        serde_json::to_value(before).ok(),
-        serde_json::to_value(after).ok(),
-    )
-    .await?;
-    txn.commit().await?;
+    need_manage(&p)?;
     Ok(Json(Hours {
-        days: after.to_vec(),
+        days: service::set_hours(&st.db, &p, id, &h.days).await?.to_vec(),
     }))
 }

@@ -9,6 +9,7 @@ pub mod migration;
 pub mod mqtt;
 pub mod pages;
 pub mod retention;
+pub mod service;
 pub mod sql;
 pub mod store;
 pub mod weather;

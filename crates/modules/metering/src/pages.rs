@@ -4,6 +4,7 @@
 
 use crate::analysis::{self, Alert};
 use crate::domain;
+use crate::service;
 use crate::store::{self, Meter, Scope, Unit};
 use askama::Template;
 use axum::Router;
@@ -11,9 +12,7 @@ use axum::extract::{Form, Path, Query};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use qcity_platform::audit::Actor;
 use qcity_platform::auth::{Capability, Principal, Role};
-use qcity_platform::db::BeginWrite;
 use qcity_platform::store::StoreError;
 use qcity_platform::web::Page;
 use qcity_platform::web::render::{embed_json, page_ctx, render};
@@ -586,10 +585,7 @@ async fn meter_page(
         ctx.t.pick(&m.name_zh, &m.name_en),
         m.code
     );
-    let last = store::last_ts(&st.db, p.city_id, m.id)
-        .await?
-        .unwrap_or_else(domain::now_ts);
-    let end = domain::day_bucket(last) + 86400;
+    let end = data_end(&st, p.city_id, m.id).await?;
     // Load curve: 7 days of validated intervals, raw beside it.
     let rs = store::readings(&st.db, p.city_id, m.id, end - 7 * 86400, end).await?;
     let chart_load = embed_json(&json!({
@@ -693,17 +689,29 @@ async fn meter_page(
     Ok(render(&tpl)?.into_response())
 }
 
-async fn meter_vee(Page(st, p, ..): Page, Path(id): Path<i64>) -> PageResult {
-    let s = scope(&p)?;
+/// The meter a manager runs VEE or detection on from its page, and [`data_end`] (the runs
+/// cover the days before it).
+async fn meter_to_run(st: &AppState, p: &Principal, id: i64) -> Result<(Meter, i64), PageError> {
+    let s = scope(p)?;
     p.require(Capability::ManageMetering)?;
     let m = store::meter(&st.db, &s, id)
         .await?
         .ok_or_else(|| AppError::NotFound("meter".into()))?;
-    let last = store::last_ts(&st.db, p.city_id, m.id)
+    let end = data_end(st, p.city_id, m.id).await?;
+    Ok((m, end))
+}
+
+/// The end of the day of a meter's latest data (of today when it has none).
+async fn data_end(st: &AppState, city_id: i64, meter_id: i64) -> Result<i64, StoreError> {
+    let last = store::last_ts(&st.db, city_id, meter_id)
         .await?
         .unwrap_or_else(domain::now_ts);
-    let end = domain::day_bucket(last) + 86400;
-    let r = crate::api::vee_run(&st, &p, &m, end - 7 * 86400, end).await?;
+    Ok(domain::day_bucket(last) + 86400)
+}
+
+async fn meter_vee(Page(st, p, ..): Page, Path(id): Path<i64>) -> PageResult {
+    let (m, end) = meter_to_run(&st, &p, id).await?;
+    let r = service::run_vee(&st.db, &p, &m, end - 7 * 86400, end).await?;
     Ok(Redirect::to(&format!(
         "/app/metering/meters/{id}?msg=vee-{}-{}",
         r.estimated, r.edits
@@ -712,16 +720,8 @@ async fn meter_vee(Page(st, p, ..): Page, Path(id): Path<i64>) -> PageResult {
 }
 
 async fn meter_detect(Page(st, p, ..): Page, Path(id): Path<i64>) -> PageResult {
-    let s = scope(&p)?;
-    p.require(Capability::ManageMetering)?;
-    let m = store::meter(&st.db, &s, id)
-        .await?
-        .ok_or_else(|| AppError::NotFound("meter".into()))?;
-    let last = store::last_ts(&st.db, p.city_id, m.id)
-        .await?
-        .unwrap_or_else(domain::now_ts);
-    let end = domain::day_bucket(last) + 86400;
-    let n = crate::api::detect_run(&st, &p, &m, end - 30 * 86400, end).await?;
+    let (m, end) = meter_to_run(&st, &p, id).await?;
+    let n = service::detect(&st.db, &p, &m, end - 30 * 86400, end).await?;
     Ok(Redirect::to(&format!("/app/metering/meters/{id}?msg=detect-{n}")).into_response())
 }
 
@@ -766,9 +766,9 @@ async fn alert_ack(
     Path(id): Path<i64>,
     Form(f): Form<AckForm>,
 ) -> PageResult {
-    let s = scope(&p)?;
+    scope(&p)?;
     p.require(Capability::ManageMetering)?;
-    analysis::ack_alert(&st.db, &s, &Actor::from(&p), &p.actor_name(), id, &f.note).await?;
+    service::ack_alert(&st.db, &p, id, &f.note).await?;
     Ok(Redirect::to("/app/metering/alerts").into_response())
 }
 
@@ -778,7 +778,7 @@ async fn unit_hours(
     Path(id): Path<i64>,
     Form(f): Form<BTreeMap<String, String>>,
 ) -> PageResult {
-    let s = scope(&p)?;
+    scope(&p)?;
     p.require(Capability::ManageMetering)?;
     let mut days = Vec::with_capacity(7);
     for i in 0..7 {
@@ -797,20 +797,6 @@ async fn unit_hours(
             close_hour: get("close")?,
         });
     }
-    let txn = st.db.begin_write().await?;
-    let before = analysis::operating_hours(&txn, p.city_id, id).await?;
-    let after = analysis::set_operating_hours(&txn, &s, id, &days).await?;
-    qcity_platform::audit::record(
-        &txn,
-        p.city_id,
-        &Actor::from(&p),
-        "metering.unit.hours",
-        "mt_unit",
-        &id.to_string(),
-        serde_json::to_value(before).ok(),
-        serde_json::to_value(after).ok(),
-    )
-    .await?;
-    txn.commit().await?;
+    service::set_hours(&st.db, &p, id, &days).await?;
     Ok(Redirect::to(&format!("/app/metering/units/{id}")).into_response())
 }

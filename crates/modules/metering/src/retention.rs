@@ -6,7 +6,6 @@
 
 use crate::domain;
 use crate::sql;
-use qcity_platform::db::BeginWrite;
 use qcity_platform::store::StoreError;
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use serde::{Deserialize, Serialize};
@@ -84,32 +83,6 @@ pub async fn set_settings(
     )
     .await?;
     settings(db, city_id).await
-}
-
-/// Stores settings on behalf of a person and records the change (before and after) in the audit
-/// log, in one transaction: the API's `PUT /api/v1/metering/settings` and the settings page.
-pub async fn update_audited(
-    db: &DatabaseConnection,
-    city_id: i64,
-    actor: &qcity_platform::audit::Actor,
-    s: &Settings,
-) -> Result<Settings, StoreError> {
-    let txn = db.begin_write().await?;
-    let before = settings(&txn, city_id).await?;
-    let after = set_settings(&txn, city_id, s).await?;
-    qcity_platform::audit::record(
-        &txn,
-        city_id,
-        actor,
-        "metering.settings.update",
-        "mt_settings",
-        &city_id.to_string(),
-        serde_json::to_value(&before).ok(),
-        serde_json::to_value(&after).ok(),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(after)
 }
 
 /// The last run of the retention job for a city.

@@ -4,20 +4,18 @@
 use crate::analysis::{self, Analysis, DistrictNames};
 use crate::collect::{self, RowError, Submission};
 use crate::model::{QuestionnaireDef, RawAnswer};
+use crate::service::{self, BatchSource};
 use crate::store::{self, MarginCell, NewWave, QuotaCell, ResponseFilter, Wave};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
-use qcity_platform::audit::{self, Actor};
 use qcity_platform::auth::{Capability, Principal};
-use qcity_platform::db::BeginWrite;
 use qcity_platform::store::ConflictCode;
 use qcity_platform::store::group_commit::GroupCommit;
 use qcity_platform::upload::Upload;
 use qcity_platform::web::{ApiError, ApiJson, ApiPath, ApiQuery, ApiUser, AppError, AppState};
-use sea_orm::ConnectionTrait;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -68,24 +66,6 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(export_xlsx))
         .routes(routes!(get_response))
         .routes(routes!(decide))
-}
-
-/// Districts of a city: (code, zh, en).
-pub async fn city_districts(
-    db: &impl ConnectionTrait,
-    city_id: i64,
-) -> Result<Vec<(String, String, String)>, AppError> {
-    let rows = store::all(db, "SELECT code, name_zh, name_en FROM regions WHERE city_id = ? AND level = 'district' ORDER BY code", vec![city_id.into()]).await?;
-    rows.iter()
-        .map(|r| {
-            Ok((
-                store::get(r, "code")?,
-                store::get(r, "name_zh")?,
-                store::get(r, "name_en")?,
-            ))
-        })
-        .collect::<Result<Vec<_>, store::StoreError>>()
-        .map_err(Into::into)
 }
 
 /// The city's districts (code, zh, en) from the server's cached region tree: what request
@@ -188,26 +168,10 @@ async fn create_questionnaire(
     ApiJson(def): ApiJson<QuestionnaireDef>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     p.require(Capability::ManageSurvey)?;
-    let txn = st.db.begin_write().await?;
-    let id = store::create_questionnaire(&txn, p.city_id, &def).await?;
-    let q = store::get_questionnaire(&txn, p.city_id, id)
-        .await?
-        .ok_or_else(|| AppError::internal("questionnaire vanished"))?;
-    audit::record(
-        &txn,
-        p.city_id,
-        &Actor::from(&p),
-        "create",
-        "survey_questionnaire",
-        &id.to_string(),
-        None,
-        Some(json!({"code": q.code, "version": q.version})),
-    )
-    .await?;
-    txn.commit().await?;
+    let q = service::create_questionnaire(&st.db, &p, &def).await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "id": id, "version": q.version })),
+        Json(json!({ "id": q.id, "version": q.version })),
     ))
 }
 
@@ -233,28 +197,9 @@ async fn revise_questionnaire(
     ApiJson(def): ApiJson<QuestionnaireDef>,
 ) -> Result<Json<store::Revision>, ApiError> {
     need_questionnaire_edit(&st, &p, id).await?;
-    let txn = st.db.begin_write().await?;
-    let before = store::get_questionnaire(&txn, p.city_id, id)
-        .await?
-        .ok_or_else(|| AppError::NotFound("questionnaire".into()))?;
-    let rev = store::revise_questionnaire(&txn, p.city_id, id, &def).await?;
-    audit::record(
-        &txn,
-        p.city_id,
-        &Actor::from(&p),
-        if rev.new_version {
-            "new_version"
-        } else {
-            "update"
-        },
-        "survey_questionnaire",
-        &rev.id.to_string(),
-        Some(serde_json::to_value(&before.definition).unwrap_or_default()),
-        Some(serde_json::to_value(&def).unwrap_or_default()),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(Json(rev))
+    Ok(Json(
+        service::revise_questionnaire(&st.db, &p, id, &def).await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/survey/waves", tag = "survey", responses((status = 200, description = "`{waves: [Wave]}`", body = Object)))]
@@ -278,13 +223,7 @@ async fn create_wave(
     ApiJson(w): ApiJson<NewWave>,
 ) -> Result<(StatusCode, Json<Wave>), ApiError> {
     p.require(Capability::ManageSurvey)?;
-    let txn = st.db.begin_write().await?;
-    let id = store::create_wave(&txn, p.city_id, &p.scope.root, &w).await?;
-    let wave = store::get_wave(&txn, p.city_id, id)
-        .await?
-        .ok_or_else(|| AppError::internal("wave vanished"))?;
-    audit::record(&txn, p.city_id, &Actor::from(&p), "create", "survey_wave", &id.to_string(), None, Some(json!({"year": wave.year, "name_zh": wave.name_zh, "questionnaire_id": wave.questionnaire_id}))).await?;
-    txn.commit().await?;
+    let wave = service::create_wave(&st.db, &p, &w).await?;
     Ok((StatusCode::CREATED, Json(wave)))
 }
 
@@ -315,32 +254,6 @@ pub struct StatusBody {
     pub status: String,
 }
 
-pub(crate) async fn change_status(
-    st: &AppState,
-    p: &Principal,
-    id: i64,
-    status: &str,
-) -> Result<Wave, AppError> {
-    let (w, _) = wave_to_manage(st, p, id).await?;
-    let txn = st.db.begin_write().await?;
-    store::set_wave_status(&txn, p.city_id, id, status).await?;
-    audit::record(
-        &txn,
-        p.city_id,
-        &Actor::from(p),
-        "status",
-        "survey_wave",
-        &id.to_string(),
-        Some(json!({"status": w.status})),
-        Some(json!({"status": status})),
-    )
-    .await?;
-    txn.commit().await?;
-    store::get_wave(&st.db, p.city_id, id)
-        .await?
-        .ok_or_else(|| AppError::NotFound("wave".into()))
-}
-
 #[utoipa::path(post, path = "/api/v1/survey/waves/{id}/status", params(("id" = i64, Path, description = "id of the survey wave")), tag = "survey", operation_id = "wave_set_status", request_body = StatusBody, responses((status = 200, body = Wave), (status = 422, body = qcity_platform::web::error::Problem)))]
 async fn set_status(
     State(st): State<AppState>,
@@ -348,7 +261,10 @@ async fn set_status(
     ApiPath(id): ApiPath<i64>,
     ApiJson(b): ApiJson<StatusBody>,
 ) -> Result<Json<Wave>, ApiError> {
-    Ok(Json(change_status(&st, &p, id, &b.status).await?))
+    wave_to_manage(&st, &p, id).await?;
+    Ok(Json(
+        service::set_wave_status(&st.db, &p, id, &b.status).await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/v1/survey/waves/{id}/margins", params(("id" = i64, Path, description = "id of the survey wave")), tag = "survey", responses((status = 200, description = "`{margins: [MarginCell]}`", body = Object)))]
@@ -376,21 +292,7 @@ async fn set_margins(
     ApiJson(b): ApiJson<MarginsBody>,
 ) -> Result<Json<Value>, ApiError> {
     wave_to_manage(&st, &p, id).await?;
-    let txn = st.db.begin_write().await?;
-    let before = store::margins(&txn, p.city_id, id).await?;
-    store::set_margins(&txn, p.city_id, id, &b.margins).await?;
-    audit::record(
-        &txn,
-        p.city_id,
-        &Actor::from(&p),
-        "set_margins",
-        "survey_wave",
-        &id.to_string(),
-        Some(serde_json::to_value(&before).unwrap_or_default()),
-        Some(serde_json::to_value(&b.margins).unwrap_or_default()),
-    )
-    .await?;
-    txn.commit().await?;
+    service::set_margins(&st.db, &p, id, &b.margins).await?;
     Ok(Json(json!({ "margins": b.margins })))
 }
 
@@ -419,36 +321,8 @@ async fn set_quotas(
     ApiJson(b): ApiJson<QuotasBody>,
 ) -> Result<Json<Value>, ApiError> {
     wave_to_manage(&st, &p, id).await?;
-    let districts = districts(&st, p.city_id).await?;
-    if let Some((i, c)) = b
-        .quotas
-        .iter()
-        .enumerate()
-        .find(|(_, c)| !districts.iter().any(|d| d.0 == c.district))
-    {
-        return Err(AppError::validation(
-            &format!("quotas[{i}].district"),
-            format!("`{}` is not a district of this city", c.district),
-        )
-        .into());
-    }
-    let txn = st.db.begin_write().await?;
-    store::set_quotas(&txn, p.city_id, id, &b.quotas).await?;
-    audit::record(
-        &txn,
-        p.city_id,
-        &Actor::from(&p),
-        "set_quotas",
-        "survey_wave",
-        &id.to_string(),
-        None,
-        Some(serde_json::to_value(&b.quotas).unwrap_or_default()),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(Json(
-        json!({ "quotas": store::quota_progress(&st.db, p.city_id, id, &p.scope.prefix).await? }),
-    ))
+    let quotas = service::set_quotas(&st.db, &p, id, &b.quotas).await?;
+    Ok(Json(json!({ "quotas": quotas })))
 }
 
 #[derive(Deserialize)]
@@ -465,21 +339,7 @@ async fn create_invitations(
     ApiJson(b): ApiJson<InvitationsBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     wave_to_manage(&st, &p, id).await?;
-    let txn = st.db.begin_write().await?;
-    let tokens =
-        store::create_invitations(&txn, p.city_id, id, b.count, b.label.as_deref()).await?;
-    audit::record(
-        &txn,
-        p.city_id,
-        &Actor::from(&p),
-        "invite",
-        "survey_wave",
-        &id.to_string(),
-        None,
-        Some(json!({"count": tokens.len(), "label": b.label})),
-    )
-    .await?;
-    txn.commit().await?;
+    let tokens = service::invite(&st.db, &p, id, b.count, b.label.as_deref()).await?;
     let links: Vec<String> = tokens.iter().map(|t| format!("/s/{t}")).collect();
     Ok((
         StatusCode::CREATED,
@@ -541,59 +401,20 @@ async fn store_batch(
     p: &Principal,
     id: i64,
     subs: Vec<Submission>,
-    what: &str,
+    source: BatchSource,
 ) -> Result<Response, AppError> {
     let (w, q) = wave_to_manage(st, p, id).await?;
-    if subs.is_empty() {
-        return Err(AppError::validation(
-            "responses",
-            "no responses in the upload",
-        ));
-    }
     let districts: Vec<String> = districts(st, p.city_id)
         .await?
         .into_iter()
         .map(|d| d.0)
         .collect();
-    // Group commit: the batch runs in its own savepoint of the writer's next transaction and
-    // `201` is sent only after that transaction is committed.
-    let city_id = p.city_id;
-    let actor = Actor::from(p);
-    let what = what.to_string();
-    let def = q.definition;
-    let (ids, errors) = GroupCommit::for_server(st, "survey")
-        .run::<_, crate::store::StoreError, _>(move |txn| {
-            Box::pin(async move {
-                // All-or-nothing in a nested savepoint. A refused batch stores nothing, yet
-                // its answer waits for the group's commit (keep = true): a row refused as
-                // "already imported" or "quota full" may rest on an earlier job of the group.
-                let sp = txn.begin_write().await?;
-                let (ids, errors) =
-                    collect::complete_batch(&sp, city_id, &w, &def, &districts, &subs).await?;
-                if !errors.is_empty() {
-                    sp.rollback().await?;
-                    return Ok(((ids, errors), true));
-                }
-                audit::record(
-                    &sp,
-                    city_id,
-                    &actor,
-                    &what,
-                    "survey_wave",
-                    &id.to_string(),
-                    None,
-                    Some(json!({"accepted": ids.len()})),
-                )
-                .await?;
-                sp.commit().await?;
-                Ok(((ids, errors), true))
-            })
-        })
-        .await?;
-    if !errors.is_empty() {
-        return Ok(row_errors(&errors));
+    // Group commit: `201` is sent only after the writer's transaction is committed.
+    let writer = GroupCommit::for_server(st, "survey");
+    match service::add_responses(&writer, p, w, q.definition, districts, subs, source).await? {
+        Ok(ids) => Ok((StatusCode::CREATED, Json(json!({ "accepted": ids.len(), "ids": ids.iter().map(|i| i.to_string()).collect::<Vec<_>>() }))).into_response()),
+        Err(errors) => Ok(row_errors(&errors)),
     }
-    Ok((StatusCode::CREATED, Json(json!({ "accepted": ids.len(), "ids": ids.iter().map(|i| i.to_string()).collect::<Vec<_>>() }))).into_response())
 }
 
 #[utoipa::path(post, path = "/api/v1/survey/waves/{id}/responses", params(("id" = i64, Path, description = "id of the survey wave")), tag = "survey", request_body(content = Object, description = "`{responses: [UploadItem]}`; all-or-nothing"), responses((status = 201, description = "`{accepted, ids}`", body = Object), (status = 422, description = "problem+json with `errors: [RowError]`")))]
@@ -621,7 +442,7 @@ async fn upload_responses(
             duration_s: it.duration_s,
         })
         .collect();
-    Ok(store_batch(&st, &p, id, subs, "upload").await?)
+    Ok(store_batch(&st, &p, id, subs, BatchSource::Upload).await?)
 }
 
 #[derive(Deserialize)]
@@ -658,7 +479,7 @@ async fn import_file(
         Err(Ok(e)) => return Ok(row_errors(&[e])),
         Err(Err(refused)) => return Err(AppError::Upload(refused).into()),
     };
-    Ok(store_batch(&st, &p, id, subs, "import").await?)
+    Ok(store_batch(&st, &p, id, subs, BatchSource::Import).await?)
 }
 
 #[utoipa::path(get, path = "/api/v1/survey/waves/{id}/responses", tag = "survey", params(("id" = i64, Path, description = "id of the survey wave"), ResponseFilter), responses((status = 200, description = "`{total, responses: [Response]}` in the caller's region scope", body = Object)))]
@@ -695,44 +516,6 @@ pub struct DecisionBody {
     pub reason: String,
 }
 
-pub(crate) async fn apply_decision(
-    st: &AppState,
-    p: &Principal,
-    id: i64,
-    b: &DecisionBody,
-) -> Result<store::Response, AppError> {
-    p.require(Capability::ManageSurvey)?;
-    if !matches!(b.decision.as_str(), "include" | "exclude" | "auto") {
-        return Err(AppError::validation(
-            "decision",
-            "decision is include, exclude or auto",
-        ));
-    }
-    if b.reason.trim().is_empty() {
-        return Err(AppError::validation("reason", "a reason is required"));
-    }
-    let r = store::get_response_scoped(&st.db, &p.scope, id)
-        .await?
-        .ok_or_else(|| AppError::NotFound("response".into()))?;
-    let txn = st.db.begin_write().await?;
-    store::set_decision(&txn, p.city_id, id, &b.decision, b.reason.trim()).await?;
-    audit::record(
-        &txn,
-        p.city_id,
-        &Actor::from(p),
-        "decision",
-        "survey_response",
-        &id.to_string(),
-        Some(json!({"decision": r.decision, "reason": r.decision_reason, "flags": r.flags})),
-        Some(json!({"decision": b.decision, "reason": b.reason.trim()})),
-    )
-    .await?;
-    txn.commit().await?;
-    store::get_response_scoped(&st.db, &p.scope, id)
-        .await?
-        .ok_or_else(|| AppError::NotFound("response".into()))
-}
-
 #[utoipa::path(post, path = "/api/v1/survey/responses/{id}/decision", params(("id" = i64, Path, description = "id of the survey response")), tag = "survey", request_body = DecisionBody, responses((status = 200, body = store::Response), (status = 422, body = qcity_platform::web::error::Problem)))]
 async fn decide(
     State(st): State<AppState>,
@@ -740,7 +523,10 @@ async fn decide(
     ApiPath(id): ApiPath<i64>,
     ApiJson(b): ApiJson<DecisionBody>,
 ) -> Result<Json<store::Response>, ApiError> {
-    Ok(Json(apply_decision(&st, &p, id, &b).await?))
+    p.require(Capability::ManageSurvey)?;
+    Ok(Json(
+        service::decide(&st.db, &p, id, &b.decision, &b.reason).await?,
+    ))
 }
 
 /// The analysis of a wave for a city (no scope filter), with last year's wave for the change.
@@ -753,7 +539,7 @@ pub async fn wave_analysis(
     let q = store::get_questionnaire(db, city_id, w.questionnaire_id)
         .await?
         .ok_or_else(|| AppError::NotFound("questionnaire".into()))?;
-    let names: DistrictNames = city_districts(db, city_id)
+    let names: DistrictNames = store::city_districts(db, city_id)
         .await?
         .into_iter()
         .map(|(c, zh, en)| (c, (zh, en)))

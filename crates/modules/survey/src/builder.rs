@@ -17,9 +17,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use qcity_platform::audit::{self, Actor};
 use qcity_platform::auth::{Capability, Principal};
-use qcity_platform::db::BeginWrite;
 use qcity_platform::web::Page;
 use qcity_platform::web::htmx::{form_error_status, is_htmx};
 use qcity_platform::web::layout::PageCtx;
@@ -555,8 +553,8 @@ fn after_save(h: &HeaderMap, rev: &store::Revision) -> Response {
     Redirect::to(&to).into_response()
 }
 
-/// Saves `def` as the next state of questionnaire `id` (audited); `Err` for a refusal that
-/// names the field.
+/// Saves `def` as the next state of questionnaire `id` (audited by the service); `Err` for a
+/// refusal that names the field.
 async fn apply(
     st: &AppState,
     p: &Principal,
@@ -564,34 +562,9 @@ async fn apply(
     def: &QuestionnaireDef,
 ) -> Result<Result<store::Revision, (String, String)>, PageError> {
     crate::api::need_questionnaire_edit(st, p, id).await?;
-    let txn = st.db.begin_write().await?;
-    let before = store::get_questionnaire(&txn, p.city_id, id)
-        .await?
-        .ok_or_else(|| AppError::NotFound("questionnaire".into()))?;
-    match store::revise_questionnaire(&txn, p.city_id, id, def).await {
-        Ok(rev) => {
-            audit::record(
-                &txn,
-                p.city_id,
-                &Actor::from(p),
-                if rev.new_version {
-                    "new_version"
-                } else {
-                    "update"
-                },
-                "survey_questionnaire",
-                &rev.id.to_string(),
-                Some(serde_json::to_value(&before.definition).unwrap_or_default()),
-                Some(serde_json::to_value(def).unwrap_or_default()),
-            )
-            .await?;
-            txn.commit().await?;
-            Ok(Ok(rev))
-        }
-        Err(store::StoreError::Invalid { field, message }) => {
-            txn.rollback().await?;
-            Ok(Err((field, message)))
-        }
+    match crate::service::revise_questionnaire(&st.db, p, id, def).await {
+        Ok(rev) => Ok(Ok(rev)),
+        Err(store::StoreError::Invalid { field, message }) => Ok(Err((field, message))),
         Err(e) => Err(AppError::from(e).into()),
     }
 }
@@ -633,6 +606,34 @@ async fn refused(
     Ok((status, page).into_response())
 }
 
+/// Saves `next` and answers as every builder action does: back to the builder, or the builder
+/// again with the refusal (the question editor's `form` and the JSON box's `json_text` shown
+/// as they were posted).
+#[allow(clippy::too_many_arguments)]
+async fn save(
+    st: &AppState,
+    p: &Principal,
+    lang: ReqLang,
+    csrf: &CsrfToken,
+    h: &HeaderMap,
+    id: i64,
+    next: &QuestionnaireDef,
+    form: Option<QuestionForm>,
+    json_text: Option<String>,
+) -> Result<Response, PageError> {
+    match apply(st, p, id, next).await? {
+        Ok(rev) => Ok(after_save(h, &rev)),
+        Err((field, message)) => {
+            // Under the question editor, name its field rather than `questions[i].x`.
+            let field = match form {
+                Some(_) => field.rsplit('.').next().unwrap_or(&field).to_string(),
+                None => field,
+            };
+            refused(st, p, lang, csrf, h, id, (field, message), form, json_text).await
+        }
+    }
+}
+
 async fn save_question(
     Page(st, p, lang, csrf): Page,
     headers: HeaderMap,
@@ -647,25 +648,7 @@ async fn save_question(
         Ok(d) => d,
         Err(e) => return refused(&st, &p, lang, &csrf, &headers, id, e, Some(f), None).await,
     };
-    match apply(&st, &p, id, &next).await? {
-        Ok(rev) => Ok(after_save(&headers, &rev)),
-        Err(e) => {
-            // Name the editor's field rather than `questions[i].x`.
-            let field = e.0.rsplit('.').next().unwrap_or(&e.0).to_string();
-            refused(
-                &st,
-                &p,
-                lang,
-                &csrf,
-                &headers,
-                id,
-                (field, e.1),
-                Some(f),
-                None,
-            )
-            .await
-        }
-    }
+    save(&st, &p, lang, &csrf, &headers, id, &next, Some(f), None).await
 }
 
 #[derive(Deserialize)]
@@ -694,10 +677,7 @@ async fn move_question(
         )
         .await;
     };
-    match apply(&st, &p, id, &next).await? {
-        Ok(rev) => Ok(after_save(&headers, &rev)),
-        Err(e) => refused(&st, &p, lang, &csrf, &headers, id, e, None, None).await,
-    }
+    save(&st, &p, lang, &csrf, &headers, id, &next, None, None).await
 }
 
 async fn delete_question(
@@ -722,10 +702,7 @@ async fn delete_question(
         );
         return refused(&st, &p, lang, &csrf, &headers, id, e, None, None).await;
     }
-    match apply(&st, &p, id, &next).await? {
-        Ok(rev) => Ok(after_save(&headers, &rev)),
-        Err(e) => refused(&st, &p, lang, &csrf, &headers, id, e, None, None).await,
-    }
+    save(&st, &p, lang, &csrf, &headers, id, &next, None, None).await
 }
 
 #[derive(Deserialize)]
@@ -745,10 +722,7 @@ async fn save_meta(
     let mut next = q.definition.clone();
     next.title_zh = f.title_zh.trim().to_string();
     next.title_en = f.title_en.trim().to_string();
-    match apply(&st, &p, id, &next).await? {
-        Ok(rev) => Ok(after_save(&headers, &rev)),
-        Err(e) => refused(&st, &p, lang, &csrf, &headers, id, e, None, None).await,
-    }
+    save(&st, &p, lang, &csrf, &headers, id, &next, None, None).await
 }
 
 #[derive(Deserialize)]
@@ -782,23 +756,18 @@ async fn revise_json(
             .await;
         }
     };
-    match apply(&st, &p, id, &def).await? {
-        Ok(rev) => Ok(after_save(&headers, &rev)),
-        Err(e) => {
-            refused(
-                &st,
-                &p,
-                lang,
-                &csrf,
-                &headers,
-                id,
-                e,
-                None,
-                Some(f.definition),
-            )
-            .await
-        }
-    }
+    save(
+        &st,
+        &p,
+        lang,
+        &csrf,
+        &headers,
+        id,
+        &def,
+        None,
+        Some(f.definition),
+    )
+    .await
 }
 
 #[derive(Deserialize)]
@@ -835,11 +804,9 @@ async fn create_blank(
         title_en: f.title_en.trim().to_string(),
         questions: vec![d1],
     };
-    let txn = st.db.begin_write().await?;
-    let id = match store::create_questionnaire(&txn, p.city_id, &def).await {
-        Ok(id) => id,
+    let q = match crate::service::create_questionnaire(&st.db, &p, &def).await {
+        Ok(q) => q,
         Err(store::StoreError::Invalid { field, message }) => {
-            txn.rollback().await?;
             return Err(AppError::validation(
                 &field,
                 format!("{}: {message}", t.t("survey-questionnaire")),
@@ -848,19 +815,7 @@ async fn create_blank(
         }
         Err(e) => return Err(AppError::from(e).into()),
     };
-    audit::record(
-        &txn,
-        p.city_id,
-        &Actor::from(&p),
-        "create",
-        "survey_questionnaire",
-        &id.to_string(),
-        None,
-        Some(serde_json::json!({"code": def.code})),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(Redirect::to(&format!("/app/survey/questionnaires/{id}")).into_response())
+    Ok(Redirect::to(&format!("/app/survey/questionnaires/{}", q.id)).into_response())
 }
 
 /// A section of the preview.

@@ -14,6 +14,7 @@ mod model_fuzz;
 pub mod pages;
 pub mod public;
 pub mod schema;
+pub mod service;
 pub mod store;
 pub mod text;
 

@@ -3,17 +3,16 @@
 //! suggestions) and the questionnaire view/editor.
 
 use crate::analysis::Analysis;
-use crate::api::{self, DecisionBody, wave_for};
+use crate::api::{self, wave_for};
 use crate::model::{DOMAINS, domain_names};
+use crate::service;
 use crate::store::{self, NewWave, QuotaProgress, Wave};
 use askama::Template;
 use axum::extract::Path;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
-use qcity_platform::audit::{self, Actor};
 use qcity_platform::auth::{Capability, Principal};
-use qcity_platform::db::BeginWrite;
 use qcity_platform::web::Page;
 use qcity_platform::web::layout::PageCtx;
 use qcity_platform::web::render::{embed_json, page_ctx, render};
@@ -136,41 +135,14 @@ async fn create_wave(
             f.conversion
         },
     };
-    let txn = st.db.begin_write().await?;
-    let id = store::create_wave(&txn, p.city_id, &p.scope.root, &nw).await?;
-    audit::record(
-        &txn,
-        p.city_id,
-        &Actor::from(&p),
-        "create",
-        "survey_wave",
-        &id.to_string(),
-        None,
-        Some(json!({"year": nw.year, "name_zh": nw.name_zh})),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(Redirect::to(&format!("/app/survey/waves/{id}")).into_response())
+    let w = service::create_wave(&st.db, &p, &nw).await?;
+    Ok(Redirect::to(&format!("/app/survey/waves/{}", w.id)).into_response())
 }
 
 async fn create_standard(Page(st, p, ..): Page) -> Result<Response, PageError> {
     p.require(Capability::ManageSurvey)?;
-    let def = crate::builtin::standard();
-    let txn = st.db.begin_write().await?;
-    let id = store::create_questionnaire(&txn, p.city_id, &def).await?;
-    audit::record(
-        &txn,
-        p.city_id,
-        &Actor::from(&p),
-        "create",
-        "survey_questionnaire",
-        &id.to_string(),
-        None,
-        Some(json!({"code": def.code})),
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(Redirect::to(&format!("/app/survey/questionnaires/{id}")).into_response())
+    let q = service::create_questionnaire(&st.db, &p, &crate::builtin::standard()).await?;
+    Ok(Redirect::to(&format!("/app/survey/questionnaires/{}", q.id)).into_response())
 }
 
 /// One row of the district progress table.
@@ -339,7 +311,8 @@ async fn wave_status(
     Path(id): Path<i64>,
     Form(f): Form<StatusForm>,
 ) -> Result<Response, PageError> {
-    api::change_status(&st, &p, id, &f.status).await?;
+    api::wave_to_manage(&st, &p, id).await?;
+    service::set_wave_status(&st.db, &p, id, &f.status).await?;
     Ok(Redirect::to(&format!("/app/survey/waves/{id}")).into_response())
 }
 
@@ -363,21 +336,8 @@ async fn wave_invitations(
         )
         .into());
     }
-    let txn = st.db.begin_write().await?;
     let label = (!f.label.trim().is_empty()).then(|| f.label.trim().to_string());
-    let tokens = store::create_invitations(&txn, p.city_id, id, f.count, label.as_deref()).await?;
-    audit::record(
-        &txn,
-        p.city_id,
-        &Actor::from(&p),
-        "invite",
-        "survey_wave",
-        &id.to_string(),
-        None,
-        Some(json!({"count": tokens.len()})),
-    )
-    .await?;
-    txn.commit().await?;
+    let tokens = service::invite(&st.db, &p, id, f.count, label.as_deref()).await?;
     // The links are shown in this response, not carried in a redirect URL (where they would
     // land in browser history, proxy logs and Referer headers).
     let links = tokens.iter().map(|t| format!("/s/{t}")).collect();
@@ -398,16 +358,8 @@ async fn decision(
     Path(id): Path<i64>,
     Form(f): Form<DecisionForm>,
 ) -> Result<Response, PageError> {
-    api::apply_decision(
-        &st,
-        &p,
-        id,
-        &DecisionBody {
-            decision: f.decision,
-            reason: f.reason,
-        },
-    )
-    .await?;
+    p.require(Capability::ManageSurvey)?;
+    service::decide(&st.db, &p, id, &f.decision, &f.reason).await?;
     Ok(Redirect::to(&format!("/app/survey/waves/{}#cleaning", f.wave_id)).into_response())
 }
 

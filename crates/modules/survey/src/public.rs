@@ -302,6 +302,18 @@ struct PageQuery {
     page: Option<u32>,
 }
 
+/// This respondent's response to the wave (by invitation, else by browser key), if any.
+async fn own_response(st: &AppState, c: &Ctx) -> Result<Option<store::Response>, AppError> {
+    Ok(store::find_response(
+        &st.db,
+        c.target.city_id,
+        c.target.wave.id,
+        c.target.invitation.as_deref(),
+        c.key.as_deref(),
+    )
+    .await?)
+}
+
 async fn gatekeep(
     c: &Ctx,
     st: &AppState,
@@ -319,25 +331,12 @@ async fn gatekeep(
             StatusCode::GONE,
         )?));
     }
-    if c.target.invitation_used {
-        return Ok(Some(message(
-            lang,
-            csrf,
-            path,
-            "survey-already",
-            "already",
-            StatusCode::OK,
-        )?));
-    }
-    let existing = store::find_response(
-        &st.db,
-        c.target.city_id,
-        c.target.wave.id,
-        c.target.invitation.as_deref(),
-        c.key.as_deref(),
-    )
-    .await?;
-    if existing.is_some_and(|r| r.status == "complete") {
+    // A used invitation, or this invitation / browser has a complete response already.
+    let answered = c.target.invitation_used
+        || own_response(st, c)
+            .await?
+            .is_some_and(|r| r.status == "complete");
+    if answered {
         return Ok(Some(message(
             lang,
             csrf,
@@ -446,14 +445,7 @@ async fn show_form(
     if let Some(r) = gatekeep(&c, st, lang, &csrf, path).await? {
         return Ok(with_cookie(r, &c));
     }
-    let existing = store::find_response(
-        &st.db,
-        c.target.city_id,
-        c.target.wave.id,
-        c.target.invitation.as_deref(),
-        c.key.as_deref(),
-    )
-    .await?;
+    let existing = own_response(st, &c).await?;
     let answers = existing
         .as_ref()
         .map(|r| r.answers.clone())
@@ -706,14 +698,7 @@ async fn outcome_page(
         )),
         Outcome::Invalid(e) => {
             // Show the page again with what the respondent typed and the error at the question.
-            let existing = store::find_response(
-                &st.db,
-                c.target.city_id,
-                c.target.wave.id,
-                c.target.invitation.as_deref(),
-                c.key.as_deref(),
-            )
-            .await?;
+            let existing = own_response(st, c).await?;
             let mut answers = existing.map(|r| r.answers).unwrap_or_default();
             for (k, v) in raw {
                 let val = match v {

@@ -711,7 +711,7 @@ async fn cleaning_decisions_are_audited(b: Backend) {
         .await
         .json();
     assert_eq!(a["method"]["excluded"], json!(0));
-    assert_eq!(count(&e.db, "SELECT COUNT(*) AS n FROM audit_log WHERE entity = 'survey_response' AND action = 'decision'").await, 1);
+    assert_eq!(count(&e.db, "SELECT COUNT(*) AS n FROM audit_log WHERE entity = 'survey_response' AND action = 'survey.response.decision'").await, 1);
 }
 
 async fn hooks_feed_indicators_and_links(b: Backend) {

@@ -147,7 +147,7 @@ pub(super) async fn settings_save(
             raw_retention_days: days,
             imbalance_tolerance: tolerance,
         };
-        match crate::retention::update_audited(&st.db, p.city_id, &Actor::from(&p), &new).await {
+        match crate::service::update_settings(&st.db, &p, &new).await {
             Ok(_) => return Ok(Redirect::to("/app/metering/settings?saved=1").into_response()),
             Err(StoreError::Invalid { field, message }) => {
                 if field == "imbalance_tolerance" {

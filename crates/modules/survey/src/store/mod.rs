@@ -57,3 +57,20 @@ fn count_of(r: Option<QueryResult>) -> Result<i64> {
         None => Ok(0),
     }
 }
+
+/// The city's districts (code, zh, en), read from the regions table (the server's handlers
+/// use its cached region tree, `api::districts`).
+pub async fn city_districts(
+    db: &impl ConnectionTrait,
+    city_id: i64,
+) -> Result<Vec<(String, String, String)>> {
+    all(
+        db,
+        "SELECT code, name_zh, name_en FROM regions WHERE city_id = ? AND level = 'district' ORDER BY code",
+        vec![city_id.into()],
+    )
+    .await?
+    .iter()
+    .map(|r| Ok((get(r, "code")?, get(r, "name_zh")?, get(r, "name_en")?)))
+    .collect()
+}

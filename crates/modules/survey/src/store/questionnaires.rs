@@ -39,8 +39,11 @@ fn questionnaire_from(r: &QueryResult) -> Result<Questionnaire> {
     })
 }
 
-const Q_COLS: &str = "q.id, q.code, q.version, q.title_zh, q.title_en, q.previous_id, q.created_at, q.definition, \
-    (SELECT COUNT(*) FROM survey_responses r WHERE r.city_id = q.city_id AND r.questionnaire_id = q.id) AS responses";
+/// A questionnaire's own columns, without its response count.
+const Q_BASE: &str =
+    "q.id, q.code, q.version, q.title_zh, q.title_en, q.previous_id, q.created_at, q.definition";
+/// A questionnaire's responses, counted.
+const Q_RESPONSES: &str = "(SELECT COUNT(*) FROM survey_responses r WHERE r.city_id = q.city_id AND r.questionnaire_id = q.id) AS responses";
 
 async fn insert_questions(
     db: &impl ConnectionTrait,
@@ -183,9 +186,19 @@ pub async fn get_questionnaire_lite(
     city_id: i64,
     id: i64,
 ) -> Result<Option<Questionnaire>> {
+    questionnaire_by_id(db, city_id, id, "CAST(0 AS BIGINT) AS responses").await
+}
+
+/// A questionnaire by id with `responses` as the given column.
+async fn questionnaire_by_id(
+    db: &impl ConnectionTrait,
+    city_id: i64,
+    id: i64,
+    responses: &str,
+) -> Result<Option<Questionnaire>> {
     let r = one(
         db,
-        "SELECT q.id, q.code, q.version, q.title_zh, q.title_en, q.previous_id, q.created_at, q.definition, CAST(0 AS BIGINT) AS responses FROM survey_questionnaires q WHERE q.city_id = ? AND q.id = ?",
+        &format!("SELECT {Q_BASE}, {responses} FROM survey_questionnaires q WHERE q.city_id = ? AND q.id = ?"),
         vec![city_id.into(), id.into()],
     )
     .await?;
@@ -197,13 +210,7 @@ pub async fn get_questionnaire(
     city_id: i64,
     id: i64,
 ) -> Result<Option<Questionnaire>> {
-    let r = one(
-        db,
-        &format!("SELECT {Q_COLS} FROM survey_questionnaires q WHERE q.city_id = ? AND q.id = ?"),
-        vec![city_id.into(), id.into()],
-    )
-    .await?;
-    r.as_ref().map(questionnaire_from).transpose()
+    questionnaire_by_id(db, city_id, id, Q_RESPONSES).await
 }
 
 pub async fn list_questionnaires(
@@ -212,7 +219,7 @@ pub async fn list_questionnaires(
 ) -> Result<Vec<Questionnaire>> {
     let rows = all(
         db,
-        &format!("SELECT {Q_COLS} FROM survey_questionnaires q WHERE q.city_id = ? ORDER BY q.code, q.version DESC"),
+        &format!("SELECT {Q_BASE}, {Q_RESPONSES} FROM survey_questionnaires q WHERE q.city_id = ? ORDER BY q.code, q.version DESC"),
         vec![city_id.into()],
     )
     .await?;

@@ -82,6 +82,16 @@ fn demo_column(variable: &str) -> Option<&'static str> {
 }
 
 /// Quotas with live progress (complete responses per cell), limited to districts in `prefix`.
+/// A `survey_quotas` row.
+fn cell_of(r: &sea_orm::QueryResult) -> Result<QuotaCell> {
+    Ok(QuotaCell {
+        district: get(r, "district")?,
+        variable: get(r, "variable")?,
+        category: get(r, "category")?,
+        target: get(r, "target")?,
+    })
+}
+
 pub async fn quota_progress(
     db: &impl ConnectionTrait,
     city_id: i64,
@@ -110,12 +120,7 @@ pub async fn quota_progress(
     }
     let mut out = Vec::new();
     for r in &rows {
-        let cell = QuotaCell {
-            district: get(r, "district")?,
-            variable: get(r, "variable")?,
-            category: get(r, "category")?,
-            target: get(r, "target")?,
-        };
+        let cell = cell_of(r)?;
         let achieved: i64 = tally
             .iter()
             .filter(|(m, _)| {
@@ -150,12 +155,7 @@ pub async fn full_cell_for(
     )
     .await?;
     for r in &rows {
-        let cell = QuotaCell {
-            district: get(r, "district")?,
-            variable: get(r, "variable")?,
-            category: get(r, "category")?,
-            target: get(r, "target")?,
-        };
+        let cell = cell_of(r)?;
         let n = match demo_column(&cell.variable) {
             None if cell.variable.is_empty() => count_of(one(db, "SELECT COUNT(*) AS n FROM survey_responses WHERE city_id = ? AND wave_id = ? AND status = 'complete' AND region_code = ?", vec![city_id.into(), wave_id.into(), district.clone().into()]).await?)?,
             None => continue,

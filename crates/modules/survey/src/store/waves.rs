@@ -37,8 +37,12 @@ pub struct Wave {
     pub completed: i64,
 }
 
-const W_COLS: &str = "w.id, w.questionnaire_id, w.region_code, w.year, w.name_zh, w.name_en, w.modes, w.status, w.open_token, w.target_n, w.conversion, w.created_at, w.published_at, \
-    (SELECT COUNT(*) FROM survey_responses r WHERE r.city_id = w.city_id AND r.wave_id = w.id AND r.status = 'complete') AS completed";
+/// A wave's own columns, without its completed count.
+const W_BASE: &str = "w.id, w.questionnaire_id, w.region_code, w.year, w.name_zh, w.name_en, w.modes, w.status, w.open_token, w.target_n, w.conversion, w.created_at, w.published_at";
+/// A wave's complete responses, counted.
+const W_COMPLETED: &str = "(SELECT COUNT(*) FROM survey_responses r WHERE r.city_id = w.city_id AND r.wave_id = w.id AND r.status = 'complete') AS completed";
+/// Where the completed count is not needed.
+const W_NO_COUNT: &str = "CAST(0 AS BIGINT) AS completed";
 
 fn wave_from(r: &QueryResult) -> Result<Wave> {
     let modes: String = get(r, "modes")?;
@@ -160,13 +164,7 @@ pub async fn create_wave(
 
 /// A wave of the city (no scope filter: for public and internal use).
 pub async fn get_wave(db: &impl ConnectionTrait, city_id: i64, id: i64) -> Result<Option<Wave>> {
-    let r = one(
-        db,
-        &format!("SELECT {W_COLS} FROM survey_waves w WHERE w.city_id = ? AND w.id = ?"),
-        vec![city_id.into(), id.into()],
-    )
-    .await?;
-    r.as_ref().map(wave_from).transpose()
+    wave_by_id(db, city_id, id, W_COMPLETED).await
 }
 
 /// A wave without its completed count (`completed` = 0): the hot collection path.
@@ -175,10 +173,21 @@ pub async fn get_wave_lite(
     city_id: i64,
     id: i64,
 ) -> Result<Option<Wave>> {
-    let cols = W_COLS.split(", (SELECT COUNT(*)").next().unwrap_or(W_COLS);
+    wave_by_id(db, city_id, id, W_NO_COUNT).await
+}
+
+/// A wave by id with `completed` as the given column.
+async fn wave_by_id(
+    db: &impl ConnectionTrait,
+    city_id: i64,
+    id: i64,
+    completed: &str,
+) -> Result<Option<Wave>> {
     let r = one(
         db,
-        &format!("SELECT {cols}, CAST(0 AS BIGINT) AS completed FROM survey_waves w WHERE w.city_id = ? AND w.id = ?"),
+        &format!(
+            "SELECT {W_BASE}, {completed} FROM survey_waves w WHERE w.city_id = ? AND w.id = ?"
+        ),
         vec![city_id.into(), id.into()],
     )
     .await?;
@@ -232,7 +241,7 @@ pub async fn get_wave_scoped(
 }
 
 pub async fn list_waves(db: &impl ConnectionTrait, scope: &RegionScope) -> Result<Vec<Wave>> {
-    let rows = all(db, &format!("SELECT {W_COLS} FROM survey_waves w WHERE w.city_id = ? ORDER BY w.year DESC, w.created_at DESC"), vec![scope.city_id.into()]).await?;
+    let rows = all(db, &format!("SELECT {W_BASE}, {W_COMPLETED} FROM survey_waves w WHERE w.city_id = ? ORDER BY w.year DESC, w.created_at DESC"), vec![scope.city_id.into()]).await?;
     Ok(rows
         .iter()
         .map(wave_from)
@@ -250,7 +259,7 @@ pub async fn waves_in_status(
 ) -> Result<Vec<Wave>> {
     let rows = all(
         db,
-        &format!("SELECT {W_COLS} FROM survey_waves w WHERE w.city_id = ? ORDER BY w.year DESC"),
+        &format!("SELECT {W_BASE}, {W_COMPLETED} FROM survey_waves w WHERE w.city_id = ? ORDER BY w.year DESC"),
         vec![city_id.into()],
     )
     .await?;

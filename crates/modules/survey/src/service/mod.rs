@@ -1,0 +1,47 @@
+//! The survey's changes (问卷、测评批次、答卷): each one takes the person who makes it, makes the
+//! change through the store and writes its audit entry (`survey.entity.verb`) in one
+//! transaction. The JSON API, the staff pages and the questionnaire builder call these; they
+//! only parse their input, check the caller's permission and render the result.
+
+mod questionnaires;
+mod responses;
+mod waves;
+
+pub use questionnaires::*;
+pub use responses::*;
+pub use waves::*;
+
+use crate::store::StoreError;
+use qcity_platform::audit::{self, Actor};
+use qcity_platform::auth::Principal;
+use sea_orm::ConnectionTrait;
+use serde_json::Value;
+
+/// Records a change `p` made to `entity` `id`, inside the change's transaction.
+async fn record(
+    txn: &impl ConnectionTrait,
+    p: &Principal,
+    action: &str,
+    entity: &str,
+    id: i64,
+    before: Option<Value>,
+    after: Option<Value>,
+) -> Result<(), StoreError> {
+    audit::record(
+        txn,
+        p.city_id,
+        &Actor::from(p),
+        action,
+        entity,
+        &id.to_string(),
+        before,
+        after,
+    )
+    .await?;
+    Ok(())
+}
+
+/// A value as it goes into the audit log.
+fn json_of(v: &impl serde::Serialize) -> Value {
+    serde_json::to_value(v).unwrap_or_default()
+}
