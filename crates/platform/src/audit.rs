@@ -37,6 +37,30 @@ impl From<&Principal> for Actor {
     }
 }
 
+/// Records a change the principal `p` made (its city, its name), inside the change's transaction:
+/// what a service calls after changing.
+pub async fn record_by(
+    txn: &impl ConnectionTrait,
+    p: &Principal,
+    action: &str,
+    entity: &str,
+    entity_id: impl std::fmt::Display,
+    before: Option<serde_json::Value>,
+    after: Option<serde_json::Value>,
+) -> Result<(), sea_orm::DbErr> {
+    record(
+        txn,
+        p.city_id,
+        &Actor::from(p),
+        action,
+        entity,
+        &entity_id.to_string(),
+        before,
+        after,
+    )
+    .await
+}
+
 /// Records one change. Call it inside the transaction that makes the change, so that the change
 /// and its record commit together.
 #[allow(clippy::too_many_arguments)]

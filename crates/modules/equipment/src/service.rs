@@ -18,32 +18,15 @@ use crate::registry::{
 };
 use chrono::NaiveDate;
 use qcity_platform::Scope;
-use qcity_platform::audit::{self, Actor};
+use qcity_platform::audit::Actor;
+use qcity_platform::audit::record_by as record;
 use qcity_platform::auth::Principal;
 use qcity_platform::db::BeginWrite;
 use qcity_platform::store::StoreError;
 use sea_orm::DatabaseConnection;
-use serde_json::{Value, json};
+use serde_json::json;
 
 type R<T> = Result<T, StoreError>;
-
-/// The audit entry of a change by `p`, in the change's transaction.
-async fn record(
-    txn: &impl sea_orm::ConnectionTrait,
-    p: &Principal,
-    action: &str,
-    entity: &str,
-    entity_id: &str,
-    before: Option<Value>,
-    after: Option<Value>,
-) -> R<()> {
-    let actor = Actor::from(p);
-    audit::record(
-        txn, p.city_id, &actor, action, entity, entity_id, before, after,
-    )
-    .await?;
-    Ok(())
-}
 
 /// Registers a maintenance company and links it to the register of market entities, by its
 /// credit code or else its name (`equipment.company.create`).

@@ -13,7 +13,7 @@
 use crate::entity::{node, rule, run, value};
 use crate::runs::RunInputs;
 use crate::store::{self, EvalError, NodeView, Result};
-use qcity_platform::audit::{self, Actor};
+use qcity_platform::audit::{self};
 use qcity_platform::auth::{Capability, Principal};
 use qcity_platform::db::BeginWrite;
 use qcity_platform::store::ConflictCode;
@@ -391,10 +391,9 @@ pub async fn create_node(
             &format!("code: `{code}` is already used in this framework"),
         )
     })?;
-    audit::record(
+    audit::record_by(
         &txn,
-        p.city_id,
-        &Actor::from(p),
+        p,
         "evaluation.node.create",
         "eval_node",
         &format!("{framework_id}/{code}"),
@@ -464,10 +463,9 @@ pub async fn update_node(
     }
     let txn = db.begin_write().await?;
     let after = am.update(&txn).await?;
-    audit::record(
+    audit::record_by(
         &txn,
-        p.city_id,
-        &Actor::from(p),
+        p,
         if after.parent_code != before.parent_code {
             "evaluation.node.move"
         } else {
@@ -573,10 +571,9 @@ pub async fn delete_node(
                 )
             })?;
     }
-    audit::record(
+    audit::record_by(
         &txn,
-        p.city_id,
-        &Actor::from(p),
+        p,
         "evaluation.node.delete",
         "eval_node",
         &format!("{framework_id}/{code}"),
@@ -619,10 +616,9 @@ pub async fn equalise(
         am.weight = Set(w);
         out.push(am.update(&txn).await?);
     }
-    audit::record(
+    audit::record_by(
         &txn,
-        p.city_id,
-        &Actor::from(p),
+        p,
         "evaluation.node.equalise",
         "eval_node",
         &format!("{framework_id}/{parent}"),

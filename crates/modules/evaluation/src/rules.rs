@@ -6,7 +6,7 @@
 
 use crate::entity::rule;
 use crate::store::{self, EvalError, Result};
-use qcity_platform::audit::{self, Actor};
+use qcity_platform::audit::{self};
 use qcity_platform::auth::{Capability, Principal};
 use qcity_platform::db::BeginWrite;
 use qcity_platform::ids::new_id;
@@ -279,10 +279,9 @@ pub async fn create_rule(
     }
     .insert(&txn)
     .await?;
-    audit::record(
+    audit::record_by(
         &txn,
-        p.city_id,
-        &Actor::from(p),
+        p,
         "evaluation.rule.create",
         "eval_rule",
         &m.id.to_string(),
@@ -320,10 +319,9 @@ pub async fn update_rule(
     }
     let txn = db.begin_write().await?;
     let after = am.update(&txn).await?;
-    audit::record(
+    audit::record_by(
         &txn,
-        p.city_id,
-        &Actor::from(p),
+        p,
         "evaluation.rule.update",
         "eval_rule",
         &id.to_string(),
@@ -348,10 +346,9 @@ pub async fn delete_rule(
     rule::Entity::delete_by_id((p.city_id, id))
         .exec(&txn)
         .await?;
-    audit::record(
+    audit::record_by(
         &txn,
-        p.city_id,
-        &Actor::from(p),
+        p,
         "evaluation.rule.delete",
         "eval_rule",
         &id.to_string(),

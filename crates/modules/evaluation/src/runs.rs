@@ -9,7 +9,7 @@ use qcity_index::model::{Coin, Dataset, Direction, Framework, Indicator, Indicat
 use qcity_index::results::{self, ProgressSpec, ProgressStatus, Trend};
 use qcity_index::spec::PipelineSpec;
 use qcity_index::uncertainty;
-use qcity_platform::audit::{self, Actor};
+use qcity_platform::audit::{self};
 use qcity_platform::auth::{Capability, Principal};
 use qcity_platform::db::BeginWrite;
 use qcity_platform::ids::new_id;
@@ -554,7 +554,7 @@ pub async fn create_run(
     }
     .insert(&txn)
     .await?;
-    audit::record(&txn, p.city_id, &Actor::from(p), "evaluation.run.create", "eval_run", &m.id.to_string(), None,
+    audit::record_by(&txn, p, "evaluation.run.create", "eval_run", &m.id.to_string(), None,
         Some(serde_json::json!({"framework": fw.code, "years": years, "regions": regions, "uncertainty_n": n}))).await?;
     txn.commit().await?;
     Ok(m)

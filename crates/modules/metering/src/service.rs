@@ -7,36 +7,13 @@ use crate::analysis::{self, Alert, DayHours, VeeReport};
 use crate::retention::Settings;
 use crate::store::{self, Meter, NewMeter, NewUnit, Scope, Unit};
 use crate::weather::{TempRow, WeatherReport};
-use qcity_platform::audit::{self, Actor};
+use qcity_platform::audit::Actor;
+use qcity_platform::audit::record_by as record;
 use qcity_platform::auth::Principal;
 use qcity_platform::db::BeginWrite;
 use qcity_platform::store::StoreError;
-use sea_orm::{ConnectionTrait, DatabaseConnection};
-use serde_json::{Value, json};
-
-/// Records a change `p` made to `entity` `id`, inside the change's transaction.
-async fn record(
-    txn: &impl ConnectionTrait,
-    p: &Principal,
-    action: &str,
-    entity: &str,
-    id: i64,
-    before: Option<Value>,
-    after: Option<Value>,
-) -> Result<(), StoreError> {
-    audit::record(
-        txn,
-        p.city_id,
-        &Actor::from(p),
-        action,
-        entity,
-        &id.to_string(),
-        before,
-        after,
-    )
-    .await?;
-    Ok(())
-}
+use sea_orm::DatabaseConnection;
+use serde_json::json;
 
 /// Registers a key energy-consuming unit (重点用能单位) in `p`'s region, linked to the
 /// enterprise register by its 统一社会信用代码 (`metering.unit.create`).

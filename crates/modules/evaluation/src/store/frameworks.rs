@@ -423,10 +423,9 @@ pub async fn update_passport(
     }
     let txn = db.begin_write().await?;
     let after = am.update(&txn).await?;
-    audit::record(
+    audit::record_by(
         &txn,
-        p.city_id,
-        &Actor::from(p),
+        p,
         "evaluation.indicator.update",
         "eval_indicator",
         &format!("{framework_id}/{code}"),

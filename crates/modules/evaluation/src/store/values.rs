@@ -4,7 +4,7 @@
 use super::{DRAFT, EvalError, Result, Warning, actor_json, check_value, get_framework, nodes};
 use crate::entity::{node, value};
 use chrono::Utc;
-use qcity_platform::audit::{self, Actor};
+use qcity_platform::audit::{self};
 use qcity_platform::auth::{Capability, Principal};
 use qcity_platform::ids::new_id;
 use qcity_platform::store::ConflictCode;
@@ -237,10 +237,9 @@ pub async fn save_value(
             am.updated_by = Set(p.actor_name());
             am.updated_at = Set(now);
             let new = am.update(db).await?;
-            audit::record(
+            audit::record_by(
                 db,
-                p.city_id,
-                &Actor::from(p),
+                p,
                 "evaluation.value.update",
                 "eval_value",
                 &new.id.to_string(),
@@ -270,10 +269,9 @@ pub async fn save_value(
             }
             .insert(db)
             .await?;
-            audit::record(
+            audit::record_by(
                 db,
-                p.city_id,
-                &Actor::from(p),
+                p,
                 "evaluation.value.create",
                 "eval_value",
                 &new.id.to_string(),

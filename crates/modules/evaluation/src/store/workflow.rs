@@ -7,7 +7,7 @@ use super::{
 };
 use crate::entity::value;
 use chrono::Utc;
-use qcity_platform::audit::{self, Actor};
+use qcity_platform::audit::{self};
 use qcity_platform::auth::{Capability, Principal};
 use qcity_platform::store::ConflictCode;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, IntoActiveModel, Set};
@@ -117,10 +117,9 @@ pub async fn transition(
     am.updated_by = Set(p.actor_name());
     am.updated_at = Set(Utc::now());
     let new = am.update(db).await?;
-    audit::record(
+    audit::record_by(
         db,
-        p.city_id,
-        &Actor::from(p),
+        p,
         action.audit_action(),
         "eval_value",
         &id.to_string(),

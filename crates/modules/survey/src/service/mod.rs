@@ -11,35 +11,8 @@ pub use questionnaires::*;
 pub use responses::*;
 pub use waves::*;
 
-use crate::store::StoreError;
-use qcity_platform::audit::{self, Actor};
-use qcity_platform::auth::Principal;
-use sea_orm::ConnectionTrait;
+use qcity_platform::audit::record_by as record;
 use serde_json::Value;
-
-/// Records a change `p` made to `entity` `id`, inside the change's transaction.
-async fn record(
-    txn: &impl ConnectionTrait,
-    p: &Principal,
-    action: &str,
-    entity: &str,
-    id: i64,
-    before: Option<Value>,
-    after: Option<Value>,
-) -> Result<(), StoreError> {
-    audit::record(
-        txn,
-        p.city_id,
-        &Actor::from(p),
-        action,
-        entity,
-        &id.to_string(),
-        before,
-        after,
-    )
-    .await?;
-    Ok(())
-}
 
 /// A value as it goes into the audit log.
 fn json_of(v: &impl serde::Serialize) -> Value {
