@@ -46,4 +46,52 @@ mod tests {
         );
         insta::assert_json_snapshot!(qcity_platform::web::openapi::complete(&doc));
     }
+
+    /// The navigation each role finds on every page (zh-CN): which pages a role reaches is what
+    /// its people are trained on, so a change to who sees what shows in review as a diff.
+    #[tokio::test]
+    async fn navigation_of_each_role() {
+        use qcity_platform::auth::{AuthVia, Principal, RegionScope, Role};
+        use qcity_platform::i18n::Lang;
+        use qcity_platform::web::layout::PageCtx;
+        let db = qcity_platform::testing::TestDb::sqlite().await;
+        let (st, _) = qcity_platform::testing::app(&db, super::all());
+        let mut by_role = serde_json::Map::new();
+        for role in Role::ALL {
+            let p = Principal {
+                city_id: 1,
+                city_code: "990100".into(),
+                user_id: 1,
+                username: "u".into(),
+                display_name: "u".into(),
+                role,
+                scope: RegionScope::new(1, "990100"),
+                company_id: Some(1),
+                enterprise_id: Some(1),
+                via: AuthVia::Token { token_id: 1 },
+            };
+            let ctx = PageCtx::new(
+                &st,
+                &p,
+                Lang::ZhCn,
+                "",
+                "/app",
+                String::new(),
+                String::new(),
+            );
+            let link = |l: &qcity_platform::web::layout::NavLink| format!("{} {}", l.label, l.href);
+            let groups: Vec<serde_json::Value> = ctx
+                .nav
+                .iter()
+                .filter(|g| !g.items.is_empty())
+                .map(|g| serde_json::json!({ g.label.clone(): g.items.iter().map(link).collect::<Vec<_>>() }))
+                .collect();
+            let admin: Vec<String> = ctx.admin_nav.iter().map(link).collect();
+            by_role.insert(
+                role.as_str().into(),
+                serde_json::json!({"pillars": groups, "admin": admin}),
+            );
+        }
+        insta::assert_json_snapshot!(by_role);
+    }
 }

@@ -160,8 +160,10 @@ async fn a_full_sqlite_disk_refuses_writes_clearly_and_corrupts_nothing() {
     let (d, admin) = (&dir.0, &tokens[0]);
     let db = d.join("qcity.sqlite");
     let pages = std::fs::metadata(&db).unwrap().len() / 4096;
-    // Room for a little more than what is there (WAL pages count when checkpointed).
-    let cap = (pages + 40).to_string();
+    // Room for a little more than what the file holds. Pages still in the WAL count too once
+    // checkpointed, and the server's start writes some: with only 40 pages to spare the first
+    // elevator was sometimes refused (about one run in three).
+    let cap = (pages + 400).to_string();
     let c = client();
     let mut server = Server::start(
         &c,
