@@ -84,6 +84,17 @@ impl Scope {
         &self.region.prefix
     }
 
+    /// The part of this scope under region `code` (a region picked to narrow the view), or
+    /// `None` when that region lies outside it.
+    pub fn within(&self, code: &str) -> Option<Scope> {
+        let region = RegionScope::new(self.region.city_id, code);
+        let inside = region.prefix.starts_with(self.prefix());
+        inside.then_some(Scope {
+            region,
+            owner: self.owner,
+        })
+    }
+
     /// Whether a row of `city` in region `code` owned by (`company`, `enterprise`) is in scope.
     pub fn admits(
         &self,
@@ -129,6 +140,16 @@ impl Scope {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn within_narrows_inside_and_refuses_outside() {
+        let s = Scope::of(&principal(Role::Maintainer, Some(3), None));
+        let n = s.within("990102001").expect("inside");
+        assert!(n.prefix().starts_with("990102") && n.prefix() != s.prefix());
+        assert_eq!(n.owner, Owner::Company(3));
+        assert!(s.within("990103").is_none());
+        assert!(s.within("9901").is_none(), "wider than the scope");
+    }
     use crate::auth::AuthVia;
 
     fn principal(role: Role, company: Option<i64>, enterprise: Option<i64>) -> Principal {

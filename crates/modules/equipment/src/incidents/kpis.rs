@@ -140,7 +140,9 @@ pub async fn kpis(
     to: DateTime<Utc>,
     months: i64,
 ) -> R<ElevatorKpis> {
-    let s = &registry::within(s, region).ok_or_else(|| StoreError::NotFound("region".into()))?;
+    let s = &s
+        .within(region)
+        .ok_or_else(|| StoreError::NotFound("region".into()))?;
     let mut v: Vec<Value> = Vec::new();
     let mut w = format!(
         "FROM eq_equipment e WHERE{} AND e.category = '3000' AND e.status = 'in_use'",

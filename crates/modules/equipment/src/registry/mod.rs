@@ -25,9 +25,8 @@ pub use risk::*;
 pub use transfer::*;
 
 use chrono::NaiveDate;
-use qcity_platform::auth::RegionScope;
+use qcity_platform::OwnerColumns;
 use qcity_platform::store::StoreError;
-use qcity_platform::{OwnerColumns, Scope};
 
 type R<T> = Result<T, StoreError>;
 
@@ -38,17 +37,6 @@ pub const EQUIPMENT_OWNER: OwnerColumns<'static> = OwnerColumns {
     company: Some("company_id"),
     enterprise: None,
 };
-
-/// The part of `s` under region `code` (a region picked to narrow the caller's view), or `None`
-/// when that region lies outside `s`.
-pub fn within(s: &Scope, code: &str) -> Option<Scope> {
-    let region = RegionScope::new(s.region.city_id, code);
-    let inside = region.prefix.starts_with(s.prefix());
-    inside.then_some(Scope {
-        region,
-        owner: s.owner,
-    })
-}
 
 /// Today in China time (the bureau's working day).
 pub fn today() -> NaiveDate {

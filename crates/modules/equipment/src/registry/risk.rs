@@ -1,7 +1,7 @@
 //! The elevator risk score (老旧电梯更新改造 priority): its published rule and the ranked list of
 //! the elevators in scope.
 
-use super::{EQUIPMENT_OWNER, R, maintenance_interval_days, today, within, years_between};
+use super::{EQUIPMENT_OWNER, R, maintenance_interval_days, today, years_between};
 use crate::sql::{self, all};
 use chrono::{Datelike, NaiveDate};
 use qcity_platform::Scope;
@@ -76,7 +76,7 @@ pub async fn risk_list(
 ) -> R<Vec<RiskRow>> {
     let t = today();
     let s = match region.filter(|r| !r.is_empty()) {
-        Some(r) => match within(s, r) {
+        Some(r) => match s.within(r) {
             Some(narrow) => narrow,
             None => return Ok(Vec::new()),
         },
