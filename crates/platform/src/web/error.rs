@@ -320,6 +320,20 @@ mod conflict_codes {
             assert!(!c.meaning().is_empty());
         }
     }
+
+    /// `ALL` lists every variant: a new one fails to compile here until it is added (else the
+    /// document's 409 description would leave it out).
+    #[test]
+    fn all_lists_every_variant() {
+        for (i, c) in ConflictCode::ALL.into_iter().enumerate() {
+            let position = match c {
+                ConflictCode::Conflict => 0,
+                ConflictCode::IllegalTransition => 1,
+                ConflictCode::StaleVersion => 2,
+            };
+            assert_eq!(position, i);
+        }
+    }
 }
 
 #[cfg(test)]
